@@ -1,0 +1,257 @@
+// Package config reads the portal's settings from the environment into one
+// typed Config.
+//
+// Invariants:
+//   - Configuration comes only from environment variables; there is no file.
+//   - In production (APP_ENV=production) Validate refuses to start without
+//     DATABASE_URL, BASE_URL and every secret; development generates secrets
+//     kept in DATA_DIR/dev-secrets (see FillDevSecrets).
+//   - String never prints a secret: every field tagged secret is redacted.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments the portal knows.
+const (
+	Development = "development"
+	Production  = "production"
+	Test        = "test"
+)
+
+// Config is every setting of the portal. The env tag names the variable, the
+// default tag its value when unset, and secret marks values String redacts.
+type Config struct {
+	Env     string `env:"APP_ENV" default:"development" doc:"development, test or production"`
+	Port    string `env:"PORT" default:"3000" doc:"HTTP port"`
+	BaseURL string `env:"BASE_URL" doc:"public URL used in every emailed link (required in production; default http://localhost:PORT)"`
+	DataDir string `env:"DATA_DIR" default:"./data" doc:"holds the embedded Postgres cluster and local objects"`
+
+	DatabaseURL string `env:"DATABASE_URL" secret:"true" doc:"Postgres URL; empty starts an embedded cluster under DATA_DIR/postgres"`
+	PGBinDir    string `env:"PG_BINDIR" doc:"where initdb and postgres live, for the embedded cluster"`
+
+	S3Endpoint  string `env:"S3_ENDPOINT" doc:"host:port of an S3-compatible store; empty uses DATA_DIR/objects"`
+	S3AccessKey string `env:"S3_ACCESS_KEY" secret:"true" doc:"S3 access key"`
+	S3SecretKey string `env:"S3_SECRET_KEY" secret:"true" doc:"S3 secret key"`
+	S3Bucket    string `env:"S3_BUCKET" default:"portal" doc:"bucket, created if missing"`
+	S3Region    string `env:"S3_REGION" default:"us-east-1" doc:"S3 region"`
+	S3UseTLS    bool   `env:"S3_USE_TLS" default:"true" doc:"use https to reach S3"`
+
+	SessionKey    string `env:"SESSION_KEY" secret:"true" doc:"32+ random bytes (base64) keying token and code hashes"`
+	EncryptionKey string `env:"ENCRYPTION_KEYS" secret:"true" doc:"AES-256 keys for data at rest as id:base64key, comma separated; the first encrypts"`
+
+	MailProvider string `env:"MAIL_PROVIDER" default:"outbox" doc:"outbox (development) or smtp"`
+	SMTPHost     string `env:"SMTP_HOST" doc:"SMTP server host"`
+	SMTPPort     int    `env:"SMTP_PORT" default:"587" doc:"SMTP server port"`
+	SMTPUser     string `env:"SMTP_USER" doc:"SMTP user name"`
+	SMTPPassword string `env:"SMTP_PASSWORD" secret:"true" doc:"SMTP password"`
+	SMTPTLS      string `env:"SMTP_TLS" default:"starttls" doc:"starttls, tls or none (none only for local testing)"`
+	MailFrom     string `env:"MAIL_FROM" default:"Children's Services Online <no-reply@example.org>" doc:"From address of every email"`
+
+	TrustFlyClientIP bool          `env:"TRUST_FLY_CLIENT_IP" default:"false" doc:"take the client IP from Fly-Client-IP (only behind Fly's proxy)"`
+	DemoPassword     string        `env:"DEMO_PASSWORD" secret:"true" doc:"password of the demo staff accounts; generated and printed when empty"`
+	LogLevel         string        `env:"LOG_LEVEL" default:"info" doc:"debug, info, warn or error"`
+	ShutdownTimeout  time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s" doc:"how long graceful stop waits"`
+}
+
+// Load reads Config from the environment and fills development defaults.
+// It does not validate; call Validate.
+func Load() (Config, error) {
+	return load(os.Getenv)
+}
+
+func load(getenv func(string) string) (Config, error) {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		raw := getenv(f.Tag.Get("env"))
+		if raw == "" {
+			raw = f.Tag.Get("default")
+		}
+		if raw == "" {
+			continue
+		}
+		if err := setField(v.Field(i), raw); err != nil {
+			return c, fmt.Errorf("config: %s: %w", f.Tag.Get("env"), err)
+		}
+	}
+	if c.BaseURL == "" && c.Env != Production {
+		c.BaseURL = "http://localhost:" + c.Port
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	return c, nil
+}
+
+// FillDevSecrets gives a development or test run the secrets it lacks. They
+// are kept in DATA_DIR/dev-secrets so that a restart keeps sessions and can
+// still decrypt what it stored. Production never calls this.
+func (c *Config) FillDevSecrets() error {
+	if c.IsProduction() || (c.SessionKey != "" && c.EncryptionKey != "") {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "dev-secrets")
+	saved := map[string]string{}
+	if b, err := os.ReadFile(path); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				saved[k] = v
+			}
+		}
+	}
+	if saved["SESSION_KEY"] == "" {
+		saved["SESSION_KEY"] = randomKey()
+	}
+	if saved["ENCRYPTION_KEYS"] == "" {
+		saved["ENCRYPTION_KEYS"] = "dev1:" + randomKey()
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("config: data dir: %w", err)
+	}
+	body := "SESSION_KEY=" + saved["SESSION_KEY"] + "\nENCRYPTION_KEYS=" + saved["ENCRYPTION_KEYS"] + "\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		return fmt.Errorf("config: dev secrets: %w", err)
+	}
+	if c.SessionKey == "" {
+		c.SessionKey = saved["SESSION_KEY"]
+	}
+	if c.EncryptionKey == "" {
+		c.EncryptionKey = saved["ENCRYPTION_KEYS"]
+	}
+	return nil
+}
+
+// RandomKey returns 32 random bytes, base64 encoded, for tests and tooling.
+func RandomKey() string { return randomKey() }
+
+func setField(f reflect.Value, raw string) error {
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(raw)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return err
+		}
+		f.SetBool(b)
+	case reflect.Int:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(n))
+	case reflect.Int64: // time.Duration
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+	}
+	return nil
+}
+
+// Validate reports every problem at once, so a deploy fails with the whole list.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Env {
+	case Development, Test, Production:
+	default:
+		errs = append(errs, fmt.Errorf("APP_ENV must be development, test or production, not %q", c.Env))
+	}
+	if _, err := strconv.Atoi(c.Port); err != nil {
+		errs = append(errs, errors.New("PORT must be a number"))
+	}
+	if u, err := url.Parse(c.BaseURL); c.BaseURL != "" && (err != nil || u.Scheme == "" || u.Host == "") {
+		errs = append(errs, errors.New("BASE_URL must be an absolute URL such as https://portal.example.org"))
+	}
+	if c.Env == Production {
+		for _, need := range []struct{ name, val string }{
+			{"DATABASE_URL", c.DatabaseURL},
+			{"BASE_URL", c.BaseURL},
+			{"SESSION_KEY", c.SessionKey},
+			{"ENCRYPTION_KEYS", c.EncryptionKey},
+		} {
+			if need.val == "" {
+				errs = append(errs, fmt.Errorf("%s is required in production", need.name))
+			}
+		}
+		if c.MailProvider == "outbox" {
+			errs = append(errs, errors.New("MAIL_PROVIDER=outbox is for development; set MAIL_PROVIDER=smtp in production"))
+		}
+		if strings.HasPrefix(c.BaseURL, "http://") {
+			errs = append(errs, errors.New("BASE_URL must use https in production"))
+		}
+	}
+	if c.SessionKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(c.SessionKey); err != nil || len(k) < 32 {
+			errs = append(errs, errors.New("SESSION_KEY must be at least 32 bytes, base64 encoded"))
+		}
+	}
+	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
+		errs = append(errs, errors.New("S3_ENDPOINT needs S3_ACCESS_KEY and S3_SECRET_KEY"))
+	}
+	if c.MailProvider == "smtp" && c.SMTPHost == "" {
+		errs = append(errs, errors.New("MAIL_PROVIDER=smtp needs SMTP_HOST"))
+	}
+	return errors.Join(errs...)
+}
+
+// IsProduction reports whether the portal runs for real users.
+func (c Config) IsProduction() bool { return c.Env == Production }
+
+// IsDevelopment reports whether development-only routes (the outbox) exist.
+func (c Config) IsDevelopment() bool { return c.Env == Development }
+
+// SessionKeyBytes is the decoded SESSION_KEY.
+func (c Config) SessionKeyBytes() []byte {
+	k, _ := base64.StdEncoding.DecodeString(c.SessionKey)
+	return k
+}
+
+// String lists every setting with secrets redacted, for the start-up log.
+func (c Config) String() string {
+	var b strings.Builder
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		val := fmt.Sprint(v.Field(i).Interface())
+		if f.Tag.Get("secret") == "true" && val != "" {
+			val = "[redacted]"
+		}
+		fmt.Fprintf(&b, "%s=%s\n", f.Tag.Get("env"), val)
+	}
+	return b.String()
+}
+
+// Variables lists each variable with its default and meaning, for the README
+// table and `portal env`.
+func Variables() [][3]string {
+	var rows [][3]string
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		rows = append(rows, [3]string{f.Tag.Get("env"), f.Tag.Get("default"), f.Tag.Get("doc")})
+	}
+	return rows
+}
+
+func randomKey() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Error is an expected outcome a handler returns: a status and the message
+// id that explains it. Anything else a handler returns is unexpected, logged
+// with the request id and shown as a plain 500.
+type Error struct {
+	Status int
+	Key    string
+}
+
+func (e *Error) Error() string { return e.Key }
+
+// NotFound is the answer for a missing record and for one the actor may not
+// see: the two must be indistinguishable.
+func NotFound() error { return &Error{Status: fiber.StatusNotFound, Key: "errors.not_found.body"} }
+
+// Forbidden refuses an action (a bad CSRF token, for instance).
+func Forbidden(key string) error { return &Error{Status: fiber.StatusForbidden, Key: key} }
+
+// BadRequest refuses malformed input with a message id.
+func BadRequest(key string) error { return &Error{Status: fiber.StatusBadRequest, Key: key} }
+
+// TooManyRequests refuses a request over a rate limit.
+func TooManyRequests() error {
+	return &Error{Status: fiber.StatusTooManyRequests, Key: "errors.too_many.body"}
+}
+
+// errorPages maps a status to the message ids of its page.
+var errorPages = map[int]string{
+	fiber.StatusBadRequest:            "errors.bad_request",
+	fiber.StatusForbidden:             "errors.forbidden",
+	fiber.StatusNotFound:              "errors.not_found",
+	fiber.StatusMethodNotAllowed:      "errors.not_found",
+	fiber.StatusRequestEntityTooLarge: "errors.too_large",
+	fiber.StatusUnprocessableEntity:   "errors.invalid",
+	fiber.StatusTooManyRequests:       "errors.too_many",
+	fiber.StatusInternalServerError:   "errors.server",
+}
+
+// ErrorHandler renders every error a handler returns: a translated page
+// with the request id and no internal detail, or, for HTMX, the message in
+// the flash region.
+func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, key := fiber.StatusInternalServerError, ""
+		var we *Error
+		var fe *fiber.Error
+		switch {
+		case errors.As(err, &we):
+			status, key = we.Status, we.Key
+		case errors.As(err, &fe):
+			status = fe.Code
+		}
+		base, ok := errorPages[status]
+		if !ok {
+			base = errorPages[fiber.StatusInternalServerError]
+			if status < 500 {
+				base = errorPages[fiber.StatusBadRequest]
+			}
+		}
+		if key == "" {
+			key = base + ".body"
+		}
+		if status >= 500 {
+			log.Error("request failed", "request_id", RequestID(c), "route", c.Route().Path, "err", err)
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		if c.Get("HX-Request") == "true" {
+			// Errors land in the flash region whatever the request targeted.
+			c.Set("HX-Retarget", "#flash")
+			c.Set("HX-Reswap", "innerHTML")
+		}
+		page := Page{Template: "errors/error", Fragment: "errors/_message", Title: base + ".title",
+			Status: status, Data: ErrorData{Key: key, Status: status}, noOOB: true}
+		if rerr := r.Render(c, page); rerr != nil {
+			log.Error("error page failed", "request_id", RequestID(c), "err", rerr)
+			return c.Status(status).SendString(fiber.ErrInternalServerError.Message)
+		}
+		return nil
+	}
+}
+
+// ErrorData is what the error page shows.
+type ErrorData struct {
+	Key    string
+	Status int
+}

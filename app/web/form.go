@@ -1,0 +1,36 @@
+package web
+
+// Form carries a submitted form back to its page: the values as typed and a
+// message id per field in error. Field order is kept for the error summary.
+type Form struct {
+	Values map[string]string
+	Errors []FieldError
+}
+
+// FieldError is one field's problem.
+type FieldError struct {
+	Field string // the input's id, the summary links to it
+	Key   string // message id
+}
+
+// NewForm returns an empty form.
+func NewForm() *Form { return &Form{Values: map[string]string{}} }
+
+// Add records a field error.
+func (f *Form) Add(field, key string) { f.Errors = append(f.Errors, FieldError{Field: field, Key: key}) }
+
+// Valid reports whether no field is in error.
+func (f *Form) Valid() bool { return len(f.Errors) == 0 }
+
+// Error is the message id of a field's first error, or "".
+func (f *Form) Error(field string) string {
+	for _, e := range f.Errors {
+		if e.Field == field {
+			return e.Key
+		}
+	}
+	return ""
+}
+
+// Value is what the person typed in a field.
+func (f *Form) Value(field string) string { return f.Values[field] }

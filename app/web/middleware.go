@@ -1,0 +1,160 @@
+package web
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"portal/app/i18n"
+)
+
+// ContentSecurityPolicy allows nothing inline and nothing from elsewhere.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// SecurityHeaders sets the headers every response carries.
+func SecurityHeaders(production bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		h := c.Response().Header
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		// The same URL answers with a page or a fragment.
+		h.Add("Vary", "HX-Request")
+		if production {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		return c.Next()
+	}
+}
+
+// RequestIDs gives each request an id, shown on error pages and in logs.
+func RequestIDs() fiber.Handler {
+	return requestid.New(requestid.Config{Header: "X-Request-Id", ContextKey: "requestid",
+		// Security: never trust an id from the client; it lands in logs.
+		Next: func(c *fiber.Ctx) bool { c.Request().Header.Del("X-Request-Id"); return false }})
+}
+
+// RequestID is the request's id.
+func RequestID(c *fiber.Ctx) string {
+	id, _ := c.Locals("requestid").(string)
+	return id
+}
+
+// AccessLog logs one line per request: route, status and time, never the
+// query string (it can carry an email or a code) nor any body.
+func AccessLog(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			if fe, ok := err.(*fiber.Error); ok {
+				status = fe.Code
+			} else if we, ok := err.(*Error); ok {
+				status = we.Status
+			}
+		}
+		log.Info("request", "request_id", RequestID(c), "method", c.Method(),
+			"route", c.Route().Path, "status", status, "ms", time.Since(start).Milliseconds())
+		return err
+	}
+}
+
+const langKey = "web.lang"
+
+// Locale picks the request's language: ?lang= (remembered in a cookie),
+// then the cookie, then Accept-Language.
+func Locale(secure bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		choice := c.Query("lang")
+		if choice != "" {
+			if lang := i18n.Match(choice, ""); lang == choice {
+				c.Cookie(&fiber.Cookie{Name: "lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+					HTTPOnly: true, Secure: secure, SameSite: fiber.CookieSameSiteLaxMode})
+			}
+		} else {
+			choice = c.Cookies("lang")
+		}
+		c.Locals(langKey, i18n.Match(choice, c.Get(fiber.HeaderAcceptLanguage)))
+		return c.Next()
+	}
+}
+
+// Lang is the request's language code.
+func Lang(c *fiber.Ctx) string {
+	if l, ok := c.Locals(langKey).(string); ok {
+		return l
+	}
+	return "en"
+}
+
+// CSRF refuses every unsafe request that does not carry the session's token,
+// in the _csrf form field or, from HTMX, the X-CSRF-Token header. It runs
+// after the session middleware.
+func CSRF() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		switch c.Method() {
+		case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+			return c.Next()
+		}
+		// Security: a browser tells us when a request comes from another site.
+		if c.Get("Sec-Fetch-Site") == "cross-site" {
+			return Forbidden("errors.forbidden.csrf")
+		}
+		sess := CurrentSession(c)
+		token := c.Get("X-CSRF-Token")
+		if token == "" {
+			token = c.FormValue("_csrf")
+		}
+		if sess == nil || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {
+			return Forbidden("errors.forbidden.csrf")
+		}
+		return c.Next()
+	}
+}
+
+// ClientIP is the address rate limits and the audit trail use. Fly's proxy
+// sets Fly-Client-IP; anywhere else the header could be forged, so it is
+// read only when configured.
+func ClientIP(c *fiber.Ctx, trustFly bool) string {
+	if trustFly {
+		if ip := c.Get("Fly-Client-IP"); ip != "" {
+			return ip
+		}
+	}
+	return c.IP()
+}
+
+// SafeRedirect returns target when it is a path on this site, else fallback.
+// Security: "//evil.example" and "/\evil.example" are other sites to a browser.
+func SafeRedirect(target, fallback string) string {
+	if target == "" || !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") ||
+		strings.HasPrefix(target, "/\\") || strings.ContainsAny(target, "\r\n\t") {
+		return fallback
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return fallback
+	}
+	return target
+}
+
+// Redirect sends the browser to target after a POST: 303, or HX-Redirect
+// for HTMX so the whole page changes.
+func Redirect(c *fiber.Ctx, target string) error {
+	if c.Get("HX-Request") == "true" {
+		c.Set("HX-Redirect", target)
+		return c.SendStatus(fiber.StatusOK)
+	}
+	return c.Redirect(target, fiber.StatusSeeOther)
+}

@@ -1,0 +1,188 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/i18n"
+)
+
+// Layouts a page can sit in.
+const (
+	LayoutPublic   = "layouts/public"
+	LayoutSignedIn = "layouts/signed_in"
+	LayoutStaff    = "layouts/staff"
+)
+
+// Engine renders named templates; Fiber's html engine satisfies it.
+type Engine interface {
+	Render(out io.Writer, name string, binding any, layout ...string) error
+}
+
+// Page is what a handler asks to show. Templates reach everything through
+// View, which embeds the localizer so `.T "key"` works in every template.
+type Page struct {
+	Template string // e.g. "pages/home"
+	Fragment string // optional: the part HTMX asks for alone, e.g. "messages/_thread"
+	Layout   string // defaults to public, or signed-in when there is a person
+	Title    string // message id of the <title> and <h1>
+	Data     any    // the feature's own data
+	Form     *Form  // values and field errors of the page's form, if any
+	Status   int    // defaults to 200
+	noOOB    bool   // error messages are the flash region themselves
+}
+
+// View is the binding of every template.
+type View struct {
+	*i18n.Localizer
+	Page
+	CSRF       string
+	Path       string // current path, without query
+	RequestID  string
+	Flashes    []Flash
+	Viewer     *Viewer
+	Idle       *IdleState
+	Dev        bool
+	OOB        bool // the template renders as an out-of-band swap
+	Languages  []Language
+	HTMXConfig string
+}
+
+// Language is one entry of the footer's language switcher.
+type Language struct {
+	Code, Name string
+	Current    bool
+}
+
+// Viewer is the signed-in person as the layout shows them.
+type Viewer struct {
+	ID    int64
+	Name  string
+	Staff bool
+}
+
+// IdleState feeds the idle countdown banner.
+type IdleState struct {
+	RemainingSeconds int
+	CountdownSeconds int // the banner shows when this many seconds remain
+	TimeoutSeconds   int
+}
+
+// ViewerFunc finds the viewer of a signed-in session; features set it so web
+// does not import them.
+type ViewerFunc func(c *fiber.Ctx, personID int64) (*Viewer, error)
+
+// Renderer is the one place that decides full page or fragment.
+type Renderer struct {
+	engine   Engine
+	bundle   *i18n.Bundle
+	sessions *Sessions
+	viewer   ViewerFunc
+	dev      bool
+}
+
+// NewRenderer returns the renderer.
+func NewRenderer(e Engine, b *i18n.Bundle, s *Sessions, viewer ViewerFunc, dev bool) *Renderer {
+	return &Renderer{engine: e, bundle: b, sessions: s, viewer: viewer, dev: dev}
+}
+
+// IsFragmentRequest reports whether HTMX asked for a piece of a page: only
+// when HX-Request is set and the request is neither boosted nor a history
+// restore (both need the whole page).
+func IsFragmentRequest(c *fiber.Ctx) bool {
+	return c.Get("HX-Request") == "true" && c.Get("HX-Boosted") != "true" &&
+		c.Get("HX-History-Restore-Request") != "true"
+}
+
+// Render writes the page, or its fragment for HTMX, rendered into a buffer
+// first so a template error never sends half a page.
+func (r *Renderer) Render(c *fiber.Ctx, p Page) error {
+	v, err := r.view(c, p)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if IsFragmentRequest(c) {
+		name := p.Fragment
+		if name == "" {
+			name = p.Template
+		}
+		if err := r.engine.Render(&buf, name, v); err != nil {
+			return fmt.Errorf("render %s: %w", name, err)
+		}
+		if !p.noOOB {
+			if err := r.appendOOB(&buf, v); err != nil {
+				return err
+			}
+		}
+	} else if err := r.engine.Render(&buf, p.Template, v, v.Layout); err != nil {
+		return fmt.Errorf("render %s: %w", p.Template, err)
+	}
+	status := p.Status
+	if status == 0 {
+		status = fiber.StatusOK
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(buf.Bytes())
+}
+
+// appendOOB adds the flash region and the idle timer to an HTMX response as
+// out-of-band swaps, so no handler does it by hand.
+func (r *Renderer) appendOOB(buf *bytes.Buffer, v *View) error {
+	v.OOB = true
+	defer func() { v.OOB = false }()
+	if err := r.engine.Render(buf, "partials/_flash", v); err != nil {
+		return fmt.Errorf("render flash: %w", err)
+	}
+	if v.Idle != nil {
+		if err := r.engine.Render(buf, "partials/_idle", v); err != nil {
+			return fmt.Errorf("render idle: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
+	loc := r.bundle.For(Lang(c))
+	v := &View{Localizer: loc, Page: p, Path: c.Path(), RequestID: RequestID(c), Dev: r.dev,
+		HTMXConfig: htmxConfig}
+	for _, l := range languages {
+		v.Languages = append(v.Languages, Language{Code: l.Code, Name: l.Name, Current: l.Code == loc.Lang})
+	}
+	sess, err := r.sessions.Ensure(c)
+	if err != nil {
+		return nil, err
+	}
+	v.CSRF = sess.CSRFToken
+	if v.Flashes, err = r.sessions.PopFlashes(c.UserContext(), sess); err != nil {
+		return nil, err
+	}
+	if sess.SignedIn() {
+		if v.Viewer, err = r.viewer(c, *sess.PersonID); err != nil {
+			return nil, err
+		}
+		remaining := int(sess.IdleDeadline().Sub(r.sessions.clock.Now()).Seconds())
+		v.Idle = &IdleState{RemainingSeconds: remaining,
+			CountdownSeconds: int((IdleTimeout - IdleWarning).Seconds()), TimeoutSeconds: int(IdleTimeout.Seconds())}
+		// Security: pages of a signed-in person are never stored by the browser or a proxy.
+		c.Set(fiber.HeaderCacheControl, "no-store")
+	}
+	if v.Layout == "" {
+		v.Layout = LayoutPublic
+		if v.Viewer != nil {
+			v.Layout = LayoutSignedIn
+		}
+	}
+	return v, nil
+}
+
+// languages the footer offers, each named in itself.
+var languages = []struct{ Code, Name string }{{"en", "English"}, {"cy", "Cymraeg"}}
+
+// htmxConfig goes in a <meta name="htmx-config">: no eval (CSP), no inline
+// indicator style (CSP), no history cache (no record data left in the
+// browser's storage).
+const htmxConfig = `{"allowEval":false,"includeIndicatorStyles":false,"historyCacheSize":0,"refreshOnHistoryMiss":true,"allowScriptTags":false,"selfRequestsOnly":true}`

@@ -1,0 +1,287 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"portal/app/clock"
+)
+
+// Session lifetimes, from the council's guides and ARCHITECTURE.md.
+const (
+	IdleTimeout      = 15 * time.Minute // signed out after this long without activity
+	IdleWarning      = 10 * time.Minute // the countdown banner appears after this long
+	AbsoluteLifetime = 12 * time.Hour   // signed out this long after signing in, whatever happens
+	anonymousLife    = 2 * time.Hour    // an anonymous session only carries a CSRF token
+	activityGrain    = 10 * time.Second // last activity is written at most this often
+)
+
+// Authentication assurance levels (Kratos vocabulary).
+const (
+	AALNone = 0 // anonymous
+	AAL1    = 1 // password checked
+	AAL2    = 2 // password and phone factor checked
+)
+
+// Session is one browser's session row. The token itself is never stored.
+type Session struct {
+	ID           int64
+	TokenHash    []byte
+	PersonID     *int64
+	AAL          int16
+	CSRFToken    string
+	Data         json.RawMessage `gorm:"type:jsonb;default:'{}'"`
+	Flash        json.RawMessage `gorm:"type:jsonb"`
+	CreatedAt    time.Time
+	LastActiveAt time.Time
+	ExpiresAt    time.Time
+}
+
+// SignedIn reports whether the session belongs to a person at AAL2.
+func (s *Session) SignedIn() bool { return s != nil && s.PersonID != nil && s.AAL >= AAL2 }
+
+// IdleDeadline is when the session ends unless there is activity.
+func (s *Session) IdleDeadline() time.Time {
+	d := s.LastActiveAt.Add(IdleTimeout)
+	if s.ExpiresAt.Before(d) {
+		return s.ExpiresAt
+	}
+	return d
+}
+
+// Sessions stores sessions in Postgres so any app machine serves any request.
+//
+// Security: tokens carry 256 random bits; the table holds only
+// HMAC-SHA256(key, token), so a database leak yields no usable session.
+type Sessions struct {
+	db         *gorm.DB
+	key        []byte
+	clock      clock.Clock
+	CookieName string
+	secure     bool
+}
+
+// NewSessions returns the session store. secure selects the __Host- cookie
+// with the Secure flag (production); plain-http development drops both.
+func NewSessions(db *gorm.DB, key []byte, clk clock.Clock, secure bool) *Sessions {
+	name := "portal_session"
+	if secure {
+		name = "__Host-portal_session"
+	}
+	return &Sessions{db: db, key: key, clock: clk, CookieName: name, secure: secure}
+}
+
+func (s *Sessions) hash(token string) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("session:" + token))
+	return m.Sum(nil)
+}
+
+// Load finds the live session for the request's cookie, or nil. An idle or
+// expired session is deleted on sight.
+func (s *Sessions) Load(ctx context.Context, token string) (*Session, error) {
+	if token == "" {
+		return nil, nil
+	}
+	var sess Session
+	err := s.db.WithContext(ctx).Where("token_hash = ?", s.hash(token)).Take(&sess).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: load: %w", err)
+	}
+	if !s.clock.Now().Before(sess.IdleDeadline()) {
+		if err := s.db.WithContext(ctx).Delete(&Session{}, sess.ID).Error; err != nil {
+			return nil, fmt.Errorf("session: expire: %w", err)
+		}
+		return nil, ErrSessionExpired
+	}
+	return &sess, nil
+}
+
+// ErrSessionExpired says a session was found but had timed out.
+var ErrSessionExpired = errors.New("session expired")
+
+// Touch records activity; passive requests (polling, status checks) never call it.
+func (s *Sessions) Touch(ctx context.Context, sess *Session) error {
+	now := s.clock.Now()
+	if now.Sub(sess.LastActiveAt) < activityGrain {
+		return nil
+	}
+	sess.LastActiveAt = now
+	return s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("last_active_at", now).Error
+}
+
+// create inserts a new session and returns it with its token.
+func (s *Sessions) create(ctx context.Context, personID *int64, aal int16, data json.RawMessage) (*Session, string, error) {
+	token, err := randomToken()
+	if err != nil {
+		return nil, "", err
+	}
+	csrf, err := randomToken()
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.clock.Now()
+	life := AbsoluteLifetime
+	if personID == nil {
+		life = anonymousLife
+	}
+	if len(data) == 0 {
+		data = json.RawMessage(`{}`)
+	}
+	sess := &Session{TokenHash: s.hash(token), PersonID: personID, AAL: aal, CSRFToken: csrf,
+		Data: data, CreatedAt: now, LastActiveAt: now, ExpiresAt: now.Add(life)}
+	if err := s.db.WithContext(ctx).Create(sess).Error; err != nil {
+		return nil, "", fmt.Errorf("session: create: %w", err)
+	}
+	return sess, token, nil
+}
+
+// Ensure returns the request's session, creating an anonymous one (it holds
+// the CSRF token of the forms on the page) when there is none.
+func (s *Sessions) Ensure(c *fiber.Ctx) (*Session, error) {
+	if sess := CurrentSession(c); sess != nil {
+		return sess, nil
+	}
+	sess, token, err := s.create(c.UserContext(), nil, AALNone, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.setCookie(c, token)
+	c.Locals(sessionKey, sess)
+	return sess, nil
+}
+
+// Rotate replaces the request's session with a new one for personID at aal,
+// with a new token and a new CSRF token. Call it at sign-in, at each factor
+// and at every privilege change (session fixation).
+func (s *Sessions) Rotate(c *fiber.Ctx, personID int64, aal int16) (*Session, error) {
+	var data json.RawMessage
+	if old := CurrentSession(c); old != nil {
+		data = old.Data
+		if err := s.db.WithContext(c.UserContext()).Delete(&Session{}, old.ID).Error; err != nil {
+			return nil, fmt.Errorf("session: rotate: %w", err)
+		}
+	}
+	sess, token, err := s.create(c.UserContext(), &personID, aal, data)
+	if err != nil {
+		return nil, err
+	}
+	s.setCookie(c, token)
+	c.Locals(sessionKey, sess)
+	return sess, nil
+}
+
+// Destroy ends the request's session and clears the cookie.
+func (s *Sessions) Destroy(c *fiber.Ctx) error {
+	if sess := CurrentSession(c); sess != nil {
+		if err := s.db.WithContext(c.UserContext()).Delete(&Session{}, sess.ID).Error; err != nil {
+			return fmt.Errorf("session: destroy: %w", err)
+		}
+	}
+	c.Locals(sessionKey, nil)
+	s.clearCookie(c)
+	return nil
+}
+
+// DestroyAll ends every session of a person (password reset, email change,
+// "Log out of all devices").
+func (s *Sessions) DestroyAll(ctx context.Context, personID int64) error {
+	return s.db.WithContext(ctx).Where("person_id = ?", personID).Delete(&Session{}).Error
+}
+
+// SetData stores small values in the session (a journey's step, a pending email).
+func (s *Sessions) SetData(ctx context.Context, sess *Session, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	sess.Data = b
+	return s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("data", b).Error
+}
+
+// DeleteExpired removes sessions past their idle or absolute end; the
+// clean-up job calls it. Access never depends on it: Load checks expiry.
+func (s *Sessions) DeleteExpired(ctx context.Context) (int64, error) {
+	now := s.clock.Now()
+	res := s.db.WithContext(ctx).Where("expires_at <= ? OR last_active_at <= ?", now, now.Add(-IdleTimeout)).Delete(&Session{})
+	return res.RowsAffected, res.Error
+}
+
+func (s *Sessions) setCookie(c *fiber.Ctx, token string) {
+	c.Cookie(&fiber.Cookie{Name: s.CookieName, Value: token, Path: "/", HTTPOnly: true,
+		Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+func (s *Sessions) clearCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: s.CookieName, Value: "", Path: "/", HTTPOnly: true,
+		Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode, MaxAge: -1, Expires: time.Unix(1, 0)})
+}
+
+const sessionKey = "web.session"
+
+// CurrentSession is the request's live session, or nil.
+func CurrentSession(c *fiber.Ctx) *Session {
+	s, _ := c.Locals(sessionKey).(*Session)
+	return s
+}
+
+// Passive reports whether a request must not count as activity: polling,
+// live updates, the idle timer's own status checks and saves made while
+// signing out. The browser marks them with this header.
+func Passive(c *fiber.Ctx) bool {
+	return c.Get("X-Portal-Passive") == "1"
+}
+
+// Middleware loads the session for every request and records activity.
+func (s *Sessions) Middleware() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		sess, err := s.Load(c.UserContext(), c.Cookies(s.CookieName))
+		if errors.Is(err, ErrSessionExpired) {
+			s.clearCookie(c)
+			c.Locals(sessionExpiredKey, true)
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
+		if sess != nil {
+			c.Locals(sessionKey, sess)
+			if !Passive(c) {
+				if err := s.Touch(c.UserContext(), sess); err != nil {
+					return err
+				}
+			}
+		}
+		return c.Next()
+	}
+}
+
+const sessionExpiredKey = "web.sessionExpired"
+
+// SessionJustExpired reports whether this request arrived with a session
+// that had timed out, so the sign-in page can say why.
+func SessionJustExpired(c *fiber.Ctx) bool {
+	v, _ := c.Locals(sessionExpiredKey).(bool)
+	return v
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 32) // Security: 256 bits
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
