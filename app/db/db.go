@@ -4,7 +4,8 @@
 // Invariants:
 //   - Schema changes are versioned SQL files embedded in the binary
 //     (migrations/NNNNN_name.sql), applied in order and recorded by goose in
-//     goose_db_version; applying them twice changes nothing.
+//     goose_db_version, then River's job-queue migrations; applying them
+//     twice changes nothing.
 //   - Every query goes through parameters (GORM or pgx); no SQL is built from
 //     input.
 //   - GORM logs never carry parameter values (ParameterizedQueries), so no
@@ -26,6 +27,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -155,6 +158,24 @@ func Migrate(ctx context.Context, dsn string) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("db: migrate: %w", err)
+	}
+	return migrateQueue(ctx, dsn)
+}
+
+// migrateQueue applies River's own versioned migrations (the job queue's
+// tables), which River ships and records in river_migration.
+func migrateQueue(ctx context.Context, dsn string) error {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("db: queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("db: queue migrate: %w", err)
 	}
 	return nil
 }

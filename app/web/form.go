@@ -17,7 +17,9 @@ type FieldError struct {
 func NewForm() *Form { return &Form{Values: map[string]string{}} }
 
 // Add records a field error.
-func (f *Form) Add(field, key string) { f.Errors = append(f.Errors, FieldError{Field: field, Key: key}) }
+func (f *Form) Add(field, key string) {
+	f.Errors = append(f.Errors, FieldError{Field: field, Key: key})
+}
 
 // Valid reports whether no field is in error.
 func (f *Form) Valid() bool { return len(f.Errors) == 0 }
