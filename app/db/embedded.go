@@ -90,6 +90,12 @@ func (e *Embedded) Stop() error {
 	return e.run(ctx, "pg_ctl", "stop", "-D", e.Dir, "-m", "fast", "-w")
 }
 
+// StopAnyway stops the server whoever started it (tests clean up with it).
+func (e *Embedded) StopAnyway() error {
+	e.started = true
+	return e.Stop()
+}
+
 func (e *Embedded) initdb(ctx context.Context) error {
 	if err := e.mkdirOwned(e.Dir); err != nil {
 		return err

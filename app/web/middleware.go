@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"portal/app/i18n"
+	"portal/app/ratelimit"
 )
 
 // ContentSecurityPolicy allows nothing inline and nothing from elsewhere.
@@ -20,7 +22,7 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // SecurityHeaders sets the headers every response carries.
 func SecurityHeaders(production bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		h := c.Response().Header
+		h := &c.Response().Header
 		h.Set("Content-Security-Policy", ContentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
@@ -100,11 +102,11 @@ func Lang(c *fiber.Ctx) string {
 
 // CSRF refuses every unsafe request that does not carry the session's token,
 // in the _csrf form field or, from HTMX, the X-CSRF-Token header. It runs
-// after the session middleware.
-func CSRF() fiber.Handler {
+// after the session middleware. exempt names provider callbacks, which
+// prove themselves by signature instead.
+func CSRF(exempt func(*fiber.Ctx) bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		switch c.Method() {
-		case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		if safeMethod(c) || exempt(c) {
 			return c.Next()
 		}
 		// Security: a browser tells us when a request comes from another site.
@@ -157,4 +159,30 @@ func Redirect(c *fiber.Ctx, target string) error {
 		return c.SendStatus(fiber.StatusOK)
 	}
 	return c.Redirect(target, fiber.StatusSeeOther)
+}
+
+func safeMethod(c *fiber.Ctx) bool {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// RateLimit counts every unsafe request against rule per client IP.
+func RateLimit(l *ratelimit.Limiter, rule ratelimit.Rule, trustFly bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if safeMethod(c) {
+			return c.Next()
+		}
+		ok, until, err := l.Allow(c.UserContext(), rule, ClientIP(c, trustFly))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(time.Until(until).Seconds())+1))
+			return TooManyRequests()
+		}
+		return c.Next()
+	}
 }

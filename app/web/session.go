@@ -149,6 +149,13 @@ func (s *Sessions) create(ctx context.Context, personID *int64, aal int16, data 
 	return sess, token, nil
 }
 
+// Start creates a session for a person outside a request and returns its
+// token (the test harness signs people in with it).
+func (s *Sessions) Start(ctx context.Context, personID int64, aal int16) (string, error) {
+	_, token, err := s.create(ctx, &personID, aal, nil)
+	return token, err
+}
+
 // Ensure returns the request's session, creating an anonymous one (it holds
 // the CSRF token of the forms on the page) when there is none.
 func (s *Sessions) Ensure(c *fiber.Ctx) (*Session, error) {
@@ -242,8 +249,13 @@ func CurrentSession(c *fiber.Ctx) *Session {
 // live updates, the idle timer's own status checks and saves made while
 // signing out. The browser marks them with this header.
 func Passive(c *fiber.Ctx) bool {
-	return c.Get("X-Portal-Passive") == "1"
+	return c.Get("X-Portal-Passive") == "1" || passivePaths[c.Path()]
 }
+
+// passivePaths never count as activity, whoever calls them: the countdown's
+// own status check, and the page it opens at zero (which must see the
+// session as it was, not as this very request would leave it).
+var passivePaths = map[string]bool{"/session/status": true, "/session/timeout": true}
 
 // Middleware loads the session for every request and records activity.
 func (s *Sessions) Middleware() fiber.Handler {

@@ -1,0 +1,32 @@
+# Children's Services Online: common tasks. `make help` lists them.
+.DEFAULT_GOAL := help
+GO ?= go
+
+.PHONY: help run test audit migrate bench build tidy
+
+help: ## list the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+run: ## run the portal on its embedded defaults (own Postgres, local storage, dev outbox, demo data)
+	@.ci/install run
+	$(GO) run .
+
+test: ## run every test (starts its own Postgres, S3 server and Chromium)
+	@.ci/install test
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+audit: ## format, vet and module checks
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) mod verify
+
+migrate: ## apply database migrations and exit
+	$(GO) run . migrate
+
+bench: ## benchmarks and the load run, printing ratios
+	@.ci/install test
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+build: ## build the binary into ./portal
+	CGO_ENABLED=0 $(GO) build -trimpath -o portal .

@@ -1,0 +1,109 @@
+// Package accounts holds the people who use the portal: citizens and staff.
+//
+// Invariants:
+//   - Emails are unique without regard to case and stored as typed; lookups
+//     lower-case both sides.
+//   - The password hash never leaves this package and auth: Person values
+//     handed to templates carry names and roles only (see web.Viewer).
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"portal/app/web"
+)
+
+// Roles and staff roles.
+const (
+	RoleCitizen = "citizen"
+	RoleStaff   = "staff"
+
+	StaffWorker      = "worker"
+	StaffTeamManager = "team_manager"
+	StaffPortalAdmin = "portal_admin"
+)
+
+// ErrNotFound is returned for a missing person.
+var ErrNotFound = errors.New("accounts: not found")
+
+// Person is someone who signs in.
+type Person struct {
+	ID           int64
+	Email        string
+	GivenName    string
+	FamilyName   string
+	PasswordHash string
+	Role         string
+	StaffRole    string
+	TeamID       *int64
+	Status       string
+	Locale       string
+	LastSignInAt *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// TableName keeps GORM on the people table.
+func (Person) TableName() string { return "people" }
+
+// FullName is the name the header shows.
+func (p Person) FullName() string { return strings.TrimSpace(p.GivenName + " " + p.FamilyName) }
+
+// IsStaff reports whether the person works for the council.
+func (p Person) IsStaff() bool { return p.Role == RoleStaff }
+
+// Store reads and writes people.
+type Store struct{ db *gorm.DB }
+
+// NewStore returns the store.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+
+// Get returns the person with id.
+func (s *Store) Get(ctx context.Context, id int64) (*Person, error) {
+	var p Person
+	err := s.db.WithContext(ctx).Take(&p, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("accounts: get: %w", err)
+	}
+	return &p, nil
+}
+
+// ByEmail returns the person with email, compared without regard to case.
+func (s *Store) ByEmail(ctx context.Context, email string) (*Person, error) {
+	var p Person
+	err := s.db.WithContext(ctx).Where("lower(email) = lower(?)", strings.TrimSpace(email)).Take(&p).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("accounts: by email: %w", err)
+	}
+	return &p, nil
+}
+
+// Create inserts p.
+func (s *Store) Create(ctx context.Context, p *Person) error {
+	if err := s.db.WithContext(ctx).Create(p).Error; err != nil {
+		return fmt.Errorf("accounts: create: %w", err)
+	}
+	return nil
+}
+
+// Viewer finds the signed-in person for the layout (a web.ViewerFunc).
+func (s *Store) Viewer(c *fiber.Ctx, personID int64) (*web.Viewer, error) {
+	p, err := s.Get(c.UserContext(), personID)
+	if err != nil {
+		return nil, err
+	}
+	return &web.Viewer{ID: p.ID, Name: p.FullName(), Staff: p.IsStaff()}, nil
+}

@@ -1,0 +1,139 @@
+// Package app assembles the portal: Fiber's configuration, the middleware
+// in order, and each feature mounted on the one route table (routes.go).
+//
+// Invariants:
+//   - Immutable is on: Fiber must not reuse request buffers behind values a
+//     handler keeps (one family's data in another's response is the worst
+//     failure this service can have).
+//   - Middleware order: request id → access log → security headers → locale
+//     → session → CSRF → rate limit → routes; every unsafe request passes CSRF.
+//   - The request body limit is small; uploads get their own streaming route.
+package app
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/template/html/v2"
+
+	"portal/app/accounts"
+	"portal/app/audit"
+	"portal/app/auth"
+	"portal/app/clock"
+	"portal/app/config"
+	"portal/app/db"
+	"portal/app/i18n"
+	"portal/app/notify"
+	"portal/app/ratelimit"
+	"portal/app/seal"
+	"portal/app/web"
+	"portal/storage"
+)
+
+// BodyLimit caps every request body but the upload route's.
+const BodyLimit = 64 * 1024
+
+// Deps are everything the portal needs from outside; main and the test
+// harness build them.
+type Deps struct {
+	Config   config.Config
+	DB       *db.DB
+	Store    storage.Store
+	Bundle   *i18n.Bundle
+	Views    fs.FS // views/
+	Static   fs.FS // static/
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Hasher   *auth.Hasher
+	Notifier *notify.Notifier
+	// UnsafeLimit overrides the per-IP limit on unsafe requests (tests).
+	UnsafeLimit *ratelimit.Rule
+}
+
+// App is the assembled portal: the Fiber app and the services tests reach.
+type App struct {
+	*fiber.App
+	Sessions *web.Sessions
+	Limiter  *ratelimit.Limiter
+	Audit    *audit.Log
+	Sealer   *seal.Sealer
+	Render   *web.Renderer
+}
+
+// New builds the portal from its dependencies.
+func New(d Deps) (*App, error) {
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	engine := html.NewFileSystem(http.FS(d.Views), ".html")
+	if err := engine.Load(); err != nil {
+		return nil, err
+	}
+	sealer, err := seal.New(d.Config.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Sealer: sealer}
+	a.Sessions = web.NewSessions(d.DB.Gorm, d.Config.SessionKeyBytes(), d.Clock, d.Config.IsProduction())
+	a.Limiter = ratelimit.New(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
+	a.Audit = audit.New(d.DB.Gorm, d.Clock)
+	people := accounts.NewStore(d.DB.Gorm)
+	a.Render = web.NewRenderer(engine, d.Bundle, a.Sessions, people.Viewer, d.Config.IsDevelopment())
+	authH := auth.NewHandler(a.Sessions, a.Render, people, a.Audit, d.Clock, d.Log)
+
+	a.App = fiber.New(fiber.Config{
+		Immutable:             true,
+		BodyLimit:             BodyLimit,
+		ErrorHandler:          a.Render.ErrorHandler(d.Log),
+		DisableStartupMessage: true,
+		ReadBufferSize:        16 * 1024,
+		// Security: take the client address from the connection; Fly's header
+		// is read by web.ClientIP only when configured.
+		ProxyHeader: "",
+	})
+	a.Use(recover.New())
+	a.Use(web.RequestIDs(), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
+	mountStatic(a.App, d.Static)
+	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware(), web.CSRF(csrfExempt))
+	limit := unsafeRequests
+	if d.UnsafeLimit != nil {
+		limit = *d.UnsafeLimit
+	}
+	a.Use(web.RateLimit(a.Limiter, limit, d.Config.TrustFlyClientIP))
+	routes(a, d, authH, people)
+	return a, nil
+}
+
+// unsafeRequests limits every POST, PUT, PATCH and DELETE per client IP;
+// features add tighter limits of their own (sign-in, codes).
+var unsafeRequests = ratelimit.Rule{Name: "unsafe:ip", Max: 300, Window: time.Minute}
+
+// csrfExempt lists provider callbacks, which prove themselves by signature
+// instead of a CSRF token, and the dev outbox's simulated call answer (it
+// stands in for such a callback and exists only in development).
+func csrfExempt(c *fiber.Ctx) bool {
+	p := c.Path()
+	return strings.HasPrefix(p, "/callbacks/") || (strings.HasPrefix(p, "/dev/outbox/") && strings.HasSuffix(p, "/answer"))
+}
+
+// mountStatic serves static/ at /static and govuk-frontend's assets at
+// /assets, where its CSS expects them. They never need a session.
+func mountStatic(app *fiber.App, static fs.FS) {
+	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
+	if assets, err := fs.Sub(static, "govuk/assets"); err == nil {
+		app.Use("/assets", filesystem.New(filesystem.Config{Root: http.FS(assets), MaxAge: 86400}))
+	}
+}
+
+// Shutdown stops the app's background work and the server.
+func (a *App) Shutdown(ctx context.Context) error { return a.App.ShutdownWithContext(ctx) }

@@ -1,0 +1,173 @@
+package apptest
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"portal/app"
+	"portal/app/accounts"
+	"portal/app/auth"
+	"portal/app/clock"
+	"portal/app/config"
+	"portal/app/db"
+	"portal/app/i18n"
+	"portal/app/logging"
+	"portal/app/notify"
+	"portal/app/web"
+	"portal/storage"
+)
+
+// Start is where every test clock begins: a fixed, ordinary weekday morning.
+var Start = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// Options adjust NewApp.
+type Options struct {
+	DSN  string          // reuse a database (two apps, one database); empty makes a fresh one
+	Env  string          // APP_ENV; default development
+	Log  io.Writer       // where the app logs (the log canary reads it); default discarded
+	Tune func(*app.Deps) // last-minute changes to the dependencies
+}
+
+// TestApp is a running portal on a loopback port.
+type TestApp struct {
+	*app.App
+	URL      string
+	DSN      string
+	DB       *db.DB
+	Clock    *clock.Fake
+	Bundle   *i18n.Bundle
+	Config   config.Config
+	Notifier *notify.Notifier
+	Hasher   *auth.Hasher
+}
+
+// NewApp starts the real portal for t: real Postgres, real router, local
+// storage in a temp dir, the dev outbox, a movable clock and cheap argon2.
+func NewApp(t testing.TB, o Options) *TestApp {
+	t.Helper()
+	if o.DSN == "" {
+		o.DSN = NewDatabase(t)
+	}
+	if o.Env == "" {
+		o.Env = config.Development
+	}
+	ctx := context.Background()
+	database, err := db.Connect(ctx, o.DSN, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { database.Close() })
+	store, err := storage.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := Bundle(t)
+	logOut := o.Log
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	log := logging.New(logOut, "debug")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	cfg := config.Config{Env: o.Env, Port: "0", BaseURL: url, DataDir: t.TempDir(),
+		SessionKey: config.RandomKey(), EncryptionKey: "test1:" + config.RandomKey(), MailProvider: "outbox",
+		MailFrom: "Children's Services Online <no-reply@example.org>"}
+	if o.Env == config.Production {
+		// Production refuses the outbox; nothing is sent in these tests.
+		cfg.MailProvider, cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPTLS = "smtp", "127.0.0.1", 1, "none"
+	}
+	clk := clock.NewFake(Start)
+	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := app.Deps{Config: cfg, DB: database, Store: store, Bundle: bundle, Views: RepoFS(t, "views"),
+		Static: RepoFS(t, "static"), Clock: clk, Log: log, Hasher: auth.NewHasher(auth.TestParams, 4), Notifier: notifier}
+	if o.Tune != nil {
+		o.Tune(&deps)
+	}
+	a, err := app.New(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = a.Listener(ln) }()
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	return &TestApp{App: a, URL: url, DSN: o.DSN, DB: database, Clock: clk, Bundle: bundle, Config: cfg,
+		Notifier: notifier, Hasher: deps.Hasher}
+}
+
+// T translates id in English, so tests find text by message id.
+func (a *TestApp) T(id string, args ...any) string { return a.Bundle.For("en").T(id, args...) }
+
+// NewPerson creates a person with the given role and staff role.
+func (a *TestApp) NewPerson(t testing.TB, email, role, staffRole string) *accounts.Person {
+	t.Helper()
+	hash, err := a.Hasher.Hash(context.Background(), "Correct-Horse-9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &accounts.Person{Email: email, GivenName: "Test", FamilyName: "Person", PasswordHash: hash,
+		Role: role, StaffRole: staffRole, Status: "active", Locale: "en"}
+	if err := accounts.NewStore(a.DB.Gorm).Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// SignIn gives client a session for person at AAL2, as if they had passed
+// both factors.
+func (a *TestApp) SignIn(t testing.TB, c *Client, person *accounts.Person) {
+	t.Helper()
+	token, err := a.Sessions.Start(context.Background(), person.ID, web.AAL2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetCookie(a.Sessions.CookieName, token)
+}
+
+var (
+	rootOnce sync.Once
+	root     string
+)
+
+// RepoRoot is the directory holding go.mod.
+func RepoRoot(t testing.TB) string {
+	rootOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		dir := filepath.Dir(file)
+		for dir != "/" {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				root = dir
+				return
+			}
+			dir = filepath.Dir(dir)
+		}
+	})
+	if root == "" {
+		t.Fatal("apptest: go.mod not found")
+	}
+	return root
+}
+
+// RepoFS is a top-level folder of the repository (views, static, locales).
+func RepoFS(t testing.TB, dir string) fs.FS { return os.DirFS(filepath.Join(RepoRoot(t), dir)) }
+
+// Bundle loads the real message files.
+func Bundle(t testing.TB) *i18n.Bundle {
+	b, err := i18n.Load(RepoFS(t, "locales"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,116 @@
+package apptest
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+)
+
+// Client is a browser without JavaScript: it keeps cookies, does not follow
+// redirects (tests assert them) and sends the CSRF token of the last page.
+type Client struct {
+	t    testing.TB
+	base *url.URL
+	http *http.Client
+	csrf string
+	// Header is added to every request (e.g. HX-Request, X-Portal-Passive).
+	Header http.Header
+}
+
+// Response is a finished request with its body read and parsed.
+type Response struct {
+	*http.Response
+	Body string
+	Doc  *goquery.Document
+}
+
+// Client returns a new client of the app, with an empty cookie jar.
+func (a *TestApp) Client(t testing.TB) *Client {
+	jar, _ := cookiejar.New(nil)
+	base, _ := url.Parse(a.URL)
+	return &Client{t: t, base: base, Header: http.Header{}, http: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// SetCookie puts a cookie in the jar for the app's address.
+func (c *Client) SetCookie(name, value string) {
+	c.http.Jar.SetCookies(c.base, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+}
+
+// Cookie returns the value of a cookie the app set, or "".
+func (c *Client) Cookie(name string) string {
+	for _, ck := range c.http.Jar.Cookies(c.base) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// Get fetches path.
+func (c *Client) Get(path string) *Response {
+	return c.Do(http.MethodGet, path, nil, "")
+}
+
+// PostForm posts form values with the CSRF token of the last page.
+func (c *Client) PostForm(path string, form url.Values) *Response {
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("_csrf") == "" && c.csrf != "" {
+		form.Set("_csrf", c.csrf)
+	}
+	return c.Do(http.MethodPost, path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+}
+
+// CSRF is the token of the last page fetched.
+func (c *Client) CSRF() string { return c.csrf }
+
+// Do sends any request.
+func (c *Client) Do(method, path string, body io.Reader, contentType string) *Response {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base.String()+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	r := &Response{Response: res, Body: string(b)}
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		r.Doc, err = goquery.NewDocumentFromReader(bytes.NewReader(b))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if tok, ok := r.Doc.Find(`meta[name="csrf-token"]`).Attr("content"); ok {
+			c.csrf = tok
+		}
+	}
+	return r
+}
+
+// Text is the whitespace-folded text of the elements matching selector.
+func (r *Response) Text(selector string) string {
+	if r.Doc == nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(r.Doc.Find(selector).Text()), " ")
+}

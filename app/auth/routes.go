@@ -1,0 +1,16 @@
+package auth
+
+import "github.com/gofiber/fiber/v2"
+
+// MountPublic adds the routes anyone may reach.
+func (h *Handler) MountPublic(r fiber.Router) {
+	r.Get("/session/status", h.sessionStatus).Name("session.status")
+	r.Get("/session/timeout", h.sessionTimeout).Name("session.timeout")
+	r.Get("/signed-out", h.signedOut).Name("session.signed_out")
+}
+
+// MountSignedIn adds the routes that need a signed-in session.
+func (h *Handler) MountSignedIn(r fiber.Router) {
+	r.Post("/session/extend", h.sessionExtend).Name("session.extend")
+	r.Post("/sign-out", h.signOut).Name("session.sign_out")
+}

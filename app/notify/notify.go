@@ -1,0 +1,156 @@
+// Package notify sends the portal's emails, text messages and phone calls.
+//
+// Invariants:
+//   - Nothing personal goes into any email, SMS or call: a body or subject
+//     holds only a one-time code and links built from BASE_URL, never a
+//     name, a record detail or message text. This is enforced, not hoped
+//     for: a Message carries at most a Code and a Link (Render refuses any
+//     other data), and the message texts in locales/notify.*.toml
+//     interpolate only {{.Code}} and {{.Link}} (a test checks every one).
+//   - A link is BASE_URL + a path on this site; it is never built from the
+//     request's Host header, which an attacker can set.
+//   - Every message goes through the Postgres-backed River queue, so a
+//     provider that is down loses nothing: River retries with backoff. The
+//     queued job holds the message sealed (AES-GCM), so the recipient and the
+//     code are not readable in river_job.
+//   - The dev outbox (a provider that stops at the outbox_messages table, and
+//     the pages at /dev/outbox) exists only outside production: the provider
+//     is refused in production and the app mounts the pages only when
+//     APP_ENV=development.
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"portal/app/i18n"
+	"portal/app/web"
+)
+
+// Channel is how a message reaches a person.
+type Channel string
+
+// The channels the portal speaks on.
+const (
+	Email Channel = "email"
+	SMS   Channel = "sms"
+	Voice Channel = "voice"
+)
+
+// Valid reports whether c is a channel the portal knows.
+func (c Channel) Valid() bool { return c == Email || c == SMS || c == Voice }
+
+// Message is what a feature asks to send. It names a text in
+// locales/notify.*.toml rather than carrying text, so every word that leaves
+// the portal has been reviewed in both languages.
+type Message struct {
+	Channel Channel
+	To      string // email address or phone number
+	// Template is the message id prefix in locales/notify.*.toml, e.g.
+	// "email_verification_code"; it starts with the channel's name and "_".
+	Template string
+	Lang     string // "en" or "cy"; anything else falls back to English
+	// Data fills the template. Only "Code" (letters, digits, hyphens) and
+	// "Link" (a path on this site; the notifier prefixes BASE_URL) exist.
+	Data map[string]string
+	// AnswerToken is for voice only: the challenge id the provider's callback
+	// (or the dev outbox's answer button) carries back when the person
+	// answers and presses #.
+	AnswerToken string
+}
+
+// Rendered is a message in its final words, as a provider sends it.
+type Rendered struct {
+	Channel     Channel
+	To          string
+	Subject     string // email only
+	Body        string
+	AnswerToken string // voice only
+}
+
+// Data keys a template may use. Security: this list is the whole of what a
+// feature can put into a message; adding a key means arguing that it can
+// never be personal.
+const (
+	DataCode = "Code"
+	DataLink = "Link"
+)
+
+var (
+	templateRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	codeRE     = regexp.MustCompile(`^[A-Za-z0-9-]{1,32}$`)
+)
+
+// ErrInvalid wraps every reason Render refuses a message; it is a
+// programming error in the caller, so Send reports it at once instead of
+// leaving it to fail in the queue.
+var ErrInvalid = errors.New("notify: invalid message")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// renderer turns a Message into words.
+type renderer struct {
+	bundle  *i18n.Bundle
+	baseURL string
+}
+
+// render checks m and fills its template. Errors never quote the recipient
+// or the data: they end up in logs and in river_job.errors.
+func (r renderer) render(m Message) (Rendered, error) {
+	if !m.Channel.Valid() {
+		return Rendered{}, invalid("unknown channel %q", m.Channel)
+	}
+	if strings.TrimSpace(m.To) == "" || strings.ContainsAny(m.To, "\r\n") {
+		return Rendered{}, invalid("recipient missing or malformed")
+	}
+	if !templateRE.MatchString(m.Template) || !strings.HasPrefix(m.Template, string(m.Channel)+"_") {
+		// The prefix rule keeps a voice script from going out as an email.
+		return Rendered{}, invalid("template %q is not a %s template", m.Template, m.Channel)
+	}
+	if (m.Channel == Voice) != (m.AnswerToken != "") {
+		return Rendered{}, invalid("an answer token belongs to, and only to, a call")
+	}
+	args := make([]any, 0, 2*len(m.Data))
+	for k, v := range m.Data {
+		switch k {
+		case DataCode:
+			if !codeRE.MatchString(v) {
+				return Rendered{}, invalid("Code must be 1-32 letters, digits or hyphens")
+			}
+		case DataLink:
+			// Security: only a path on this site; the host is always BASE_URL.
+			if len(v) > 2048 || web.SafeRedirect(v, "") == "" || strings.ContainsAny(v, " <>\"") {
+				return Rendered{}, invalid("Link must be a path on this site")
+			}
+			v = r.baseURL + v
+		default:
+			return Rendered{}, invalid("data key %q is not allowed (only Code and Link)", k)
+		}
+		args = append(args, k, v)
+	}
+	lang := i18n.Match(m.Lang, "")
+	loc := r.bundle.For(lang)
+	out := Rendered{Channel: m.Channel, To: m.To, AnswerToken: m.AnswerToken}
+	bodyID := m.Template + ".body"
+	if !r.bundle.Has("en", bodyID) {
+		return Rendered{}, invalid("no message %q in locales/notify.en.toml", bodyID)
+	}
+	out.Body = loc.T(bodyID, args...)
+	if m.Channel == Email {
+		subjectID := m.Template + ".subject"
+		if !r.bundle.Has("en", subjectID) {
+			return Rendered{}, invalid("no message %q in locales/notify.en.toml", subjectID)
+		}
+		out.Subject = loc.T(subjectID)
+	}
+	// go-i18n renders a key the caller did not give as "<no value>", and
+	// gives up (T then returns the id) when there is no data at all.
+	if out.Body == bodyID || strings.Contains(out.Body, "<no value>") {
+		return Rendered{}, invalid("template %q needs data it was not given", m.Template)
+	}
+	return out, nil
+}

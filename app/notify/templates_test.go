@@ -1,0 +1,224 @@
+package notify_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+	"text/template"
+	"text/template/parse"
+
+	"github.com/BurntSushi/toml"
+
+	"portal/app/i18n"
+	"portal/app/notify"
+)
+
+// templates returns each language's message tables (email_*, sms_*,
+// voice_*) as written in locales/notify.<lang>.toml.
+func templates(t *testing.T, lang string) map[string]map[string]string {
+	t.Helper()
+	raw, err := fs.ReadFile(localesFS(t), "notify."+lang+".toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all map[string]any
+	if err := toml.Unmarshal(raw, &all); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]string{}
+	for name, v := range all {
+		if name == "notify" {
+			continue
+		}
+		table, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%s: %s is not a table", lang, name)
+		}
+		out[name] = map[string]string{}
+		for k, s := range table {
+			out[name][k], _ = s.(string)
+		}
+	}
+	return out
+}
+
+// fields lists the {{.X}} a text uses, and whether it uses anything else.
+func fields(t *testing.T, text string) (names []string, other bool) {
+	t.Helper()
+	tmpl, err := template.New("x").Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			for _, c := range n.Nodes {
+				walk(c)
+			}
+		case *parse.TextNode:
+		case *parse.ActionNode:
+			if len(n.Pipe.Cmds) == 1 && len(n.Pipe.Cmds[0].Args) == 1 && len(n.Pipe.Decl) == 0 {
+				if f, ok := n.Pipe.Cmds[0].Args[0].(*parse.FieldNode); ok && len(f.Ident) == 1 {
+					names = append(names, f.Ident[0])
+					return
+				}
+			}
+			other = true
+		default:
+			other = true // if, range, with, template: none belongs in a message
+		}
+	}
+	walk(tmpl.Tree.Root)
+	return names, other
+}
+
+func TestMessageTextsInterpolateOnlyCodeAndLink(t *testing.T) {
+	for _, lang := range []string{"en", "cy"} {
+		for name, table := range templates(t, lang) {
+			channel, _, _ := strings.Cut(name, "_")
+			if !notify.Channel(channel).Valid() {
+				t.Errorf("%s: table %s does not start with email_, sms_ or voice_", lang, name)
+			}
+			if table["body"] == "" {
+				t.Errorf("%s: %s has no body", lang, name)
+			}
+			if (channel == "email") != (table["subject"] != "") {
+				t.Errorf("%s: %s: emails, and only emails, have a subject", lang, name)
+			}
+			for key, text := range table {
+				if key != "body" && key != "subject" {
+					t.Errorf("%s: %s.%s: only subject and body belong in a message table", lang, name, key)
+				}
+				names, other := fields(t, text)
+				if other {
+					t.Errorf("%s: %s.%s uses template logic; only {{.Code}} and {{.Link}} are allowed", lang, name, key)
+				}
+				for _, f := range names {
+					if key == "subject" || (f != notify.DataCode && f != notify.DataLink) {
+						t.Errorf("%s: %s.%s interpolates .%s; bodies may use only .Code and .Link, subjects nothing", lang, name, key, f)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestEveryMessageIsInBothLanguagesAndTranslated(t *testing.T) {
+	en, err := i18n.Keys(localesFS(t), "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cy, err := i18n.Keys(localesFS(t), "cy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range en {
+		if !cy[k] {
+			t.Errorf("%s is missing in Welsh", k)
+		}
+	}
+	for k := range cy {
+		if !en[k] {
+			t.Errorf("%s is in Welsh only", k)
+		}
+	}
+	enT, cyT := templates(t, "en"), templates(t, "cy")
+	for name := range enT {
+		if enT[name]["body"] == cyT[name]["body"] {
+			t.Errorf("%s.body is the same in Welsh as in English", name)
+		}
+	}
+}
+
+func TestEveryTemplateRendersWithOnlyWhatItIsGiven(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, lang := range []string{"en", "cy"} {
+		for name, table := range templates(t, lang) {
+			channel, _, _ := strings.Cut(name, "_")
+			m := notify.Message{Channel: notify.Channel(channel), To: "someone@example.org", Template: name, Lang: lang,
+				Data: map[string]string{}}
+			names, _ := fields(t, table["body"])
+			for _, f := range names {
+				m.Data[f] = map[string]string{notify.DataCode: "908172", notify.DataLink: "/sign-in"}[f]
+			}
+			if m.Channel == notify.Voice {
+				m.AnswerToken = "challenge-1"
+			}
+			r, err := e.notifier.Render(m)
+			if err != nil {
+				t.Errorf("%s %s: %v", lang, name, err)
+				continue
+			}
+			if strings.Contains(r.Body, "{{") || strings.Contains(r.Body, "<no value>") {
+				t.Errorf("%s %s: unfilled template: %q", lang, name, r.Body)
+			}
+			for _, f := range names {
+				if f == notify.DataLink && !strings.Contains(r.Body, baseURL+"/sign-in") {
+					t.Errorf("%s %s: link not built from BASE_URL: %q", lang, name, r.Body)
+				}
+			}
+		}
+	}
+}
+
+func TestPersonalDataCannotGetIntoAMessage(t *testing.T) {
+	e := newEnv(t, nil)
+	base := notify.Message{Channel: notify.Email, To: "carer@example.org", Template: "email_new_message", Lang: "en"}
+	for _, tc := range []struct {
+		name string
+		data map[string]string
+	}{
+		{"a name under its own key", map[string]string{"Link": "/messages", "Name": "Jane Smith"}},
+		{"a child's name in the Code", map[string]string{"Code": "Jane Smith"}},
+		{"message text as the Link", map[string]string{"Link": "Your son missed school"}},
+		{"a link to another site", map[string]string{"Link": "https://evil.example/phish"}},
+		{"a scheme-relative link", map[string]string{"Link": "//evil.example/phish"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base
+			m.Data = tc.data
+			if _, err := e.notifier.Render(m); !errors.Is(err, notify.ErrInvalid) {
+				t.Fatalf("rendered with %v (err %v)", tc.data, err)
+			}
+			if err := e.notifier.Send(context.Background(), nil, m); !errors.Is(err, notify.ErrInvalid) {
+				t.Fatalf("queued with %v (err %v)", tc.data, err)
+			}
+		})
+	}
+	t.Run("the recipient's address appears only in To", func(t *testing.T) {
+		m := base
+		m.Data = map[string]string{"Link": "/messages"}
+		r, err := e.notifier.Render(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(r.Body, m.To) || strings.Contains(r.Subject, m.To) {
+			t.Fatalf("the address leaked into the message: %q", r.Body)
+		}
+	})
+}
+
+func TestGuideTitlesAreTheSubjects(t *testing.T) {
+	en := bundle(t).For("en")
+	for id, want := range map[string]string{
+		"email_invitation_code.subject":   "Set up your Children's Services Online Account",
+		"email_invitation.subject":        "Accept Children's Services Online Account Invitation",
+		"email_verification_code.subject": "Children's Services Online account verification code",
+		"email_activation.subject":        "New Children's Services Online activation",
+		"email_account_locked.subject":    "Sign-in to your account was locked",
+	} {
+		if got := en.T(id); got != want {
+			t.Errorf("%s = %q, want %q", id, got, want)
+		}
+	}
+	if got := en.T("sms_code.body", "Code", "123456"); got != "Your Children's Services Online code is 123456. Your worker will never ask for this code." {
+		t.Errorf("sms_code.body = %q", got)
+	}
+	if got := en.T("voice_sign_in.body"); !strings.Contains(got, "press # only if you are signing in now") &&
+		!strings.Contains(got, "Press # only if you are signing in now") {
+		t.Errorf("voice_sign_in.body = %q", got)
+	}
+}

@@ -1,0 +1,39 @@
+package app
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/accounts"
+	"portal/app/auth"
+	"portal/app/notify"
+	"portal/app/ops"
+	"portal/app/pages"
+	"portal/app/staff"
+	"portal/app/web"
+)
+
+// routes is the one route table. It denies by default: a route is public
+// only when it is mounted on pub; everything else, known or not, needs AAL2
+// first (so an anonymous visitor learns nothing of which pages exist), the
+// staff group a staff role too; a signed-in person gets 404 for anything
+// not in the table, and for the staff view unless they are staff.
+func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
+	pub := a.Group("")
+	ops.NewHandler(map[string]ops.Pinger{"database": d.DB, "storage": d.Store}).Mount(pub)
+	pages.NewHandler(a.Render).Mount(pub)
+	authH.MountPublic(pub)
+	if d.Config.IsDevelopment() {
+		// The dev outbox exists only in development; elsewhere it is a 404.
+		notify.NewDevHandler(d.DB.Gorm, a.Render, d.Config.BaseURL).Mount(pub)
+	}
+
+	signedIn := a.Group("", auth.RequireSignedIn())
+	authH.MountSignedIn(signedIn)
+	accounts.NewHandler(a.Render, people).Mount(signedIn)
+
+	staffH := staff.NewHandler(a.Render)
+	staffGroup := signedIn.Group("/staff", authH.RequireStaff())
+	staffH.Mount(staffGroup)
+
+	a.Use(func(c *fiber.Ctx) error { return web.NotFound() })
+}

@@ -1,0 +1,154 @@
+// Command portal serves Children's Services Online.
+//
+//	portal          run the web server (migrating first)
+//	portal migrate  apply database migrations and exit
+//	portal env      list the environment variables it reads
+//
+// main only wires: config → logger → database → storage → i18n → notify →
+// app.New → listen, and stops gracefully on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"portal/app"
+	"portal/app/auth"
+	"portal/app/config"
+	"portal/app/db"
+	"portal/app/demo"
+	"portal/app/i18n"
+	"portal/app/logging"
+	"portal/app/notify"
+	"portal/storage"
+)
+
+// all: because fragments are files starting with "_", which embed skips otherwise.
+//
+//go:embed all:views static locales
+var files embed.FS
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cmd := ""
+	if len(os.Args) > 1 {
+		cmd = os.Args[1]
+	}
+	if cmd == "env" {
+		for _, v := range config.Variables() {
+			fmt.Printf("%-20s default %-10q %s\n", v[0], v[1], v[2])
+		}
+		return nil
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	if err := cfg.FillDevSecrets(); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("configuration is not valid:\n%w", err)
+	}
+	log := logging.New(os.Stdout, cfg.LogLevel)
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	database, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, BinDir: cfg.PGBinDir, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer database.Close()
+	if cmd == "migrate" {
+		log.Info("migrations applied")
+		return nil
+	}
+	if cmd != "" {
+		return fmt.Errorf("unknown command %q (try: migrate, env)", cmd)
+	}
+	return serve(ctx, cfg, database, log)
+}
+
+func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Logger) error {
+	store, err := openStorage(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	sub := func(dir string) fs.FS { f, _ := fs.Sub(files, dir); return f }
+	bundle, err := i18n.Load(sub("locales"))
+	if err != nil {
+		return err
+	}
+	hasher := auth.NewHasher(auth.ProductionParams, 4)
+	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log})
+	if err != nil {
+		return err
+	}
+	portal, err := app.New(app.Deps{Config: cfg, DB: database, Store: store, Bundle: bundle,
+		Views: sub("views"), Static: sub("static"), Log: log, Hasher: hasher, Notifier: notifier})
+	if err != nil {
+		return err
+	}
+	if err := notifier.Start(ctx); err != nil {
+		return err
+	}
+	defer notifier.Stop(context.Background())
+	if cfg.IsDevelopment() {
+		if err := seedDemo(ctx, cfg, database, hasher); err != nil {
+			return err
+		}
+	}
+	log.Info("configuration\n" + cfg.String())
+
+	errc := make(chan error, 1)
+	go func() { errc <- portal.Listen(":" + cfg.Port) }()
+	fmt.Printf("\nChildren's Services Online is running at %s\n\n", cfg.BaseURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return portal.Shutdown(shutdownCtx)
+}
+
+func openStorage(ctx context.Context, cfg config.Config) (storage.Store, error) {
+	if cfg.S3Endpoint == "" {
+		return storage.NewLocal(filepath.Join(cfg.DataDir, "objects"))
+	}
+	return storage.NewS3(ctx, storage.S3Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey,
+		SecretKey: cfg.S3SecretKey, Bucket: cfg.S3Bucket, Region: cfg.S3Region, UseTLS: cfg.S3UseTLS})
+}
+
+// seedDemo creates the demo service on first start and prints how to sign in.
+func seedDemo(ctx context.Context, cfg config.Config, database *db.DB, hasher *auth.Hasher) error {
+	password, err := demo.Password(cfg.DataDir, cfg.DemoPassword)
+	if err != nil {
+		return err
+	}
+	res, err := demo.Seed(ctx, database.Gorm, hasher, password)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nDemo staff accounts (development only):\n  worker: %s\n  admin:  %s\n  password: %s\n"+
+		"  Phone codes and emails arrive in the dev outbox: %s/dev/outbox\n",
+		demo.WorkerEmail, demo.AdminEmail, res.Password, cfg.BaseURL)
+	return nil
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"portal/app/db"
+)
+
+// These tests run the real binary the README's run command runs.
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "portal")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// start runs the binary and waits (bounded) until /readyz answers ready.
+func start(t *testing.T, bin, dataDir, port string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "DATA_DIR="+dataDir, "PORT="+port, "APP_ENV=development", "DEMO_PASSWORD=", "DATABASE_URL=", "S3_ENDPOINT=")
+	out := &strings.Builder{}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	go func() {
+		s := bufio.NewScanner(pr)
+		for s.Scan() {
+			out.WriteString(s.Text() + "\n")
+		}
+	}()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get("http://127.0.0.1:" + port + "/readyz")
+		if err == nil {
+			var body struct{ Status string }
+			_ = json.NewDecoder(res.Body).Decode(&body)
+			res.Body.Close()
+			if body.Status == "ready" {
+				return cmd, out
+			}
+		}
+		time.Sleep(200 * time.Millisecond) // polling for start-up, not an expiry
+	}
+	_ = cmd.Process.Kill()
+	t.Fatalf("the portal did not become ready:\n%s", out)
+	return nil, nil
+}
+
+func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
+	bin := buildBinary(t)
+	base, err := os.MkdirTemp("", "portal-run-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(base, "data")
+	t.Cleanup(func() {
+		// The server the first run started outlives its kill -9 by design
+		// (the next start reuses it); stop it here.
+		e := &db.Embedded{Dir: filepath.Join(dataDir, "postgres")}
+		if _, err := e.Start(context.Background()); err == nil {
+			_ = e.StopAnyway()
+		}
+		os.RemoveAll(base)
+	})
+	port := freePort(t)
+
+	first, out1 := start(t, bin, dataDir, port)
+	get := func(path string) (int, string) {
+		res, err := http.Get("http://127.0.0.1:" + port + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("/"); code != 200 || !strings.Contains(body, "Children") {
+		t.Fatalf("home = %d", code)
+	}
+	if code, body := get("/dev/outbox.json"); code != 200 || !strings.HasPrefix(strings.TrimSpace(body), "[") {
+		t.Fatalf("outbox = %d %s", code, body)
+	}
+	if !strings.Contains(out1.String(), "worker@example.org") || !strings.Contains(out1.String(), "http://localhost:"+port) {
+		t.Fatalf("the first start did not print the demo sign-in and URL:\n%s", out1)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "postgres", "PG_VERSION")); err != nil {
+		t.Fatalf("no cluster under DATA_DIR/postgres: %v", err)
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+
+	second, out2 := start(t, bin, dataDir, port)
+	defer func() { _ = second.Process.Signal(syscall.SIGTERM); _ = second.Wait() }()
+	var workers int
+	e := &db.Embedded{Dir: filepath.Join(dataDir, "postgres")}
+	dsn, err := e.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Connect(context.Background(), strings.Replace(dsn, "dbname=postgres", "dbname=portal", 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Pool.Close()
+	conn.Gorm.Raw(`SELECT count(*) FROM people WHERE email = 'worker@example.org'`).Scan(&workers)
+	if workers != 1 {
+		t.Fatalf("demo workers after restart = %d, want 1 (seeded once, kept)", workers)
+	}
+	if !strings.Contains(out2.String(), "worker@example.org") {
+		t.Fatalf("the second start does not print the demo sign-in:\n%s", out2)
+	}
+}
+
+func TestProductionWithoutSecretsRefusesToStart(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "APP_ENV=production", "DATA_DIR="+t.TempDir(), "DATABASE_URL=", "SESSION_KEY=", "ENCRYPTION_KEYS=", "BASE_URL=")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("production started without secrets")
+	}
+	for _, want := range []string{"DATABASE_URL is required", "SESSION_KEY is required"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, out)
+		}
+	}
+}

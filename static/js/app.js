@@ -1,0 +1,110 @@
+// Children's Services Online: page set-up (an ES module, loaded with
+// <script type="module">, so it runs after the deferred htmx scripts).
+//
+// - starts GOV.UK Frontend components, on the page and in HTMX swaps;
+// - sends the CSRF token with every HTMX request (X-CSRF-Token);
+// - marks passive requests (X-Portal-Passive: 1) so polling, live updates
+//   and saves made while signing out do not count as activity;
+// - shows HTMX errors in the #flash region.
+// No inline script, no eval, no English: every text comes from the page.
+
+import { initAll } from '/static/govuk/govuk-frontend.min.js'
+
+const body = document.body
+body.classList.add('govuk-frontend-supported', 'js-enabled')
+initAll()
+
+function csrfToken () {
+  const meta = document.querySelector('meta[name="csrf-token"]')
+  return meta ? meta.getAttribute('content') : ''
+}
+
+// A request is passive when its element (or an ancestor) has data-passive,
+// or while the idle timer is saving drafts before signing out.
+function isPassive (elt) {
+  if (document.documentElement.hasAttribute('data-portal-signing-out')) return true
+  return !!(elt && elt.closest && elt.closest('[data-passive]'))
+}
+
+document.addEventListener('htmx:configRequest', (event) => {
+  const detail = event.detail
+  detail.headers['X-CSRF-Token'] = csrfToken()
+  if (isPassive(detail.elt)) detail.headers['X-Portal-Passive'] = '1'
+})
+
+// Start GOV.UK Frontend components in content HTMX adds. Components already
+// started say so with an error we do not need to see.
+document.addEventListener('htmx:load', (event) => {
+  const elt = event.detail && event.detail.elt
+  if (!elt || elt === body || !elt.parentElement) return
+  initAll({
+    scope: elt.parentElement,
+    onError: (error) => {
+      if (!error || error.name !== 'InitError') console.error(error)
+    }
+  })
+})
+
+// The renderer adds an empty #flash to every HTMX answer so that old
+// messages go away after an action. A passive answer (a poll, a live
+// update) must not wipe a message the person has not read yet.
+let passiveSwap = false
+
+function setFlash (text) {
+  const flash = document.getElementById('flash')
+  if (!flash) return
+  const banner = document.createElement('div')
+  banner.className = 'govuk-notification-banner app-notification-banner--error'
+  banner.setAttribute('role', 'region')
+  banner.setAttribute('aria-labelledby', 'flash-js-title')
+  const header = document.createElement('div')
+  header.className = 'govuk-notification-banner__header'
+  const title = document.createElement('h2')
+  title.className = 'govuk-notification-banner__title'
+  title.id = 'flash-js-title'
+  title.textContent = flash.getAttribute('data-title') || ''
+  header.appendChild(title)
+  const content = document.createElement('div')
+  content.className = 'govuk-notification-banner__content'
+  const p = document.createElement('p')
+  p.className = 'govuk-notification-banner__heading'
+  p.textContent = text
+  content.appendChild(p)
+  banner.appendChild(header)
+  banner.appendChild(content)
+  flash.replaceChildren(banner)
+}
+
+document.addEventListener('htmx:beforeSwap', (event) => {
+  const detail = event.detail
+  const headers = (detail.requestConfig && detail.requestConfig.headers) || {}
+  passiveSwap = headers['X-Portal-Passive'] === '1'
+  const xhr = detail.xhr
+  if (!xhr || xhr.status < 400) return
+  if (xhr.status === 422) {
+    // An invalid form comes back with its errors: show it.
+    detail.shouldSwap = true
+    detail.isError = false
+  } else if (xhr.getResponseHeader('HX-Retarget')) {
+    // The error handler answers with a message for #flash: shown, so handled.
+    detail.shouldSwap = true
+    detail.isError = false
+  } else if (!passiveSwap) {
+    setFlash(document.getElementById('flash')?.getAttribute('data-failed') || '')
+  }
+})
+
+document.addEventListener('htmx:sseBeforeMessage', () => { passiveSwap = true })
+
+document.addEventListener('htmx:oobBeforeSwap', (event) => {
+  const detail = event.detail
+  if (!detail || !detail.target || detail.target.id !== 'flash') return
+  const fragment = detail.fragment
+  const empty = !fragment || fragment.textContent.trim() === ''
+  if (empty && passiveSwap) detail.shouldSwap = false
+})
+
+document.addEventListener('htmx:sendError', (event) => {
+  if (isPassive(event.detail && event.detail.elt)) return
+  setFlash(document.getElementById('flash')?.getAttribute('data-offline') || '')
+})

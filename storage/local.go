@@ -1,0 +1,194 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+)
+
+// Local is a Store on a local directory. The object under key "a/b" is the
+// file "a/b.bin" with its metadata in the sidecar "a/b.json". Keys never
+// contain '.', so "a.bin" cannot collide with the directory of key "a/b".
+//
+// An object exists once its sidecar exists: Put renames the data file into
+// place first and the sidecar last; Delete removes the sidecar first. A crash
+// in between leaves only an invisible data file that the next Put of that key
+// replaces.
+type Local struct {
+	root *os.Root // Security: every file operation is confined to the directory.
+}
+
+type sidecar struct {
+	ContentType string `json:"content_type"`
+	FileName    string `json:"file_name"`
+}
+
+// NewLocal opens (creating with mode 0700 if needed) the directory dir as a
+// Store. The application's default is ./data/objects.
+func NewLocal(dir string) (*Local, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
+	}
+	return &Local{root: root}, nil
+}
+
+// Close releases the directory handle.
+func (s *Local) Close() error { return s.root.Close() }
+
+// Put implements Store: it writes to temporary files, syncs them, then
+// renames them into place, so readers see the old object or the new one.
+func (s *Local) Put(ctx context.Context, key string, r io.Reader, limit int64, meta Meta) (Info, error) {
+	if err := checkKey(key); err != nil {
+		return Info{}, err
+	}
+	meta = cleanMeta(meta)
+	if dir := path.Dir(key); dir != "." {
+		if err := s.root.MkdirAll(dir, 0o700); err != nil {
+			return Info{}, fmt.Errorf("storage: put %s: %w", key, err)
+		}
+	}
+	dataTmp, err := s.writeTemp(key+".bin", func(f *os.File) error {
+		_, err := copyLimited(ctx, f, r, limit)
+		return err
+	})
+	if err != nil {
+		return Info{}, wrapPut(key, err)
+	}
+	metaTmp, err := s.writeTemp(key+".json", func(f *os.File) error {
+		return json.NewEncoder(f).Encode(sidecar{ContentType: meta.ContentType, FileName: meta.FileName})
+	})
+	if err != nil {
+		s.root.Remove(dataTmp)
+		return Info{}, wrapPut(key, err)
+	}
+	if err := s.root.Rename(dataTmp, key+".bin"); err != nil {
+		s.root.Remove(dataTmp)
+		s.root.Remove(metaTmp)
+		return Info{}, wrapPut(key, err)
+	}
+	if err := s.root.Rename(metaTmp, key+".json"); err != nil {
+		s.root.Remove(metaTmp)
+		return Info{}, wrapPut(key, err)
+	}
+	return s.Stat(ctx, key)
+}
+
+func wrapPut(key string, err error) error {
+	if errors.Is(err, ErrTooLarge) {
+		return err
+	}
+	return fmt.Errorf("storage: put %s: %w", key, err)
+}
+
+// writeTemp creates a 0600 temporary file next to name, fills it with write
+// and syncs it. On error the temporary file is removed.
+func (s *Local) writeTemp(name string, write func(*os.File) error) (string, error) {
+	tmp := name + ".tmp-" + NewKey("")
+	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.root.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
+}
+
+// Get implements Store.
+func (s *Local) Get(ctx context.Context, key string) (io.ReadCloser, Info, error) {
+	if err := checkKey(key); err != nil {
+		return nil, Info{}, err
+	}
+	sc, err := s.readSidecar(key)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	f, err := s.root.Open(key + ".bin")
+	if err != nil {
+		return nil, Info{}, notFound(key, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, Info{}, fmt.Errorf("storage: get %s: %w", key, err)
+	}
+	return f, info(key, sc, fi), nil
+}
+
+// Stat implements Store.
+func (s *Local) Stat(ctx context.Context, key string) (Info, error) {
+	if err := checkKey(key); err != nil {
+		return Info{}, err
+	}
+	sc, err := s.readSidecar(key)
+	if err != nil {
+		return Info{}, err
+	}
+	fi, err := s.root.Stat(key + ".bin")
+	if err != nil {
+		return Info{}, notFound(key, err)
+	}
+	return info(key, sc, fi), nil
+}
+
+// Delete implements Store.
+func (s *Local) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	for _, name := range []string{key + ".json", key + ".bin"} {
+		if err := s.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("storage: delete %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// Ping implements Store.
+func (s *Local) Ping(ctx context.Context) error {
+	if _, err := s.root.Stat("."); err != nil {
+		return fmt.Errorf("storage: ping: %w", err)
+	}
+	return nil
+}
+
+func (s *Local) readSidecar(key string) (sidecar, error) {
+	b, err := s.root.ReadFile(key + ".json")
+	if err != nil {
+		return sidecar{}, notFound(key, err)
+	}
+	var sc sidecar
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return sidecar{}, fmt.Errorf("storage: metadata of %s: %w", key, err)
+	}
+	return sc, nil
+}
+
+func info(key string, sc sidecar, fi fs.FileInfo) Info {
+	return Info{Key: key, Size: fi.Size(), ContentType: sc.ContentType, FileName: sc.FileName, ModTime: fi.ModTime()}
+}
+
+// notFound maps a missing file to ErrNotFound.
+func notFound(key string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	return fmt.Errorf("storage: %s: %w", key, err)
+}
