@@ -26,7 +26,7 @@ migrate: ## apply database migrations and exit
 
 bench: ## benchmarks and the load run, printing ratios
 	@.ci/install test
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./...
 
 build: ## build the binary into ./portal
 	CGO_ENABLED=0 $(GO) build -trimpath -o portal .

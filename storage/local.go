@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 )
 
 // Local is a Store on a local directory. The object under key "a/b" is the
@@ -21,6 +22,7 @@ import (
 // replaces.
 type Local struct {
 	root *os.Root // Security: every file operation is confined to the directory.
+	dir  string   // the directory's path, for Ping
 }
 
 type sidecar struct {
@@ -38,7 +40,11 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	return &Local{root: root}, nil
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Local{root: root, dir: abs}, nil
 }
 
 // Close releases the directory handle.
@@ -163,8 +169,18 @@ func (s *Local) Delete(ctx context.Context, key string) error {
 
 // Ping implements Store.
 func (s *Local) Ping(ctx context.Context) error {
-	if _, err := s.root.Stat("."); err != nil {
+	// The open root survives its directory being removed or replaced, so
+	// ask by path, and check it is still the directory we hold.
+	byPath, err := os.Stat(s.dir)
+	if err != nil {
 		return fmt.Errorf("storage: ping: %w", err)
+	}
+	held, err := s.root.Stat(".")
+	if err != nil {
+		return fmt.Errorf("storage: ping: %w", err)
+	}
+	if !os.SameFile(byPath, held) {
+		return fmt.Errorf("storage: ping: the objects directory was replaced")
 	}
 	return nil
 }

@@ -102,7 +102,11 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		t.Fatal(err)
 	}
 	go func() { _ = a.Listener(ln) }()
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Shutdown(ctx)
+	})
 	return &TestApp{App: a, URL: url, DSN: o.DSN, DB: database, Clock: clk, Bundle: bundle, Config: cfg,
 		Notifier: notifier, Hasher: deps.Hasher}
 }

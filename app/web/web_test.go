@@ -436,3 +436,28 @@ func TestRotateIssuesANewTokenAndCSRF(t *testing.T) {
 		t.Fatalf("rotated session = %+v", after)
 	}
 }
+
+func TestFlyClientIPIsTrustedOnlyWhenConfigured(t *testing.T) {
+	rule := ratelimit.Rule{Name: "unsafe:ip", Max: 1, Window: time.Minute}
+	for _, trust := range []bool{false, true} {
+		t.Run("trust="+strconv.FormatBool(trust), func(t *testing.T) {
+			a := apptest.NewApp(t, apptest.Options{Tune: func(d *app.Deps) {
+				d.UnsafeLimit = &rule
+				d.Config.TrustFlyClientIP = trust
+			}})
+			statuses := []int{}
+			for _, ip := range []string{"203.0.113.1", "203.0.113.2"} {
+				c := a.Client(t)
+				c.Header.Set("Fly-Client-IP", ip)
+				c.Get("/")
+				statuses = append(statuses, c.PostForm("/sign-out", nil).StatusCode)
+			}
+			// Trusted, the two addresses are two clients, each within its limit;
+			// untrusted, the header is ignored and both share the loopback's.
+			second := statuses[1] == http.StatusTooManyRequests
+			if second == trust {
+				t.Fatalf("statuses %v with trust=%v", statuses, trust)
+			}
+		})
+	}
+}

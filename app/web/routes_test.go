@@ -1,0 +1,78 @@
+package web_test
+
+import (
+	"net/http"
+	"testing"
+
+	"portal/app/accounts"
+	"portal/app/apptest"
+	"portal/app/config"
+)
+
+// TestRouteByRole proves default deny: each route answers each kind of
+// visitor as the route table says, and nothing else gets through.
+func TestRouteByRole(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	citizen := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	worker := a.NewPerson(t, "worker@example.org", accounts.RoleStaff, accounts.StaffWorker)
+	const (
+		ok       = http.StatusOK
+		toSignIn = http.StatusSeeOther
+		notFound = http.StatusNotFound
+	)
+	routes := []struct {
+		path                      string
+		anonymous, citizen, staff int
+	}{
+		{"/", ok, ok, ok},
+		{"/help", ok, ok, ok},
+		{"/privacy", ok, ok, ok},
+		{"/terms", ok, ok, ok},
+		{"/cookies", ok, ok, ok},
+		{"/accessibility", ok, ok, ok},
+		{"/healthz", ok, ok, ok},
+		{"/readyz", ok, ok, ok},
+		{"/session/status", ok, ok, ok},
+		{"/signed-out", ok, ok, ok},
+		{"/static/css/app.css", ok, ok, ok},
+		{"/dev/outbox.json", ok, ok, ok}, // development only; see TestDevOutboxIsDevelopmentOnly
+		{"/account", toSignIn, ok, ok},
+		{"/staff", toSignIn, notFound, ok},
+		{"/staff/", toSignIn, notFound, ok},
+		{"/staff/anything", toSignIn, notFound, notFound},
+		{"/records/1", toSignIn, notFound, notFound},
+		{"/no-such-page", toSignIn, notFound, notFound},
+	}
+	for _, r := range routes {
+		for _, v := range []struct {
+			role   string
+			person *accounts.Person
+			want   int
+		}{{"anonymous", nil, r.anonymous}, {"citizen", citizen, r.citizen}, {"staff", worker, r.staff}} {
+			t.Run("path="+r.path+" role="+v.role, func(t *testing.T) {
+				c := a.Client(t)
+				if v.person != nil {
+					a.SignIn(t, c, v.person)
+				}
+				if got := c.Get(r.path).StatusCode; got != v.want {
+					t.Fatalf("status %d, want %d", got, v.want)
+				}
+			})
+		}
+	}
+}
+
+func TestDevOutboxIsDevelopmentOnly(t *testing.T) {
+	for _, env := range []string{config.Test, config.Production} {
+		t.Run("env="+env, func(t *testing.T) {
+			a := apptest.NewApp(t, apptest.Options{Env: env})
+			c := a.Client(t)
+			a.SignIn(t, c, a.NewPerson(t, "worker@example.org", accounts.RoleStaff, accounts.StaffPortalAdmin))
+			for _, path := range []string{"/dev/outbox", "/dev/outbox.json"} {
+				if got := c.Get(path).StatusCode; got != http.StatusNotFound {
+					t.Errorf("%s = %d in %s, want 404", path, got, env)
+				}
+			}
+		})
+	}
+}
