@@ -89,7 +89,11 @@ func New(d Deps) (*App, error) {
 	a.Audit = audit.New(d.DB.Gorm, d.Clock)
 	people := accounts.NewStore(d.DB.Gorm)
 	a.Render = web.NewRenderer(engine, d.Bundle, a.Sessions, people.Viewer, d.Config.IsDevelopment())
-	authH := auth.NewHandler(a.Sessions, a.Render, people, a.Audit, d.Clock, d.Log)
+	if d.Hasher == nil {
+		d.Hasher = auth.NewHasher(auth.ProductionParams, 4)
+	}
+	authH := auth.NewHandler(auth.Deps{Sessions: a.Sessions, Render: a.Render, People: people, Audit: a.Audit,
+		Limiter: a.Limiter, Hasher: d.Hasher, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP})
 
 	a.App = fiber.New(fiber.Config{
 		Immutable:             true,

@@ -16,12 +16,16 @@ import (
 	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/clock"
+	"portal/app/ratelimit"
 	"portal/app/web"
 )
 
 // Handler serves the session endpoints.
 type Handler struct {
 	sessions *web.Sessions
+	limiter  *ratelimit.Limiter
+	hasher   *Hasher
+	trustFly bool
 	render   *web.Renderer
 	people   *accounts.Store
 	audit    *audit.Log
@@ -29,9 +33,23 @@ type Handler struct {
 	log      *slog.Logger
 }
 
+// Deps are what the auth handler works with.
+type Deps struct {
+	Sessions *web.Sessions
+	Render   *web.Renderer
+	People   *accounts.Store
+	Audit    *audit.Log
+	Limiter  *ratelimit.Limiter
+	Hasher   *Hasher
+	Clock    clock.Clock
+	Log      *slog.Logger
+	TrustFly bool // read the client address from Fly-Client-IP
+}
+
 // NewHandler returns the auth handler.
-func NewHandler(s *web.Sessions, r *web.Renderer, people *accounts.Store, a *audit.Log, clk clock.Clock, log *slog.Logger) *Handler {
-	return &Handler{sessions: s, render: r, people: people, audit: a, clock: clk, log: log}
+func NewHandler(d Deps) *Handler {
+	return &Handler{sessions: d.Sessions, render: d.Render, people: d.People, audit: d.Audit, limiter: d.Limiter,
+		hasher: d.Hasher, clock: d.Clock, log: d.Log, trustFly: d.TrustFly}
 }
 
 // RequireSignedIn lets through only sessions at AAL2; others go to sign in

@@ -7,6 +7,9 @@ func (h *Handler) MountPublic(r fiber.Router) {
 	r.Get("/session/status", h.sessionStatus).Name("session.status")
 	r.Get("/session/timeout", h.sessionTimeout).Name("session.timeout")
 	r.Get("/signed-out", h.signedOut).Name("session.signed_out")
+	r.Get("/sign-in", h.signInForm).Name("auth.sign_in")
+	r.Post("/sign-in", h.signIn).Name("auth.sign_in.post")
+	r.Get("/sign-in/confirm", h.confirmIdentity).Name("auth.confirm")
 }
 
 // MountSignedIn adds the routes that need a signed-in session.

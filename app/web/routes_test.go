@@ -34,6 +34,8 @@ func TestRouteByRole(t *testing.T) {
 		{"/readyz", ok, ok, ok},
 		{"/session/status", ok, ok, ok},
 		{"/signed-out", ok, ok, ok},
+		{"/sign-in", ok, toSignIn, toSignIn}, // signed in already: on to the account
+		{"/sign-in/confirm", toSignIn, ok, ok},
 		{"/static/css/app.css", ok, ok, ok},
 		{"/dev/outbox.json", ok, ok, ok}, // development only; see TestDevOutboxIsDevelopmentOnly
 		{"/account", toSignIn, ok, ok},

@@ -1,0 +1,94 @@
+package auth
+
+import (
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/accounts"
+	"portal/app/audit"
+	"portal/app/ratelimit"
+	"portal/app/web"
+)
+
+// signInAttempts bounds password tries per client address; the per-email
+// lockout of the identity issue comes on top.
+var signInAttempts = ratelimit.Rule{Name: "signin:ip", Max: 30, Window: 15 * time.Minute}
+
+// signInForm shows "Sign in".
+func (h *Handler) signInForm(c *fiber.Ctx) error {
+	if web.CurrentSession(c).SignedIn() {
+		return c.Redirect("/account", fiber.StatusSeeOther)
+	}
+	return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: web.NewForm()})
+}
+
+// signIn checks the email and password. Known and unknown emails get the
+// same answer and the same work (a dummy hash runs for unknown ones).
+func (h *Handler) signIn(c *fiber.Ctx) error {
+	form := web.NewForm()
+	email := strings.TrimSpace(c.FormValue("email"))
+	form.Values["email"] = email
+	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
+		form.Add("email", "auth.sign_in.error_email")
+	}
+	password := c.FormValue("password")
+	if password == "" {
+		form.Add("password", "auth.sign_in.error_password")
+	}
+	if !form.Valid() {
+		return h.signInInvalid(c, form)
+	}
+	ok, until, err := h.limiter.Allow(c.UserContext(), signInAttempts, web.ClientIP(c, h.trustFly))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		c.Set(fiber.HeaderRetryAfter, until.Format(time.RFC1123))
+		return web.TooManyRequests()
+	}
+	person, err := h.people.ByEmail(c.UserContext(), email)
+	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+		return err
+	}
+	hash := ""
+	if person != nil && person.Status == "active" {
+		hash = person.PasswordHash
+	}
+	match, err := h.hasher.Verify(c.UserContext(), hash, password)
+	if err != nil {
+		return err
+	}
+	if !match {
+		form.Add("email", "auth.sign_in.error_wrong")
+		return h.signInInvalid(c, form)
+	}
+	// Security: a new session at AAL1; nothing past sign-in accepts it.
+	if _, err := h.sessions.Rotate(c, person.ID, web.AAL1); err != nil {
+		return err
+	}
+	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person.ID, Action: "session.password_checked",
+		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+		return err
+	}
+	return web.Redirect(c, "/sign-in/confirm")
+}
+
+func (h *Handler) signInInvalid(c *fiber.Ctx, form *web.Form) error {
+	return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,
+		Status: fiber.StatusUnprocessableEntity})
+}
+
+// confirmIdentity is "Confirm your identity", the phone step that takes a
+// session from AAL1 to AAL2. The phone factor is the identity issue's next
+// step; until it exists this page says so and nothing reaches AAL2.
+func (h *Handler) confirmIdentity(c *fiber.Ctx) error {
+	sess := web.CurrentSession(c)
+	if sess == nil || sess.PersonID == nil || sess.AAL < web.AAL1 {
+		return c.Redirect("/sign-in", fiber.StatusSeeOther)
+	}
+	return h.render.Render(c, web.Page{Template: "auth/confirm", Title: "auth.confirm.title"})
+}

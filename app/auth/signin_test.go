@@ -1,0 +1,72 @@
+package auth_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"portal/app/accounts"
+	"portal/app/apptest"
+)
+
+func TestMain(m *testing.M) { apptest.Main(m) }
+
+// volatile strips what differs between any two responses (tokens, ids).
+var volatile = regexp.MustCompile(`(content|value)="[A-Za-z0-9_\-]{20,}"|[0-9a-f]{8}-[0-9a-f-]{27}`)
+
+func TestSignInWithPassword(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+
+	attempt := func(email, password string) *apptest.Response {
+		c := a.Client(t)
+		c.Get("/sign-in")
+		return c.PostForm("/sign-in", url.Values{"email": {email}, "password": {password}})
+	}
+	t.Run("empty fields are a 422 with a message for each", func(t *testing.T) {
+		res := attempt("", "")
+		if res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		if res.Doc.Find(".govuk-error-summary a").Length() != 2 {
+			t.Fatal("the error summary does not list both fields")
+		}
+	})
+	t.Run("a wrong password and an unknown email get the same answer", func(t *testing.T) {
+		wrong := attempt("parent@example.net", "Not-the-password-1")
+		unknown := attempt("nobody@example.net", "Not-the-password-1")
+		if wrong.StatusCode != http.StatusUnprocessableEntity || unknown.StatusCode != wrong.StatusCode {
+			t.Fatalf("statuses %d and %d", wrong.StatusCode, unknown.StatusCode)
+		}
+		a1 := volatile.ReplaceAllString(wrong.Body, "")
+		a2 := volatile.ReplaceAllString(unknown.Body, "")
+		a2 = regexp.MustCompile(`nobody@example.net`).ReplaceAllString(a2, "parent@example.net")
+		if a1 != a2 {
+			t.Fatal("a known and an unknown email are told apart")
+		}
+		if wrong.Text(".govuk-error-summary") == "" {
+			t.Fatal("no error shown")
+		}
+	})
+	t.Run("the right password rotates the session to AAL1, which cannot pass sign-in", func(t *testing.T) {
+		c := a.Client(t)
+		c.Get("/sign-in")
+		before := c.Cookie(a.Sessions.CookieName)
+		res := c.PostForm("/sign-in", url.Values{"email": {"PARENT@example.net"}, "password": {"Correct-Horse-9"}})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/sign-in/confirm" {
+			t.Fatalf("status %d location %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		if after := c.Cookie(a.Sessions.CookieName); after == "" || after == before {
+			t.Fatal("the session was not rotated at sign-in")
+		}
+		if page := c.Get("/sign-in/confirm"); !strings.Contains(page.Body, a.T("auth.confirm.title")) {
+			t.Fatal("no Confirm your identity page")
+		}
+		if res := c.Get("/account"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("AAL1 reached a signed-in page: %d", res.StatusCode)
+		}
+	})
+}
+
