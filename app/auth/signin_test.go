@@ -69,4 +69,3 @@ func TestSignInWithPassword(t *testing.T) {
 		}
 	})
 }
-
