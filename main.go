@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	_ "time/tzdata" // Europe/London in the distroless image, which has no zoneinfo
 
 	"portal/app"
 	"portal/app/auth"

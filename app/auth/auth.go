@@ -16,6 +16,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/clock"
+	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/web"
 )
@@ -25,6 +26,8 @@ type Handler struct {
 	sessions *web.Sessions
 	limiter  *ratelimit.Limiter
 	hasher   *Hasher
+	lockout  *Lockout
+	notifier *notify.Notifier
 	trustFly bool
 	render   *web.Renderer
 	people   *accounts.Store
@@ -41,6 +44,8 @@ type Deps struct {
 	Audit    *audit.Log
 	Limiter  *ratelimit.Limiter
 	Hasher   *Hasher
+	Lockout  *Lockout
+	Notifier *notify.Notifier
 	Clock    clock.Clock
 	Log      *slog.Logger
 	TrustFly bool // read the client address from Fly-Client-IP
@@ -49,7 +54,7 @@ type Deps struct {
 // NewHandler returns the auth handler.
 func NewHandler(d Deps) *Handler {
 	return &Handler{sessions: d.Sessions, render: d.Render, people: d.People, audit: d.Audit, limiter: d.Limiter,
-		hasher: d.Hasher, clock: d.Clock, log: d.Log, trustFly: d.TrustFly}
+		hasher: d.Hasher, lockout: d.Lockout, notifier: d.Notifier, clock: d.Clock, log: d.Log, trustFly: d.TrustFly}
 }
 
 // RequireSignedIn lets through only sessions at AAL2; others go to sign in

@@ -10,6 +10,7 @@ import (
 
 	"portal/app/accounts"
 	"portal/app/audit"
+	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/web"
 )
@@ -50,6 +51,12 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderRetryAfter, until.Format(time.RFC1123))
 		return web.TooManyRequests()
 	}
+	if until, err := h.lockout.LockedUntil(c.UserContext(), email); err != nil {
+		return err
+	} else if !until.IsZero() {
+		// Security: the same answer while locked, even for the right password.
+		return h.signInLocked(c, form, until)
+	}
 	person, err := h.people.ByEmail(c.UserContext(), email)
 	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
 		return err
@@ -63,8 +70,10 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 		return err
 	}
 	if !match {
-		form.Add("email", "auth.sign_in.error_wrong")
-		return h.signInInvalid(c, form)
+		return h.signInFailed(c, form, email, person)
+	}
+	if err := h.lockout.Succeed(c.UserContext(), email); err != nil {
+		return err
 	}
 	// Security: a new session at AAL1; nothing past sign-in accepts it.
 	if _, err := h.sessions.Rotate(c, person.ID, web.AAL1); err != nil {
@@ -76,6 +85,45 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	}
 	return web.Redirect(c, "/sign-in/confirm")
 }
+
+// signInFailed counts a wrong password; the tenth in a row locks the email
+// for an hour and tells the account's holder, if there is one.
+func (h *Handler) signInFailed(c *fiber.Ctx, form *web.Form, email string, person *accounts.Person) error {
+	locked, err := h.lockout.Fail(c.UserContext(), email)
+	if err != nil {
+		return err
+	}
+	if !locked {
+		form.Add("email", "auth.sign_in.error_wrong")
+		return h.signInInvalid(c, form)
+	}
+	if person != nil {
+		if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: person.Email,
+			Lang: person.Locale, Template: "email_account_locked", Data: map[string]string{"Link": "/help#locked-out"}}); err != nil {
+			return err
+		}
+		if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person.ID, Action: "account.locked",
+			IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+			return err
+		}
+	}
+	return h.signInLocked(c, form, h.clock.Now().Add(LockoutDuration))
+}
+
+func (h *Handler) signInLocked(c *fiber.Ctx, form *web.Form, until time.Time) error {
+	form.Add("email", "auth.sign_in.error_locked")
+	form.Values["locked_until"] = until.In(london).Format("15:04")
+	return h.signInInvalid(c, form)
+}
+
+// london is the council's time zone, for times people read.
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err) // time/tzdata is embedded by main; tests have the system's
+	}
+	return loc
+}()
 
 func (h *Handler) signInInvalid(c *fiber.Ctx, form *web.Form) error {
 	return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,

@@ -1,11 +1,13 @@
 package auth_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"portal/app/accounts"
 	"portal/app/apptest"
@@ -68,4 +70,57 @@ func TestSignInWithPassword(t *testing.T) {
 			t.Fatalf("AAL1 reached a signed-in page: %d", res.StatusCode)
 		}
 	})
+}
+
+func TestLockoutAfterTenWrongPasswordsForOneHour(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	c := a.Client(t)
+	c.Get("/sign-in")
+	try := func(email, password string) *apptest.Response {
+		return c.PostForm("/sign-in", url.Values{"email": {email}, "password": {password}})
+	}
+	locked := a.T("auth.sign_in.error_locked", "Time", "10:00")
+	for i := 1; i <= 9; i++ {
+		if res := try("Parent@Example.net", "wrong"); strings.Contains(res.Body, "try again after") || res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("locked (or not 422) after %d failures", i)
+		}
+	}
+	res := try("parent@example.net", "wrong")
+	if !strings.Contains(res.Text(".govuk-error-summary"), locked) {
+		t.Fatalf("the 10th failure did not lock until 10:00: %q", res.Text(".govuk-error-summary"))
+	}
+	if res := try("parent@example.net", "Correct-Horse-9"); !strings.Contains(res.Text(".govuk-error-summary"), locked) {
+		t.Fatal("the right password got through while locked")
+	}
+	if err := a.Notifier.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var emails int
+	a.DB.Gorm.Raw(`SELECT count(*) FROM outbox_messages WHERE recipient = 'parent@example.net' AND subject = ?`,
+		a.T("email_account_locked.subject")).Scan(&emails)
+	if emails != 1 {
+		t.Fatalf("lock emails = %d, want 1", emails)
+	}
+	a.Clock.Advance(59*time.Minute + 59*time.Second)
+	if res := try("parent@example.net", "Correct-Horse-9"); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("released before the hour: %d", res.StatusCode)
+	}
+	a.Clock.Advance(time.Second)
+	if res := try("parent@example.net", "Correct-Horse-9"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("not released after the hour: %d %s", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+}
+
+func TestUnknownEmailsAreLockedAlike(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	c := a.Client(t)
+	c.Get("/sign-in")
+	var res *apptest.Response
+	for i := 0; i < 10; i++ {
+		res = c.PostForm("/sign-in", url.Values{"email": {"nobody@example.net"}, "password": {"wrong"}})
+	}
+	if !strings.Contains(res.Text(".govuk-error-summary"), a.T("auth.sign_in.error_locked", "Time", "10:00")) {
+		t.Fatalf("an unknown email is not locked like a known one: %q", res.Text(".govuk-error-summary"))
+	}
 }

@@ -8,8 +8,9 @@
 //     twice changes nothing.
 //   - Every query goes through parameters (GORM or pgx); no SQL is built from
 //     input.
-//   - GORM logs never carry parameter values (ParameterizedQueries), so no
-//     personal data reaches the logs through SQL.
+//   - Query logs never carry values: failed and slow statements are logged
+//     with every literal replaced and only the SQLSTATE of an error (whose
+//     text quotes values), so no personal data reaches the logs through SQL.
 package db
 
 import (
@@ -31,7 +32,6 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 //go:embed migrations/*.sql
@@ -102,18 +102,12 @@ func (d *DB) connect(ctx context.Context, dsn string, log *slog.Logger) error {
 	}
 	d.Pool = pool
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	level := logger.Warn
 	if log == nil {
 		log = slog.Default()
 	}
 	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
-		Logger: logger.NewSlogLogger(log, logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
-			LogLevel:                  level,
-			IgnoreRecordNotFoundError: true,
-			// Security: log statements with placeholders, never values.
-			ParameterizedQueries: true,
-		}),
+		// Security: statements are logged without values (see queryLogger).
+		Logger:                 queryLogger{log: log, slow: 500 * time.Millisecond},
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 		TranslateError:         true,
 		SkipDefaultTransaction: true,

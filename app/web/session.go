@@ -50,8 +50,13 @@ type Session struct {
 // SignedIn reports whether the session belongs to a person at AAL2.
 func (s *Session) SignedIn() bool { return s != nil && s.PersonID != nil && s.AAL >= AAL2 }
 
-// IdleDeadline is when the session ends unless there is activity.
+// IdleDeadline is when the session ends unless there is activity. An
+// anonymous session holds only a CSRF token, so it simply lasts its two
+// hours: a sign-in form left open for a while must still submit.
 func (s *Session) IdleDeadline() time.Time {
+	if s.PersonID == nil {
+		return s.ExpiresAt
+	}
 	d := s.LastActiveAt.Add(IdleTimeout)
 	if s.ExpiresAt.Before(d) {
 		return s.ExpiresAt
@@ -223,7 +228,8 @@ func (s *Sessions) SetData(ctx context.Context, sess *Session, v any) error {
 // clean-up job calls it. Access never depends on it: Load checks expiry.
 func (s *Sessions) DeleteExpired(ctx context.Context) (int64, error) {
 	now := s.clock.Now()
-	res := s.db.WithContext(ctx).Where("expires_at <= ? OR last_active_at <= ?", now, now.Add(-IdleTimeout)).Delete(&Session{})
+	res := s.db.WithContext(ctx).Where("expires_at <= ? OR (person_id IS NOT NULL AND last_active_at <= ?)",
+		now, now.Add(-IdleTimeout)).Delete(&Session{})
 	return res.RowsAffected, res.Error
 }
 
