@@ -1,0 +1,156 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"portal/app/clock"
+)
+
+// Code rules from the council's guides: six digits, valid ten minutes,
+// single use; at most five wrong tries.
+const (
+	CodeLength      = 6
+	CodeLifetime    = 10 * time.Minute
+	CodeMaxFailures = 5
+)
+
+// Errors a code check can end in. Callers show one message for all of
+// them but the last: guessing must learn nothing.
+var (
+	ErrCodeWrong     = errors.New("auth: wrong code")
+	ErrCodeExpired   = errors.New("auth: code expired or used")
+	ErrCodeExhausted = errors.New("auth: too many wrong codes")
+)
+
+// Codes issues and checks one-time codes.
+//
+// Security: a code and its subject are stored as keyed hashes and compared
+// in constant time; expiry and use are decided in the check itself.
+type Codes struct {
+	db    *gorm.DB
+	clock clock.Clock
+	key   []byte
+}
+
+// NewCodes returns the code store; key keys the hashes.
+func NewCodes(db *gorm.DB, clk clock.Clock, key []byte) *Codes {
+	return &Codes{db: db, clock: clk, key: key}
+}
+
+type oneTimeCode struct {
+	ID         int64
+	Purpose    string
+	SubjectKey string
+	CodeHash   string
+	Failures   int
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	UsedAt     *time.Time
+	ReplacedAt *time.Time
+}
+
+func (oneTimeCode) TableName() string { return "one_time_codes" }
+
+func (s *Codes) hash(parts ...string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (s *Codes) subjectKey(purpose, subject string) string {
+	return s.hash("subject", purpose, strings.ToLower(strings.TrimSpace(subject)))
+}
+
+// Issue makes a new code for subject, replacing any earlier one; the wrong
+// tries of the earlier code carry over.
+func (s *Codes) Issue(ctx context.Context, purpose, subject string) (string, error) {
+	code, err := randomDigits(CodeLength)
+	if err != nil {
+		return "", err
+	}
+	now := s.clock.Now()
+	key := s.subjectKey(purpose, subject)
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var failures int
+		if err := tx.Raw(`SELECT coalesce(max(failures), 0) FROM one_time_codes WHERE purpose = ? AND subject_key = ?
+			AND used_at IS NULL AND replaced_at IS NULL`, purpose, key).Scan(&failures).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE one_time_codes SET replaced_at = ? WHERE purpose = ? AND subject_key = ?
+			AND used_at IS NULL AND replaced_at IS NULL`, now, purpose, key).Error; err != nil {
+			return err
+		}
+		return tx.Create(&oneTimeCode{Purpose: purpose, SubjectKey: key, CodeHash: s.hash("code", key, code),
+			Failures: failures, CreatedAt: now, ExpiresAt: now.Add(CodeLifetime)}).Error
+	})
+	if err != nil {
+		return "", fmt.Errorf("codes: issue: %w", err)
+	}
+	return code, nil
+}
+
+// Check uses up subject's current code if code matches it.
+func (s *Codes) Check(ctx context.Context, purpose, subject, code string) error {
+	key := s.subjectKey(purpose, subject)
+	now := s.clock.Now()
+	// outcome is returned after the commit: a wrong try must be counted,
+	// and returning it from the transaction would roll the count back.
+	var outcome error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c oneTimeCode
+		err := tx.Raw(`SELECT * FROM one_time_codes WHERE purpose = ? AND subject_key = ? AND replaced_at IS NULL
+			ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE`, purpose, key).Scan(&c).Error
+		if err != nil {
+			return err
+		}
+		switch {
+		case c.ID == 0 || c.UsedAt != nil || !now.Before(c.ExpiresAt):
+			outcome = ErrCodeExpired
+			return nil
+		case c.Failures >= CodeMaxFailures:
+			outcome = ErrCodeExhausted
+			return nil
+		}
+		want := []byte(c.CodeHash)
+		got := []byte(s.hash("code", key, strings.TrimSpace(code)))
+		if subtle.ConstantTimeCompare(want, got) != 1 {
+			if err := tx.Exec(`UPDATE one_time_codes SET failures = failures + 1 WHERE id = ?`, c.ID).Error; err != nil {
+				return err
+			}
+			outcome = ErrCodeWrong
+			if c.Failures+1 >= CodeMaxFailures {
+				outcome = ErrCodeExhausted
+			}
+			return nil
+		}
+		return tx.Exec(`UPDATE one_time_codes SET used_at = ? WHERE id = ?`, now, c.ID).Error
+	})
+	if err != nil {
+		return fmt.Errorf("codes: check: %w", err)
+	}
+	return outcome
+}
+
+func randomDigits(n int) (string, error) {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		d, err := rand.Int(rand.Reader, big.NewInt(10))
+		if err != nil {
+			return "", err
+		}
+		b.WriteByte(byte('0' + d.Int64()))
+	}
+	return b.String(), nil
+}
