@@ -27,6 +27,7 @@ type Handler struct {
 	limiter  *ratelimit.Limiter
 	hasher   *Hasher
 	lockout  *Lockout
+	codes    *Codes
 	notifier *notify.Notifier
 	trustFly bool
 	render   *web.Renderer
@@ -45,6 +46,7 @@ type Deps struct {
 	Limiter  *ratelimit.Limiter
 	Hasher   *Hasher
 	Lockout  *Lockout
+	Codes    *Codes
 	Notifier *notify.Notifier
 	Clock    clock.Clock
 	Log      *slog.Logger
@@ -54,7 +56,7 @@ type Deps struct {
 // NewHandler returns the auth handler.
 func NewHandler(d Deps) *Handler {
 	return &Handler{sessions: d.Sessions, render: d.Render, people: d.People, audit: d.Audit, limiter: d.Limiter,
-		hasher: d.Hasher, lockout: d.Lockout, notifier: d.Notifier, clock: d.Clock, log: d.Log, trustFly: d.TrustFly}
+		hasher: d.Hasher, lockout: d.Lockout, codes: d.Codes, notifier: d.Notifier, clock: d.Clock, log: d.Log, trustFly: d.TrustFly}
 }
 
 // RequireSignedIn lets through only sessions at AAL2; others go to sign in

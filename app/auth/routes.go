@@ -10,6 +10,11 @@ func (h *Handler) MountPublic(r fiber.Router) {
 	r.Get("/sign-in", h.signInForm).Name("auth.sign_in")
 	r.Post("/sign-in", h.signIn).Name("auth.sign_in.post")
 	r.Get("/sign-in/confirm", h.confirmIdentity).Name("auth.confirm")
+	r.Get("/sign-up", h.signUpForm).Name("auth.sign_up")
+	r.Post("/sign-up/send", h.signUpSend).Name("auth.sign_up.send")
+	r.Post("/sign-up/verify", h.signUpVerify).Name("auth.sign_up.verify")
+	r.Get("/sign-up/details", h.signUpDetails).Name("auth.sign_up.details")
+	r.Post("/sign-up/details", h.signUpCreate).Name("auth.sign_up.create")
 }
 
 // MountSignedIn adds the routes that need a signed-in session.

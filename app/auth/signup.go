@@ -1,0 +1,181 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/accounts"
+	"portal/app/audit"
+	"portal/app/notify"
+	"portal/app/ratelimit"
+	"portal/app/web"
+)
+
+// Limits on sending sign-up codes: per email and per client address, so the
+// portal cannot be used to flood someone's inbox.
+var (
+	signUpSendsPerEmail = ratelimit.Rule{Name: "signup:email", Max: 5, Window: time.Hour}
+	signUpSendsPerIP    = ratelimit.Rule{Name: "signup:ip", Max: 20, Window: time.Hour}
+)
+
+const purposeSignUp = "signup"
+
+// signUpState travels in the session between the steps of "Sign up now".
+type signUpState struct {
+	Email    string `json:"signup_email,omitempty"`
+	Verified bool   `json:"signup_verified,omitempty"`
+}
+
+func signUpOf(sess *web.Session) signUpState {
+	var st signUpState
+	if sess != nil {
+		_ = json.Unmarshal(sess.Data, &st)
+	}
+	return st
+}
+
+func (h *Handler) signUpPage(c *fiber.Ctx, step string, form *web.Form, status int) error {
+	return h.render.Render(c, web.Page{Template: "auth/sign_up", Title: "auth.sign_up.title", Form: form,
+		Data: step, Status: status})
+}
+
+// signUpForm is "Sign up now": the email address step.
+func (h *Handler) signUpForm(c *fiber.Ctx) error {
+	return h.signUpPage(c, "email", web.NewForm(), fiber.StatusOK)
+}
+
+// signUpSend is "Send verification code" (and "Send new code"). It answers
+// the same whether or not the address has an account; an address that has
+// one is told so by email instead of getting a code.
+func (h *Handler) signUpSend(c *fiber.Ctx) error {
+	form := web.NewForm()
+	email := strings.TrimSpace(c.FormValue("email"))
+	if email == "" {
+		email = signUpOf(web.CurrentSession(c)).Email // "Send new code"
+	}
+	form.Values["email"] = email
+	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
+		form.Add("email", "auth.sign_in.error_email")
+		return h.signUpPage(c, "email", form, fiber.StatusUnprocessableEntity)
+	}
+	for _, limit := range []struct {
+		rule    ratelimit.Rule
+		subject string
+	}{{signUpSendsPerEmail, strings.ToLower(email)}, {signUpSendsPerIP, web.ClientIP(c, h.trustFly)}} {
+		ok, _, err := h.limiter.Allow(c.UserContext(), limit.rule, limit.subject)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return web.TooManyRequests()
+		}
+	}
+	msg := notify.Message{Channel: notify.Email, To: email, Lang: web.Lang(c)}
+	if _, err := h.people.ByEmail(c.UserContext(), email); err == nil {
+		msg.Template, msg.Data = "email_already_registered", map[string]string{"Link": "/sign-in"}
+	} else if errors.Is(err, accounts.ErrNotFound) {
+		code, err := h.codes.Issue(c.UserContext(), purposeSignUp, email)
+		if err != nil {
+			return err
+		}
+		msg.Template, msg.Data = "email_verification_code", map[string]string{"Code": code}
+	} else {
+		return err
+	}
+	if err := h.notifier.Send(c.UserContext(), nil, msg); err != nil {
+		return err
+	}
+	sess, err := h.sessions.Ensure(c)
+	if err != nil {
+		return err
+	}
+	if err := h.sessions.SetData(c.UserContext(), sess, signUpState{Email: email}); err != nil {
+		return err
+	}
+	return h.signUpPage(c, "code", form, fiber.StatusOK)
+}
+
+// signUpVerify is "Verify code".
+func (h *Handler) signUpVerify(c *fiber.Ctx) error {
+	sess := web.CurrentSession(c)
+	st := signUpOf(sess)
+	if st.Email == "" {
+		return c.Redirect("/sign-up", fiber.StatusSeeOther)
+	}
+	form := web.NewForm()
+	form.Values["email"] = st.Email
+	err := h.codes.Check(c.UserContext(), purposeSignUp, st.Email, c.FormValue("code"))
+	switch {
+	case errors.Is(err, ErrCodeExhausted):
+		form.Add("code", "auth.code.error_exhausted")
+	case errors.Is(err, ErrCodeWrong), errors.Is(err, ErrCodeExpired):
+		form.Add("code", "auth.code.error_wrong")
+	case err != nil:
+		return err
+	}
+	if !form.Valid() {
+		return h.signUpPage(c, "code", form, fiber.StatusUnprocessableEntity)
+	}
+	if err := h.sessions.SetData(c.UserContext(), sess, signUpState{Email: st.Email, Verified: true}); err != nil {
+		return err
+	}
+	return h.signUpPage(c, "verified", form, fiber.StatusOK)
+}
+
+// signUpDetails is the names and password step, shown once the email is verified.
+func (h *Handler) signUpDetails(c *fiber.Ctx) error {
+	if !signUpOf(web.CurrentSession(c)).Verified {
+		return c.Redirect("/sign-up", fiber.StatusSeeOther)
+	}
+	return h.signUpPage(c, "details", web.NewForm(), fiber.StatusOK)
+}
+
+// signUpCreate is "Create".
+func (h *Handler) signUpCreate(c *fiber.Ctx) error {
+	st := signUpOf(web.CurrentSession(c))
+	if !st.Verified {
+		return c.Redirect("/sign-up", fiber.StatusSeeOther)
+	}
+	form := web.NewForm()
+	for _, f := range []string{"given_name", "family_name"} {
+		form.Values[f] = strings.TrimSpace(c.FormValue(f))
+		if form.Values[f] == "" || len(form.Values[f]) > 100 {
+			form.Add(f, "auth.sign_up.error_"+f)
+		}
+	}
+	password := c.FormValue("password")
+	if _, ok := CheckPassword(password); !ok {
+		form.Add("password", "auth.sign_up.error_password")
+	} else if password != c.FormValue("password_confirm") {
+		form.Add("password_confirm", "auth.sign_up.error_confirm")
+	}
+	if !form.Valid() {
+		return h.signUpPage(c, "details", form, fiber.StatusUnprocessableEntity)
+	}
+	hash, err := h.hasher.Hash(c.UserContext(), password)
+	if err != nil {
+		return err
+	}
+	p := &accounts.Person{Email: st.Email, GivenName: form.Values["given_name"], FamilyName: form.Values["family_name"],
+		PasswordHash: hash, Role: accounts.RoleCitizen, Status: "active", Locale: web.Lang(c)}
+	if err := h.people.Create(c.UserContext(), p); err != nil {
+		return err
+	}
+	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "account.created",
+		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+		return err
+	}
+	// Security: the new account starts at AAL1; the phone step comes next.
+	if _, err := h.sessions.Rotate(c, p.ID, web.AAL1); err != nil {
+		return err
+	}
+	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), signUpState{}); err != nil {
+		return err
+	}
+	return web.Redirect(c, "/sign-in/confirm")
+}
