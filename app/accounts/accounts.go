@@ -107,3 +107,9 @@ func (s *Store) Viewer(c *fiber.Ctx, personID int64) (*web.Viewer, error) {
 	}
 	return &web.Viewer{ID: p.ID, Name: p.FullName(), Staff: p.IsStaff()}, nil
 }
+
+// SetPassword replaces a person's password hash.
+func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
+	return s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).
+		Updates(map[string]any{"password_hash": hash, "updated_at": gorm.Expr("now()")}).Error
+}

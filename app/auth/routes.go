@@ -15,6 +15,10 @@ func (h *Handler) MountPublic(r fiber.Router) {
 	r.Post("/sign-up/verify", h.signUpVerify).Name("auth.sign_up.verify")
 	r.Get("/sign-up/details", h.signUpDetails).Name("auth.sign_up.details")
 	r.Post("/sign-up/details", h.signUpCreate).Name("auth.sign_up.create")
+	r.Get("/forgot-password", h.resetForm).Name("auth.reset")
+	r.Post("/forgot-password/send", h.resetSend).Name("auth.reset.send")
+	r.Post("/forgot-password/verify", h.resetVerify).Name("auth.reset.verify")
+	r.Post("/forgot-password/password", h.resetPassword).Name("auth.reset.password")
 }
 
 // MountSignedIn adds the routes that need a signed-in session.

@@ -107,15 +107,8 @@ func (h *Handler) signUpVerify(c *fiber.Ctx) error {
 	if st.Email == "" {
 		return c.Redirect("/sign-up", fiber.StatusSeeOther)
 	}
-	form := web.NewForm()
-	form.Values["email"] = st.Email
-	err := h.codes.Check(c.UserContext(), purposeSignUp, st.Email, c.FormValue("code"))
-	switch {
-	case errors.Is(err, ErrCodeExhausted):
-		form.Add("code", "auth.code.error_exhausted")
-	case errors.Is(err, ErrCodeWrong), errors.Is(err, ErrCodeExpired):
-		form.Add("code", "auth.code.error_wrong")
-	case err != nil:
+	form, err := h.checkEmailCode(c, purposeSignUp, st.Email)
+	if err != nil {
 		return err
 	}
 	if !form.Valid() {
@@ -148,12 +141,7 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 			form.Add(f, "auth.sign_up.error_"+f)
 		}
 	}
-	password := c.FormValue("password")
-	if _, ok := CheckPassword(password); !ok {
-		form.Add("password", "auth.sign_up.error_password")
-	} else if password != c.FormValue("password_confirm") {
-		form.Add("password_confirm", "auth.sign_up.error_confirm")
-	}
+	password := checkNewPassword(c, form)
 	if !form.Valid() {
 		return h.signUpPage(c, "details", form, fiber.StatusUnprocessableEntity)
 	}
@@ -178,4 +166,33 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 		return err
 	}
 	return web.Redirect(c, "/sign-in/confirm")
+}
+
+// checkEmailCode checks the "Verification code" field against email's code
+// for purpose, returning the form with the field's error, if any. Wrong,
+// expired and used codes get one message: guessing learns nothing.
+func (h *Handler) checkEmailCode(c *fiber.Ctx, purpose, email string) (*web.Form, error) {
+	form := web.NewForm()
+	form.Values["email"] = email
+	err := h.codes.Check(c.UserContext(), purpose, email, c.FormValue("code"))
+	switch {
+	case errors.Is(err, ErrCodeExhausted):
+		form.Add("code", "auth.code.error_exhausted")
+	case errors.Is(err, ErrCodeWrong), errors.Is(err, ErrCodeExpired):
+		form.Add("code", "auth.code.error_wrong")
+	case err != nil:
+		return nil, err
+	}
+	return form, nil
+}
+
+// checkNewPassword validates the new password and its confirmation.
+func checkNewPassword(c *fiber.Ctx, form *web.Form) string {
+	password := c.FormValue("password")
+	if _, ok := CheckPassword(password); !ok {
+		form.Add("password", "auth.sign_up.error_password")
+	} else if password != c.FormValue("password_confirm") {
+		form.Add("password_confirm", "auth.sign_up.error_confirm")
+	}
+	return password
 }

@@ -1,0 +1,144 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"net/mail"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/accounts"
+	"portal/app/audit"
+	"portal/app/notify"
+	"portal/app/web"
+)
+
+const purposeReset = "reset"
+
+// resetState travels in the session between the steps of "Forgot your password?".
+type resetState struct {
+	Email    string `json:"reset_email,omitempty"`
+	Verified bool   `json:"reset_verified,omitempty"`
+}
+
+func resetOf(sess *web.Session) resetState {
+	var st resetState
+	if sess != nil {
+		_ = json.Unmarshal(sess.Data, &st)
+	}
+	return st
+}
+
+func (h *Handler) resetPage(c *fiber.Ctx, step string, form *web.Form, status int) error {
+	return h.render.Render(c, web.Page{Template: "auth/reset", Title: "auth.reset.title", Form: form,
+		Data: step, Status: status})
+}
+
+// resetForm is "Forgot your password?": the email step.
+func (h *Handler) resetForm(c *fiber.Ctx) error {
+	return h.resetPage(c, "email", web.NewForm(), fiber.StatusOK)
+}
+
+// resetSend sends a code to an address with an account, and answers the
+// same for one without.
+func (h *Handler) resetSend(c *fiber.Ctx) error {
+	form := web.NewForm()
+	email := strings.TrimSpace(c.FormValue("email"))
+	if email == "" {
+		email = resetOf(web.CurrentSession(c)).Email // "Send new code"
+	}
+	form.Values["email"] = email
+	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
+		form.Add("email", "auth.sign_in.error_email")
+		return h.resetPage(c, "email", form, fiber.StatusUnprocessableEntity)
+	}
+	ok, _, err := h.limiter.Allow(c.UserContext(), signUpSendsPerEmail, "reset:"+strings.ToLower(email))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return web.TooManyRequests()
+	}
+	person, err := h.people.ByEmail(c.UserContext(), email)
+	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+		return err
+	}
+	if person != nil {
+		code, err := h.codes.Issue(c.UserContext(), purposeReset, email)
+		if err != nil {
+			return err
+		}
+		if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: person.Email,
+			Lang: person.Locale, Template: "email_password_reset_code", Data: map[string]string{"Code": code}}); err != nil {
+			return err
+		}
+	}
+	sess, err := h.sessions.Ensure(c)
+	if err != nil {
+		return err
+	}
+	if err := h.sessions.SetData(c.UserContext(), sess, resetState{Email: email}); err != nil {
+		return err
+	}
+	return h.resetPage(c, "code", form, fiber.StatusOK)
+}
+
+// resetVerify is "Verify Code".
+func (h *Handler) resetVerify(c *fiber.Ctx) error {
+	sess := web.CurrentSession(c)
+	st := resetOf(sess)
+	if st.Email == "" {
+		return c.Redirect("/forgot-password", fiber.StatusSeeOther)
+	}
+	form, err := h.checkEmailCode(c, purposeReset, st.Email)
+	if err != nil {
+		return err
+	}
+	if !form.Valid() {
+		return h.resetPage(c, "code", form, fiber.StatusUnprocessableEntity)
+	}
+	if err := h.sessions.SetData(c.UserContext(), sess, resetState{Email: st.Email, Verified: true}); err != nil {
+		return err
+	}
+	return h.resetPage(c, "password", web.NewForm(), fiber.StatusOK)
+}
+
+// resetPassword is the new password, twice, and "Continue". Every session
+// of the person ends; the phone step is still needed at the next sign-in.
+func (h *Handler) resetPassword(c *fiber.Ctx) error {
+	st := resetOf(web.CurrentSession(c))
+	if !st.Verified {
+		return c.Redirect("/forgot-password", fiber.StatusSeeOther)
+	}
+	form := web.NewForm()
+	password := checkNewPassword(c, form)
+	if !form.Valid() {
+		return h.resetPage(c, "password", form, fiber.StatusUnprocessableEntity)
+	}
+	person, err := h.people.ByEmail(c.UserContext(), st.Email)
+	if err != nil {
+		return err
+	}
+	hash, err := h.hasher.Hash(c.UserContext(), password)
+	if err != nil {
+		return err
+	}
+	if err := h.people.SetPassword(c.UserContext(), person.ID, hash); err != nil {
+		return err
+	}
+	if err := h.sessions.DestroyAll(c.UserContext(), person.ID); err != nil {
+		return err
+	}
+	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person.ID, Action: "account.password_reset",
+		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+		return err
+	}
+	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), resetState{}); err != nil {
+		return err
+	}
+	if err := h.sessions.AddFlash(c, "success", "auth.reset.done"); err != nil {
+		return err
+	}
+	return web.Redirect(c, "/sign-in")
+}
