@@ -45,6 +45,9 @@ type Person struct {
 	TeamID       *int64
 	Status       string
 	Locale       string
+	PhoneSealed  string // the number, sealed for "person.phone"
+	PhoneMobile  bool
+	PhoneHint    string // masked, for the page
 	LastSignInAt *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
@@ -112,4 +115,15 @@ func (s *Store) Viewer(c *fiber.Ctx, personID int64) (*web.Viewer, error) {
 func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
 	return s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).
 		Updates(map[string]any{"password_hash": hash, "updated_at": gorm.Expr("now()")}).Error
+}
+
+// SetPhone stores a verified phone number (already sealed) on a person.
+func (s *Store) SetPhone(ctx context.Context, id int64, sealed, hint string, mobile bool) error {
+	return s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).Updates(map[string]any{
+		"phone_sealed": sealed, "phone_hint": hint, "phone_mobile": mobile, "updated_at": gorm.Expr("now()")}).Error
+}
+
+// SignedIn records the time of a completed sign-in.
+func (s *Store) SignedIn(ctx context.Context, id int64, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).Update("last_sign_in_at", at).Error
 }

@@ -18,6 +18,7 @@ import (
 	"portal/app/clock"
 	"portal/app/notify"
 	"portal/app/ratelimit"
+	"portal/app/seal"
 	"portal/app/web"
 )
 
@@ -28,6 +29,7 @@ type Handler struct {
 	hasher   *Hasher
 	lockout  *Lockout
 	codes    *Codes
+	sealer   *seal.Sealer
 	notifier *notify.Notifier
 	trustFly bool
 	render   *web.Renderer
@@ -47,6 +49,7 @@ type Deps struct {
 	Hasher   *Hasher
 	Lockout  *Lockout
 	Codes    *Codes
+	Sealer   *seal.Sealer
 	Notifier *notify.Notifier
 	Clock    clock.Clock
 	Log      *slog.Logger
@@ -56,7 +59,7 @@ type Deps struct {
 // NewHandler returns the auth handler.
 func NewHandler(d Deps) *Handler {
 	return &Handler{sessions: d.Sessions, render: d.Render, people: d.People, audit: d.Audit, limiter: d.Limiter,
-		hasher: d.Hasher, lockout: d.Lockout, codes: d.Codes, notifier: d.Notifier, clock: d.Clock, log: d.Log, trustFly: d.TrustFly}
+		hasher: d.Hasher, lockout: d.Lockout, codes: d.Codes, sealer: d.Sealer, notifier: d.Notifier, clock: d.Clock, log: d.Log, trustFly: d.TrustFly}
 }
 
 // RequireSignedIn lets through only sessions at AAL2; others go to sign in

@@ -10,6 +10,8 @@ func (h *Handler) MountPublic(r fiber.Router) {
 	r.Get("/sign-in", h.signInForm).Name("auth.sign_in")
 	r.Post("/sign-in", h.signIn).Name("auth.sign_in.post")
 	r.Get("/sign-in/confirm", h.confirmIdentity).Name("auth.confirm")
+	r.Post("/sign-in/confirm/send", h.confirmSend).Name("auth.confirm.send")
+	r.Post("/sign-in/confirm/verify", h.confirmVerify).Name("auth.confirm.verify")
 	r.Get("/sign-up", h.signUpForm).Name("auth.sign_up")
 	r.Post("/sign-up/send", h.signUpSend).Name("auth.sign_up.send")
 	r.Post("/sign-up/verify", h.signUpVerify).Name("auth.sign_up.verify")

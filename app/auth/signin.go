@@ -129,14 +129,3 @@ func (h *Handler) signInInvalid(c *fiber.Ctx, form *web.Form) error {
 	return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,
 		Status: fiber.StatusUnprocessableEntity})
 }
-
-// confirmIdentity is "Confirm your identity", the phone step that takes a
-// session from AAL1 to AAL2. The phone factor is the identity issue's next
-// step; until it exists this page says so and nothing reaches AAL2.
-func (h *Handler) confirmIdentity(c *fiber.Ctx) error {
-	sess := web.CurrentSession(c)
-	if sess == nil || sess.PersonID == nil || sess.AAL < web.AAL1 {
-		return c.Redirect("/sign-in", fiber.StatusSeeOther)
-	}
-	return h.render.Render(c, web.Page{Template: "auth/confirm", Title: "auth.confirm.title"})
-}

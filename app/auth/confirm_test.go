@@ -1,0 +1,71 @@
+package auth_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"portal/app/accounts"
+	"portal/app/apptest"
+)
+
+// lastSMS drains the queue and returns the newest text's recipient and body.
+func lastSMS(t *testing.T, a *apptest.TestApp) (to, body string) {
+	t.Helper()
+	if err := a.Notifier.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	row := a.DB.Gorm.Raw(`SELECT recipient, body FROM outbox_messages WHERE channel = 'sms' ORDER BY id DESC LIMIT 1`).Row()
+	if err := row.Scan(&to, &body); err != nil {
+		t.Fatalf("no text: %v", err)
+	}
+	return to, body
+}
+
+func TestSignInWithPhoneEnrolsThenConfirmsTwice(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	c := a.Client(t)
+	c.Get("/sign-in")
+	c.PostForm("/sign-in", url.Values{"email": {"parent@example.net"}, "password": {"Correct-Horse-9"}})
+	if page := c.Get("/sign-in/confirm"); page.Doc.Find("#phone").Length() != 1 {
+		t.Fatal("a first sign-in does not ask for a phone number")
+	}
+	if res := c.PostForm("/sign-in/confirm/send", url.Values{"country": {"GB"}, "phone": {"0909 879 0000"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a premium-rate number = %d, want 422", res.StatusCode)
+	}
+	c.PostForm("/sign-in/confirm/send", url.Values{"country": {"GB"}, "phone": {"07911 123456"}})
+	to, body := lastSMS(t, a)
+	if to != "+447911123456" || body != a.T("sms_code.body", "Code", sixDigits.FindString(body)) {
+		t.Fatalf("text to %s: %q", to, body)
+	}
+	if res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {sixDigits.FindString(body)}}); res.Header.Get("Location") != "/sign-in/confirm" {
+		t.Fatalf("enrolment = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := c.Get("/account"); res.StatusCode != http.StatusSeeOther {
+		t.Fatal("enrolling alone signed the person in; a second code is needed")
+	}
+	page := c.Get("/sign-in/confirm")
+	if !strings.Contains(page.Body, "123456"[3:]) || strings.Contains(page.Body, "7911 123456") {
+		t.Fatal("the known number is not shown masked")
+	}
+	c.PostForm("/sign-in/confirm/send", nil)
+	_, body = lastSMS(t, a)
+	before := c.Cookie(a.Sessions.CookieName)
+	res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {sixDigits.FindString(body)}})
+	if res.Header.Get("Location") != "/account" {
+		t.Fatalf("second code = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if c.Cookie(a.Sessions.CookieName) == before {
+		t.Fatal("the session was not rotated at the second factor")
+	}
+	if res := c.Get("/account"); res.StatusCode != http.StatusOK {
+		t.Fatalf("not signed in at AAL2: %d", res.StatusCode)
+	}
+	var sealed string
+	a.DB.Gorm.Raw(`SELECT phone_sealed FROM people WHERE email = 'parent@example.net'`).Scan(&sealed)
+	if sealed == "" || strings.Contains(sealed, "7911") {
+		t.Fatalf("the phone number is not sealed at rest: %q", sealed)
+	}
+}
