@@ -261,14 +261,14 @@ func TestOutboxPageShowsEveryMessageWithAnAnswerButtonForCalls(t *testing.T) {
 	if got := strings.TrimSpace(doc.Find("h1").Text()); got != en.T("notify.outbox.title") {
 		t.Errorf("h1 %q", got)
 	}
-	rows := doc.Find("#outbox tbody tr")
+	rows := doc.Find("#outbox > li")
 	if rows.Length() != 3 {
 		t.Fatalf("want 3 rows, got %d", rows.Length())
 	}
 	wantChannels := []string{"notify.outbox.channel_voice", "notify.outbox.channel_sms", "notify.outbox.channel_email"}
 	rows.Each(func(i int, row *goquery.Selection) {
-		cells := row.Find("td")
-		if got := strings.TrimSpace(cells.Eq(1).Text()); got != en.T(wantChannels[i]) {
+		title := strings.TrimSpace(row.Find(".govuk-summary-card__title").Text())
+		if got, _, _ := strings.Cut(title, " ·"); got != en.T(wantChannels[i]) {
 			t.Errorf("row %d channel %q, want %q", i, got, en.T(wantChannels[i]))
 		}
 		forms := row.Find("form")
