@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"encoding/json"
 	"errors"
 	"net/mail"
 	"strings"
@@ -16,23 +15,9 @@ import (
 
 const purposeReset = "reset"
 
-// resetState travels in the session between the steps of "Forgot your password?".
-type resetState struct {
-	Email    string `json:"reset_email,omitempty"`
-	Verified bool   `json:"reset_verified,omitempty"`
-}
-
-func resetOf(sess *web.Session) resetState {
-	var st resetState
-	if sess != nil {
-		_ = json.Unmarshal(sess.Data, &st)
-	}
-	return st
-}
-
 func (h *Handler) resetPage(c *fiber.Ctx, step string, form *web.Form, status int) error {
 	return h.render.Render(c, web.Page{Template: "auth/reset", Title: "auth.reset.title", Form: form,
-		Data: step, Status: status})
+		Data: EmailFlow{Step: step, Base: "/forgot-password", Prefix: "auth.reset"}, Status: status})
 }
 
 // resetForm is "Forgot your password?": the email step.
@@ -46,7 +31,7 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 	form := web.NewForm()
 	email := strings.TrimSpace(c.FormValue("email"))
 	if email == "" {
-		email = resetOf(web.CurrentSession(c)).Email // "Send new code"
+		email = flowOf(web.CurrentSession(c), purposeReset).Email // "Send new code"
 	}
 	form.Values["email"] = email
 	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
@@ -78,7 +63,7 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), sess, resetState{Email: email}); err != nil {
+	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeReset, Email: email}); err != nil {
 		return err
 	}
 	return h.resetPage(c, "code", form, fiber.StatusOK)
@@ -87,7 +72,7 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 // resetVerify is "Verify Code".
 func (h *Handler) resetVerify(c *fiber.Ctx) error {
 	sess := web.CurrentSession(c)
-	st := resetOf(sess)
+	st := flowOf(sess, purposeReset)
 	if st.Email == "" {
 		return c.Redirect("/forgot-password", fiber.StatusSeeOther)
 	}
@@ -98,7 +83,7 @@ func (h *Handler) resetVerify(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.resetPage(c, "code", form, fiber.StatusUnprocessableEntity)
 	}
-	if err := h.sessions.SetData(c.UserContext(), sess, resetState{Email: st.Email, Verified: true}); err != nil {
+	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeReset, Email: st.Email, Verified: true}); err != nil {
 		return err
 	}
 	return h.resetPage(c, "password", web.NewForm(), fiber.StatusOK)
@@ -107,7 +92,7 @@ func (h *Handler) resetVerify(c *fiber.Ctx) error {
 // resetPassword is the new password, twice, and "Continue". Every session
 // of the person ends; the phone step is still needed at the next sign-in.
 func (h *Handler) resetPassword(c *fiber.Ctx) error {
-	st := resetOf(web.CurrentSession(c))
+	st := flowOf(web.CurrentSession(c), purposeReset)
 	if !st.Verified {
 		return c.Redirect("/forgot-password", fiber.StatusSeeOther)
 	}
@@ -134,7 +119,7 @@ func (h *Handler) resetPassword(c *fiber.Ctx) error {
 		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), resetState{}); err != nil {
+	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), flowState{}); err != nil {
 		return err
 	}
 	if err := h.sessions.AddFlash(c, "success", "auth.reset.done"); err != nil {

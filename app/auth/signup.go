@@ -25,23 +25,38 @@ var (
 
 const purposeSignUp = "signup"
 
-// signUpState travels in the session between the steps of "Sign up now".
-type signUpState struct {
-	Email    string `json:"signup_email,omitempty"`
-	Verified bool   `json:"signup_verified,omitempty"`
+// flowState travels in the session between the steps of an email-code
+// journey. It belongs to one purpose: a code verified while signing up
+// does not open "Forgot your password?".
+type flowState struct {
+	Purpose  string `json:"flow_purpose,omitempty"`
+	Email    string `json:"flow_email,omitempty"`
+	Verified bool   `json:"flow_verified,omitempty"`
 }
 
-func signUpOf(sess *web.Session) signUpState {
-	var st signUpState
+// flowOf is the session's journey state for purpose, or an empty one.
+func flowOf(sess *web.Session, purpose string) flowState {
+	var st flowState
 	if sess != nil {
 		_ = json.Unmarshal(sess.Data, &st)
+	}
+	if st.Purpose != purpose {
+		return flowState{}
 	}
 	return st
 }
 
+// EmailFlow is the page data of the email-code journeys: which step, under
+// which path, with which journey's words.
+type EmailFlow struct {
+	Step   string // "email", "code", then the journey's own steps
+	Base   string // "/sign-up" or "/forgot-password"
+	Prefix string // message ids: "auth.sign_up" or "auth.reset"
+}
+
 func (h *Handler) signUpPage(c *fiber.Ctx, step string, form *web.Form, status int) error {
 	return h.render.Render(c, web.Page{Template: "auth/sign_up", Title: "auth.sign_up.title", Form: form,
-		Data: step, Status: status})
+		Data: EmailFlow{Step: step, Base: "/sign-up", Prefix: "auth.sign_up"}, Status: status})
 }
 
 // signUpForm is "Sign up now": the email address step.
@@ -56,7 +71,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 	form := web.NewForm()
 	email := strings.TrimSpace(c.FormValue("email"))
 	if email == "" {
-		email = signUpOf(web.CurrentSession(c)).Email // "Send new code"
+		email = flowOf(web.CurrentSession(c), purposeSignUp).Email // "Send new code"
 	}
 	form.Values["email"] = email
 	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
@@ -94,7 +109,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), sess, signUpState{Email: email}); err != nil {
+	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeSignUp, Email: email}); err != nil {
 		return err
 	}
 	return h.signUpPage(c, "code", form, fiber.StatusOK)
@@ -103,7 +118,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 // signUpVerify is "Verify code".
 func (h *Handler) signUpVerify(c *fiber.Ctx) error {
 	sess := web.CurrentSession(c)
-	st := signUpOf(sess)
+	st := flowOf(sess, purposeSignUp)
 	if st.Email == "" {
 		return c.Redirect("/sign-up", fiber.StatusSeeOther)
 	}
@@ -114,7 +129,7 @@ func (h *Handler) signUpVerify(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.signUpPage(c, "code", form, fiber.StatusUnprocessableEntity)
 	}
-	if err := h.sessions.SetData(c.UserContext(), sess, signUpState{Email: st.Email, Verified: true}); err != nil {
+	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeSignUp, Email: st.Email, Verified: true}); err != nil {
 		return err
 	}
 	return h.signUpPage(c, "verified", form, fiber.StatusOK)
@@ -122,7 +137,7 @@ func (h *Handler) signUpVerify(c *fiber.Ctx) error {
 
 // signUpDetails is the names and password step, shown once the email is verified.
 func (h *Handler) signUpDetails(c *fiber.Ctx) error {
-	if !signUpOf(web.CurrentSession(c)).Verified {
+	if !flowOf(web.CurrentSession(c), purposeSignUp).Verified {
 		return c.Redirect("/sign-up", fiber.StatusSeeOther)
 	}
 	return h.signUpPage(c, "details", web.NewForm(), fiber.StatusOK)
@@ -130,7 +145,7 @@ func (h *Handler) signUpDetails(c *fiber.Ctx) error {
 
 // signUpCreate is "Create".
 func (h *Handler) signUpCreate(c *fiber.Ctx) error {
-	st := signUpOf(web.CurrentSession(c))
+	st := flowOf(web.CurrentSession(c), purposeSignUp)
 	if !st.Verified {
 		return c.Redirect("/sign-up", fiber.StatusSeeOther)
 	}
@@ -162,7 +177,7 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 	if _, err := h.sessions.Rotate(c, p.ID, web.AAL1); err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), signUpState{}); err != nil {
+	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), flowState{}); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/sign-in/confirm")
