@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -50,6 +51,10 @@ type View struct {
 	Languages  []Language
 	HTMXConfig string
 }
+
+// LayoutClass names the layout for the body's class ("public", "signed_in",
+// "staff"); the staff layout adds the staff navigation.
+func (v *View) LayoutClass() string { return strings.TrimPrefix(v.Layout, "layouts/") }
 
 // Language is one entry of the footer's language switcher.
 type Language struct {

@@ -78,3 +78,15 @@ func TestDevOutboxIsDevelopmentOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestTheStaffViewHasItsNavigation(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	c := a.Client(t)
+	a.SignIn(t, c, a.NewPerson(t, "worker@example.org", accounts.RoleStaff, accounts.StaffWorker))
+	if c.Get("/staff").Doc.Find(".app-staff-nav").Length() != 1 {
+		t.Fatal("the staff layout lacks the staff navigation")
+	}
+	if c.Get("/account").Doc.Find(".app-staff-nav").Length() != 0 {
+		t.Fatal("a signed-in page outside the staff view shows the staff navigation")
+	}
+}
