@@ -10,6 +10,7 @@ package auth
 
 import (
 	"log/slog"
+	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -71,6 +72,10 @@ func RequireSignedIn() fiber.Handler {
 			return c.Next()
 		}
 		target := "/sign-in"
+		if c.Method() == fiber.MethodGet && c.Path() != "/" {
+			// Back to this page after signing in (checked again then: relative only).
+			target += "?next=" + url.QueryEscape(c.OriginalURL())
+		}
 		if web.SessionJustExpired(c) {
 			target = "/session/timeout"
 		}

@@ -29,6 +29,7 @@ var (
 type confirmState struct {
 	EnrolSealed string `json:"enrol_phone,omitempty"` // a number being enrolled, sealed
 	EnrolMobile bool   `json:"enrol_mobile,omitempty"`
+	Next        string `json:"next,omitempty"` // where sign-in was asked for; relative only
 }
 
 // ConfirmView is what the confirm page shows.
@@ -89,7 +90,10 @@ func (h *Handler) confirmSend(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{EnrolSealed: sealed, EnrolMobile: phone.Mobile}); err != nil {
+		var st confirmState
+		_ = json.Unmarshal(web.CurrentSession(c).Data, &st)
+		st.EnrolSealed, st.EnrolMobile = sealed, phone.Mobile
+		if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 			return err
 		}
 		number, mobile, hint = phone.E164, phone.Mobile, MaskPhone(phone.E164)
@@ -166,7 +170,7 @@ func (h *Handler) confirmVerify(c *fiber.Ctx) error {
 	if p.PhoneSealed == "" {
 		return h.enrolPhone(c, p, st, number)
 	}
-	return h.completeSignIn(c, p)
+	return h.completeSignIn(c, p, st.Next)
 }
 
 func (h *Handler) enrolPhone(c *fiber.Ctx, p *accounts.Person, st confirmState, number string) error {
@@ -177,7 +181,7 @@ func (h *Handler) enrolPhone(c *fiber.Ctx, p *accounts.Person, st confirmState, 
 		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{}); err != nil {
+	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{Next: st.Next}); err != nil {
 		return err
 	}
 	if err := h.sessions.AddFlash(c, "success", "auth.confirm.enrolled"); err != nil {
@@ -186,7 +190,7 @@ func (h *Handler) enrolPhone(c *fiber.Ctx, p *accounts.Person, st confirmState, 
 	return web.Redirect(c, "/sign-in/confirm")
 }
 
-func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person) error {
+func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) error {
 	if _, err := h.sessions.Rotate(c, p.ID, web.AAL2); err != nil {
 		return err
 	}
@@ -200,8 +204,9 @@ func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person) error {
 		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
 		return err
 	}
+	home := "/account"
 	if p.IsStaff() {
-		return web.Redirect(c, "/staff")
+		home = "/staff"
 	}
-	return web.Redirect(c, "/account")
+	return web.Redirect(c, web.SafeRedirect(next, home))
 }

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -67,5 +68,37 @@ func TestSignInWithPhoneEnrolsThenConfirmsTwice(t *testing.T) {
 	a.DB.Gorm.Raw(`SELECT phone_sealed FROM people WHERE email = 'parent@example.net'`).Scan(&sealed)
 	if sealed == "" || strings.Contains(sealed, "7911") {
 		t.Fatalf("the phone number is not sealed at rest: %q", sealed)
+	}
+}
+
+func TestSignInReturnsToTheAskedPageOnlyIfItIsOurs(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	for i, tc := range []struct{ name, next, want string }{
+		{"a page of ours", "/account?tab=1", "/account?tab=1"},
+		{"another site", "//evil.example/x", "/account"},
+		{"another site by backslash", "/\\evil.example", "/account"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			email := "parent" + strconv.Itoa(i) + "@example.net" // a first sign-in each: enrol, then sign in
+			a.NewPerson(t, email, accounts.RoleCitizen, "")
+			c := a.Client(t)
+			c.Get("/sign-in?next=" + url.QueryEscape(tc.next))
+			c.PostForm("/sign-in", url.Values{"email": {email}, "password": {"Correct-Horse-9"},
+				"next": {tc.next}})
+			c.Get("/sign-in/confirm")
+			c.PostForm("/sign-in/confirm/send", url.Values{"country": {"GB"}, "phone": {"07911 12345" + strconv.Itoa(i)}})
+			for step := 0; step < 2; step++ { // enrolment, then the sign-in code
+				_, body := lastSMS(t, a)
+				res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {sixDigits.FindString(body)}})
+				if step == 1 {
+					if got := res.Header.Get("Location"); got != tc.want {
+						t.Fatalf("after sign-in: %q, want %q", got, tc.want)
+					}
+					return
+				}
+				c.Get("/sign-in/confirm")
+				c.PostForm("/sign-in/confirm/send", nil)
+			}
+		})
 	}
 }

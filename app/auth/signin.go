@@ -24,7 +24,9 @@ func (h *Handler) signInForm(c *fiber.Ctx) error {
 	if web.CurrentSession(c).SignedIn() {
 		return c.Redirect("/account", fiber.StatusSeeOther)
 	}
-	return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: web.NewForm()})
+	form := web.NewForm()
+	form.Values["next"] = web.SafeRedirect(c.Query("next"), "")
+	return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form})
 }
 
 // signIn checks the email and password. Known and unknown emails get the
@@ -33,6 +35,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	form := web.NewForm()
 	email := strings.TrimSpace(c.FormValue("email"))
 	form.Values["email"] = email
+	form.Values["next"] = web.SafeRedirect(c.FormValue("next"), "")
 	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
 		form.Add("email", "auth.sign_in.error_email")
 	}
@@ -76,7 +79,11 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 		return err
 	}
 	// Security: a new session at AAL1; nothing past sign-in accepts it.
-	if _, err := h.sessions.Rotate(c, person.ID, web.AAL1); err != nil {
+	sess, err := h.sessions.Rotate(c, person.ID, web.AAL1)
+	if err != nil {
+		return err
+	}
+	if err := h.sessions.SetData(c.UserContext(), sess, confirmState{Next: form.Values["next"]}); err != nil {
 		return err
 	}
 	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person.ID, Action: "session.password_checked",
