@@ -27,9 +27,10 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 		notify.NewDevHandler(d.DB.Gorm, a.Render, d.Config.BaseURL).Mount(pub)
 	}
 
-	signedIn := a.Group("", auth.RequireSignedIn())
+	accountsH := accounts.NewHandler(a.Render, people, a.Audit, d.Clock)
+	signedIn := a.Group("", auth.RequireSignedIn(), accountsH.RequireTerms())
 	authH.MountSignedIn(signedIn)
-	accounts.NewHandler(a.Render, people).Mount(signedIn)
+	accountsH.Mount(signedIn)
 
 	staffH := staff.NewHandler(a.Render)
 	staffGroup := signedIn.Group("/staff", authH.RequireStaff())

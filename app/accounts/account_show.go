@@ -3,6 +3,8 @@ package accounts
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"portal/app/audit"
+	"portal/app/clock"
 	"portal/app/web"
 )
 
@@ -10,14 +12,20 @@ import (
 type Handler struct {
 	render *web.Renderer
 	people *Store
+	audit  *audit.Log
+	clock  clock.Clock
 }
 
 // NewHandler returns the accounts handler.
-func NewHandler(r *web.Renderer, people *Store) *Handler { return &Handler{render: r, people: people} }
+func NewHandler(r *web.Renderer, people *Store, a *audit.Log, clk clock.Clock) *Handler {
+	return &Handler{render: r, people: people, audit: a, clock: clk}
+}
 
 // Mount adds the signed-in routes.
 func (h *Handler) Mount(r fiber.Router) {
 	r.Get("/account", h.show).Name("account.show")
+	r.Get("/terms/accept", h.termsForm).Name("account.terms")
+	r.Post("/terms/accept", h.termsAccept).Name("account.terms.accept")
 }
 
 // show is "Select an account": the records the person can reach. Records

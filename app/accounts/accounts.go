@@ -35,22 +35,24 @@ var ErrNotFound = errors.New("accounts: not found")
 
 // Person is someone who signs in.
 type Person struct {
-	ID           int64
-	Email        string
-	GivenName    string
-	FamilyName   string
-	PasswordHash string
-	Role         string
-	StaffRole    string
-	TeamID       *int64
-	Status       string
-	Locale       string
-	PhoneSealed  string // the number, sealed for "person.phone"
-	PhoneMobile  bool
-	PhoneHint    string // masked, for the page
-	LastSignInAt *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID              int64
+	Email           string
+	GivenName       string
+	FamilyName      string
+	PasswordHash    string
+	Role            string
+	StaffRole       string
+	TeamID          *int64
+	Status          string
+	Locale          string
+	PhoneSealed     string // the number, sealed for "person.phone"
+	PhoneMobile     bool
+	PhoneHint       string // masked, for the page
+	TermsAcceptedAt *time.Time
+	UpdatesOptIn    bool
+	LastSignInAt    *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // TableName keeps GORM on the people table.
@@ -126,4 +128,11 @@ func (s *Store) SetPhone(ctx context.Context, id int64, sealed, hint string, mob
 // SignedIn records the time of a completed sign-in.
 func (s *Store) SignedIn(ctx context.Context, id int64, at time.Time) error {
 	return s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).Update("last_sign_in_at", at).Error
+}
+
+// AcceptTerms records that a person read the terms and privacy notice, and
+// their choice about updates, at the given time.
+func (s *Store) AcceptTerms(ctx context.Context, id int64, updates bool, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).Updates(map[string]any{
+		"terms_accepted_at": at, "updates_opt_in": updates, "updates_chosen_at": at}).Error
 }

@@ -114,15 +114,17 @@ func NewApp(t testing.TB, o Options) *TestApp {
 // T translates id in English, so tests find text by message id.
 func (a *TestApp) T(id string, args ...any) string { return a.Bundle.For("en").T(id, args...) }
 
-// NewPerson creates a person with the given role and staff role.
+// NewPerson creates a person with the given role and staff role, who has
+// already confirmed the terms (tests of that step clear it).
 func (a *TestApp) NewPerson(t testing.TB, email, role, staffRole string) *accounts.Person {
 	t.Helper()
 	hash, err := a.Hasher.Hash(context.Background(), "Correct-Horse-9")
 	if err != nil {
 		t.Fatal(err)
 	}
+	accepted := a.Clock.Now()
 	p := &accounts.Person{Email: email, GivenName: "Test", FamilyName: "Person", PasswordHash: hash,
-		Role: role, StaffRole: staffRole, Status: "active", Locale: "en"}
+		Role: role, StaffRole: staffRole, Status: "active", Locale: "en", TermsAcceptedAt: &accepted}
 	if err := accounts.NewStore(a.DB.Gorm).Create(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}

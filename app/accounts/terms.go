@@ -1,0 +1,55 @@
+package accounts
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/audit"
+	"portal/app/web"
+)
+
+// RequireTerms sends a person who has not yet confirmed the terms to do so
+// before anything else (guide 004: "Before you can use your account").
+// Signing out and the session's own endpoints stay open.
+func (h *Handler) RequireTerms() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p := c.Path()
+		if p == "/terms/accept" || p == "/sign-out" || strings.HasPrefix(p, "/session/") {
+			return c.Next()
+		}
+		person, err := h.people.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
+		if err != nil {
+			return err
+		}
+		if person.TermsAcceptedAt == nil && !person.IsStaff() {
+			return web.Redirect(c, "/terms/accept")
+		}
+		return c.Next()
+	}
+}
+
+// termsForm asks for the terms and the updates choice.
+func (h *Handler) termsForm(c *fiber.Ctx) error {
+	return h.render.Render(c, web.Page{Template: "account/terms", Title: "account.terms.title", Form: web.NewForm()})
+}
+
+// termsAccept records both answers with the time.
+func (h *Handler) termsAccept(c *fiber.Ctx) error {
+	form := web.NewForm()
+	form.Values["updates"] = c.FormValue("updates")
+	if c.FormValue("terms") != "yes" {
+		form.Add("terms", "account.terms.error_terms")
+		return h.render.Render(c, web.Page{Template: "account/terms", Title: "account.terms.title", Form: form,
+			Status: fiber.StatusUnprocessableEntity})
+	}
+	id := *web.CurrentSession(c).PersonID
+	if err := h.people.AcceptTerms(c.UserContext(), id, form.Values["updates"] == "yes", h.clock.Now()); err != nil {
+		return err
+	}
+	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &id, Action: "account.terms_accepted",
+		RequestID: web.RequestID(c)}); err != nil {
+		return err
+	}
+	return web.Redirect(c, "/account")
+}
