@@ -27,7 +27,7 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 		notify.NewDevHandler(d.DB.Gorm, a.Render, d.Config.BaseURL).Mount(pub)
 	}
 
-	accountsH := accounts.NewHandler(a.Render, people, a.Audit, d.Clock)
+	accountsH := accounts.NewHandler(a.Render, people, a.Audit, d.Clock, a.Sessions)
 	signedIn := a.Group("", auth.RequireSignedIn(), accountsH.RequireTerms())
 	authH.MountSignedIn(signedIn)
 	accountsH.Mount(signedIn)

@@ -10,15 +10,16 @@ import (
 
 // Handler serves the signed-in person's own pages.
 type Handler struct {
-	render *web.Renderer
-	people *Store
-	audit  *audit.Log
-	clock  clock.Clock
+	render   *web.Renderer
+	people   *Store
+	audit    *audit.Log
+	clock    clock.Clock
+	sessions *web.Sessions
 }
 
 // NewHandler returns the accounts handler.
-func NewHandler(r *web.Renderer, people *Store, a *audit.Log, clk clock.Clock) *Handler {
-	return &Handler{render: r, people: people, audit: a, clock: clk}
+func NewHandler(r *web.Renderer, people *Store, a *audit.Log, clk clock.Clock, s *web.Sessions) *Handler {
+	return &Handler{render: r, people: people, audit: a, clock: clk, sessions: s}
 }
 
 // Mount adds the signed-in routes.
@@ -26,6 +27,8 @@ func (h *Handler) Mount(r fiber.Router) {
 	r.Get("/account", h.show).Name("account.show")
 	r.Get("/terms/accept", h.termsForm).Name("account.terms")
 	r.Post("/terms/accept", h.termsAccept).Name("account.terms.accept")
+	r.Get("/profile", h.profileShow).Name("account.profile")
+	r.Post("/profile/sign-out-everywhere", h.signOutEverywhere).Name("account.sign_out_everywhere")
 }
 
 // show is "Select an account": the records the person can reach. Records

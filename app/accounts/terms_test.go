@@ -39,3 +39,24 @@ func TestTermsComeBeforeFirstUse(t *testing.T) {
 		t.Fatalf("after accepting = %d", res.StatusCode)
 	}
 }
+
+func TestLogOutOfAllDevices(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	phone, laptop := a.Client(t), a.Client(t)
+	a.SignIn(t, phone, p)
+	a.SignIn(t, laptop, p)
+	page := laptop.Get("/profile")
+	if page.StatusCode != http.StatusOK || page.Doc.Find(`form[action="/profile/sign-out-everywhere"]`).Length() != 1 {
+		t.Fatalf("profile = %d without the button", page.StatusCode)
+	}
+	res := laptop.PostForm("/profile/sign-out-everywhere", nil)
+	if res.Header.Get("Location") != "/signed-out" || res.Header.Get("Clear-Site-Data") == "" {
+		t.Fatalf("sign out everywhere = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	for name, c := range map[string]*apptest.Client{"the other device": phone, "this device": laptop} {
+		if res := c.Get("/account"); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("%s is still signed in", name)
+		}
+	}
+}

@@ -39,6 +39,8 @@ func TestRouteByRole(t *testing.T) {
 		{"/static/css/app.css", ok, ok, ok},
 		{"/dev/outbox.json", ok, ok, ok}, // development only; see TestDevOutboxIsDevelopmentOnly
 		{"/account", toSignIn, ok, ok},
+		{"/profile", toSignIn, ok, ok},
+		{"/terms/accept", toSignIn, ok, ok},
 		{"/staff", toSignIn, notFound, ok},
 		{"/staff/", toSignIn, notFound, ok},
 		{"/staff/anything", toSignIn, notFound, notFound},
