@@ -11,19 +11,6 @@ import (
 	"portal/app/apptest"
 )
 
-// lastSMS drains the queue and returns the newest text's recipient and body.
-func lastSMS(t *testing.T, a *apptest.TestApp) (to, body string) {
-	t.Helper()
-	if err := a.Notifier.Drain(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	row := a.DB.Gorm.Raw(`SELECT recipient, body FROM outbox_messages WHERE channel = 'sms' ORDER BY id DESC LIMIT 1`).Row()
-	if err := row.Scan(&to, &body); err != nil {
-		t.Fatalf("no text: %v", err)
-	}
-	return to, body
-}
-
 func TestSignInWithPhoneEnrolsThenConfirmsTwice(t *testing.T) {
 	a := apptest.NewApp(t, apptest.Options{})
 	a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
@@ -37,11 +24,11 @@ func TestSignInWithPhoneEnrolsThenConfirmsTwice(t *testing.T) {
 		t.Fatalf("a premium-rate number = %d, want 422", res.StatusCode)
 	}
 	c.PostForm("/sign-in/confirm/send", url.Values{"country": {"GB"}, "phone": {"07911 123456"}})
-	to, body := lastSMS(t, a)
-	if to != "+447911123456" || body != a.T("sms_code.body", "Code", sixDigits.FindString(body)) {
-		t.Fatalf("text to %s: %q", to, body)
+	text := a.LastSent(t, "sms", "")
+	if text.To != "+447911123456" || text.Body != a.T("sms_code.body", "Code", text.Code()) {
+		t.Fatalf("text to %s: %q", text.To, text.Body)
 	}
-	if res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {sixDigits.FindString(body)}}); res.Header.Get("Location") != "/sign-in/confirm" {
+	if res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {text.Code()}}); res.Header.Get("Location") != "/sign-in/confirm" {
 		t.Fatalf("enrolment = %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	if res := c.Get("/account"); res.StatusCode != http.StatusSeeOther {
@@ -52,9 +39,8 @@ func TestSignInWithPhoneEnrolsThenConfirmsTwice(t *testing.T) {
 		t.Fatal("the known number is not shown masked")
 	}
 	c.PostForm("/sign-in/confirm/send", nil)
-	_, body = lastSMS(t, a)
 	before := c.Cookie(a.Sessions.CookieName)
-	res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {sixDigits.FindString(body)}})
+	res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {a.LastSent(t, "sms", "").Code()}})
 	if res.Header.Get("Location") != "/account" {
 		t.Fatalf("second code = %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
@@ -88,8 +74,7 @@ func TestSignInReturnsToTheAskedPageOnlyIfItIsOurs(t *testing.T) {
 			c.Get("/sign-in/confirm")
 			c.PostForm("/sign-in/confirm/send", url.Values{"country": {"GB"}, "phone": {"07911 12345" + strconv.Itoa(i)}})
 			for step := 0; step < 2; step++ { // enrolment, then the sign-in code
-				_, body := lastSMS(t, a)
-				res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {sixDigits.FindString(body)}})
+				res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {a.LastSent(t, "sms", "").Code()}})
 				if step == 1 {
 					if got := res.Header.Get("Location"); got != tc.want {
 						t.Fatalf("after sign-in: %q, want %q", got, tc.want)

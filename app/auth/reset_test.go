@@ -29,11 +29,11 @@ func TestForgotYourPassword(t *testing.T) {
 	if norm(known, "parent@example.net") != norm(unknown, "nobody@example.net") {
 		t.Fatal("reset answers a known and an unknown email differently")
 	}
-	subject, body := lastEmail(t, a, "parent@example.net")
-	if subject != a.T("email_password_reset_code.subject") {
-		t.Fatalf("subject %q", subject)
+	email := a.LastSent(t, "email", "parent@example.net")
+	if email.Subject != a.T("email_password_reset_code.subject") {
+		t.Fatalf("subject %q", email.Subject)
 	}
-	if res := c.PostForm("/forgot-password/verify", url.Values{"code": {sixDigits.FindString(body)}}); res.Doc.Find("#password").Length() != 1 {
+	if res := c.PostForm("/forgot-password/verify", url.Values{"code": {email.Code()}}); res.Doc.Find("#password").Length() != 1 {
 		t.Fatalf("the code did not lead to the new password step: %d", res.StatusCode)
 	}
 	res := c.PostForm("/forgot-password/password", url.Values{"password": {"New-Horse-42"}, "password_confirm": {"New-Horse-42"}})
