@@ -95,7 +95,9 @@ func New(d Deps) (*App, error) {
 	authH := auth.NewHandler(auth.Deps{Sessions: a.Sessions, Render: a.Render, People: people, Audit: a.Audit,
 		Limiter: a.Limiter, Hasher: d.Hasher, Notifier: d.Notifier,
 		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
-		Codes:   auth.NewCodes(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()), Sealer: a.Sealer, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP})
+		Codes:   auth.NewCodes(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
+		Calls:   auth.NewCalls(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
+		Sealer:  a.Sealer, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP, Secure: d.Config.IsProduction()})
 
 	a.App = fiber.New(fiber.Config{
 		Immutable:             true,

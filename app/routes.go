@@ -24,7 +24,9 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	authH.MountPublic(pub)
 	if d.Config.IsDevelopment() {
 		// The dev outbox exists only in development; elsewhere it is a 404.
-		notify.NewDevHandler(d.DB.Gorm, a.Render, d.Config.BaseURL).Mount(pub)
+		outbox := notify.NewDevHandler(d.DB.Gorm, a.Render, d.Config.BaseURL)
+		outbox.VoiceAnswered = authH.VoiceAnswered
+		outbox.Mount(pub)
 	}
 
 	accountsH := accounts.NewHandler(a.Render, people, a.Audit, d.Clock, a.Sessions)

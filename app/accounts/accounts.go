@@ -48,6 +48,8 @@ type Person struct {
 	PhoneSealed     string // the number, sealed for "person.phone"
 	PhoneMobile     bool
 	PhoneHint       string // masked, for the page
+	PhoneRemovedAt  *time.Time
+	AddressSealed   string // the postal address as JSON, sealed for "person.address"
 	TermsAcceptedAt *time.Time
 	UpdatesOptIn    bool
 	LastSignInAt    *time.Time
@@ -122,7 +124,30 @@ func (s *Store) SetPassword(ctx context.Context, id int64, hash string) error {
 // SetPhone stores a verified phone number (already sealed) on a person.
 func (s *Store) SetPhone(ctx context.Context, id int64, sealed, hint string, mobile bool) error {
 	return s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).Updates(map[string]any{
-		"phone_sealed": sealed, "phone_hint": hint, "phone_mobile": mobile, "updated_at": gorm.Expr("now()")}).Error
+		"phone_sealed": sealed, "phone_hint": hint, "phone_mobile": mobile, "phone_removed_at": nil,
+		"updated_at": gorm.Expr("now()")}).Error
+}
+
+// RemovePhone takes a person's phone number away (staff do it when the
+// holder has a new one). From at, the holder has auth.ReenrolWindow to add
+// a new number, after an emailed code.
+func (s *Store) RemovePhone(ctx context.Context, id int64, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).Updates(map[string]any{
+		"phone_sealed": "", "phone_hint": "", "phone_mobile": false, "phone_removed_at": at,
+		"updated_at": gorm.Expr("now()")}).Error
+}
+
+// ErrEmailTaken says another account already has the email address.
+var ErrEmailTaken = errors.New("accounts: email address taken")
+
+// SetEmail changes the address a person signs in with.
+func (s *Store) SetEmail(ctx context.Context, id int64, email string) error {
+	err := s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).Updates(map[string]any{
+		"email": strings.TrimSpace(email), "updated_at": gorm.Expr("now()")}).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) { // the unique index on lower(email)
+		return ErrEmailTaken
+	}
+	return err
 }
 
 // SignedIn records the time of a completed sign-in.

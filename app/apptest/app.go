@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -118,7 +119,7 @@ func (a *TestApp) T(id string, args ...any) string { return a.Bundle.For("en").T
 // already confirmed the terms (tests of that step clear it).
 func (a *TestApp) NewPerson(t testing.TB, email, role, staffRole string) *accounts.Person {
 	t.Helper()
-	hash, err := a.Hasher.Hash(context.Background(), "Correct-Horse-9")
+	hash, err := a.Hasher.Hash(context.Background(), Password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +131,36 @@ func (a *TestApp) NewPerson(t testing.TB, email, role, staffRole string) *accoun
 	}
 	return p
 }
+
+// GivePhone puts a verified phone number (E.164) on person, as if they had
+// enrolled it; mobile says whether it takes texts.
+func (a *TestApp) GivePhone(t testing.TB, person *accounts.Person, e164 string, mobile bool) {
+	t.Helper()
+	sealed, err := a.Sealer.Seal("person.phone", []byte(e164))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hint := "•••• ••• " + e164[len(e164)-3:]
+	if err := accounts.NewStore(a.DB.Gorm).SetPhone(context.Background(), person.ID, sealed, hint, mobile); err != nil {
+		t.Fatal(err)
+	}
+	person.PhoneSealed, person.PhoneHint, person.PhoneMobile = sealed, hint, mobile
+}
+
+// PasswordStep signs client in with person's email and the test password,
+// leaving it at AAL1 on "Confirm your identity".
+func (a *TestApp) PasswordStep(t testing.TB, c *Client, person *accounts.Person) {
+	t.Helper()
+	c.Get("/sign-in")
+	res := c.PostForm("/sign-in", url.Values{"email": {person.Email}, "password": {Password}})
+	if res.Header.Get("Location") != "/sign-in/confirm" {
+		t.Fatalf("password step for %s = %d %q", person.Email, res.StatusCode, res.Header.Get("Location"))
+	}
+	c.Get("/sign-in/confirm") // the new session's CSRF token
+}
+
+// Password is the password of every person NewPerson makes.
+const Password = "Correct-Horse-9"
 
 // SignIn gives client a session for person at AAL2, as if they had passed
 // both factors.

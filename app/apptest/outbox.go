@@ -2,7 +2,10 @@ package apptest
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -33,4 +36,26 @@ func (a *TestApp) LastSent(t testing.TB, channel, recipient string) Sent {
 		t.Fatalf("no %s to %q in the outbox: %v", channel, recipient, err)
 	}
 	return s
+}
+
+// AnswerLastCall answers the newest call in the outbox (to recipient when
+// it is not empty) and presses digits, through the dev outbox's answer
+// button: the same hook a voice provider's signed callback reaches.
+func (a *TestApp) AnswerLastCall(t testing.TB, recipient, digits string) {
+	t.Helper()
+	if err := a.Notifier.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	q := a.DB.Gorm.Table("outbox_messages").Select("id").Where("channel = 'voice'")
+	if recipient != "" {
+		q = q.Where("recipient = ?", recipient)
+	}
+	var id int64
+	if err := q.Order("id DESC").Limit(1).Row().Scan(&id); err != nil {
+		t.Fatalf("no call to %q in the outbox: %v", recipient, err)
+	}
+	res := a.Client(t).PostForm("/dev/outbox/"+strconv.FormatInt(id, 10)+"/answer", url.Values{"digits": {digits}})
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("answering call %d = %d", id, res.StatusCode)
+	}
 }

@@ -30,9 +30,11 @@ type Handler struct {
 	hasher   *Hasher
 	lockout  *Lockout
 	codes    *Codes
+	calls    *Calls
 	sealer   *seal.Sealer
 	notifier *notify.Notifier
 	trustFly bool
+	secure   bool
 	render   *web.Renderer
 	people   *accounts.Store
 	audit    *audit.Log
@@ -50,17 +52,20 @@ type Deps struct {
 	Hasher   *Hasher
 	Lockout  *Lockout
 	Codes    *Codes
+	Calls    *Calls
 	Sealer   *seal.Sealer
 	Notifier *notify.Notifier
 	Clock    clock.Clock
 	Log      *slog.Logger
 	TrustFly bool // read the client address from Fly-Client-IP
+	Secure   bool // production: cookies are Secure
 }
 
 // NewHandler returns the auth handler.
 func NewHandler(d Deps) *Handler {
 	return &Handler{sessions: d.Sessions, render: d.Render, people: d.People, audit: d.Audit, limiter: d.Limiter,
-		hasher: d.Hasher, lockout: d.Lockout, codes: d.Codes, sealer: d.Sealer, notifier: d.Notifier, clock: d.Clock, log: d.Log, trustFly: d.TrustFly}
+		hasher: d.Hasher, lockout: d.Lockout, codes: d.Codes, calls: d.Calls, sealer: d.Sealer, notifier: d.Notifier,
+		clock: d.Clock, log: d.Log, trustFly: d.TrustFly, secure: d.Secure}
 }
 
 // RequireSignedIn lets through only sessions at AAL2; others go to sign in

@@ -9,204 +9,368 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/accounts"
-	"portal/app/audit"
 	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/web"
 )
 
-const purposePhone = "phone"
-
-// Limits on sign-in codes by text: per account and per number, so nobody
-// can make the portal send a stream of texts.
+// Limits on the phone factor, per account, per number and per client
+// address, so nobody can make the portal a source of texts or calls (SMS
+// pumping, toll fraud). "At most 3 calls an hour" is the issue's number.
 var (
 	phoneSendsPerPerson = ratelimit.Rule{Name: "phone:person", Max: 5, Window: time.Hour}
 	phoneSendsPerNumber = ratelimit.Rule{Name: "phone:number", Max: 5, Window: time.Hour}
+	phoneSendsPerIP     = ratelimit.Rule{Name: "phone:ip", Max: 20, Window: time.Hour}
 	phoneSendsPerDay    = ratelimit.Rule{Name: "phone:person:day", Max: 20, Window: 24 * time.Hour}
+	callsPerPerson      = ratelimit.Rule{Name: "call:person", Max: 3, Window: time.Hour}
+	callsPerNumber      = ratelimit.Rule{Name: "call:number", Max: 3, Window: time.Hour}
+	callsPerIP          = ratelimit.Rule{Name: "call:ip", Max: 10, Window: time.Hour}
+	callsPerDay         = ratelimit.Rule{Name: "call:person:day", Max: 10, Window: 24 * time.Hour}
 )
 
-// confirmState travels in the session during "Confirm your identity".
+// confirmState travels in the session while a phone check is under way.
 type confirmState struct {
-	EnrolSealed string `json:"enrol_phone,omitempty"` // a number being enrolled, sealed
-	EnrolMobile bool   `json:"enrol_mobile,omitempty"`
-	Next        string `json:"next,omitempty"` // where sign-in was asked for; relative only
+	EnrolSealed  string `json:"enrol_phone,omitempty"` // a number being enrolled, sealed
+	EnrolMobile  bool   `json:"enrol_mobile,omitempty"`
+	EmailChecked bool   `json:"enrol_email_checked,omitempty"` // re-enrolment: the emailed code passed
+	CallID       int64  `json:"call_id,omitempty"`             // the "Call Me" call being waited for
+	Next         string `json:"next,omitempty"`                // where sign-in was asked for; relative only
 }
 
-// ConfirmView is what the confirm page shows.
-type ConfirmView struct {
-	Step      string // "enrol", "known" or "code"
-	PhoneHint string
-	Mobile    bool
-}
-
-// aal1Person returns the person of an AAL1 session, or nil.
-func (h *Handler) aal1Person(c *fiber.Ctx) (*accounts.Person, error) {
-	sess := web.CurrentSession(c)
-	if sess == nil || sess.PersonID == nil || sess.AAL < web.AAL1 {
-		return nil, nil
+func confirmStateOf(sess *web.Session) confirmState {
+	var st confirmState
+	if sess != nil {
+		_ = json.Unmarshal(sess.Data, &st)
 	}
-	return h.people.Get(c.UserContext(), *sess.PersonID)
+	return st
 }
 
-func (h *Handler) confirmPage(c *fiber.Ctx, v ConfirmView, form *web.Form, status int) error {
+// ConfirmView is what a "Confirm your identity" page shows.
+type ConfirmView struct {
+	Base      string // the check's route prefix: forms post under it
+	Step      string // enrol, known, code, call, email, email_code or closed
+	PhoneHint string
+	Mobile    bool   // texts can go to the number: "Send Code" is offered
+	Prefix    string // message ids of an emailed-code step
+	Intro     string // message id of the check's lead paragraph, if any
+}
+
+// phoneCheck is one place where a person proves they hold their phone:
+// signing in (AAL1 to AAL2, adding a number the first time) or confirming
+// a change while signed in (a new email address). Both share the pages,
+// codes, calls and limits; they differ in who may ask, whether a number may
+// be added, and what passing leads to.
+type phoneCheck struct {
+	h       *Handler
+	base    string // e.g. "/sign-in/confirm"
+	purpose string // binds its codes and calls: a code for one check opens no other
+	title   string
+	intro   string
+	enrol   bool // a person without a number may add one here
+	voice   string
+	person  func(c *fiber.Ctx) (*accounts.Person, error) // nil person: start again
+	restart string
+	passed  func(c *fiber.Ctx, p *accounts.Person, st confirmState) error
+}
+
+func (pc *phoneCheck) page(c *fiber.Ctx, v ConfirmView, form *web.Form, status int) error {
 	if form == nil {
 		form = web.NewForm()
 	}
-	return h.render.Render(c, web.Page{Template: "auth/confirm", Title: "auth.confirm.title", Data: v, Form: form, Status: status})
+	if v.Base == "" {
+		v.Base = pc.base
+	}
+	v.Intro = pc.intro
+	return pc.h.render.Render(c, web.Page{Template: "auth/confirm", Title: pc.title, Data: v, Form: form, Status: status})
 }
 
-// confirmIdentity is "Confirm your identity": enrol a number the first
-// time, afterwards send a code to the one on the account.
-func (h *Handler) confirmIdentity(c *fiber.Ctx) error {
-	p, err := h.aal1Person(c)
-	if err != nil || p == nil {
-		return c.Redirect("/sign-in", fiber.StatusSeeOther)
+// load returns the person doing the check, or nil after redirecting.
+func (pc *phoneCheck) load(c *fiber.Ctx) (*accounts.Person, error) {
+	p, err := pc.person(c)
+	if err != nil || p != nil {
+		return p, err
 	}
-	if p.PhoneSealed == "" {
-		return h.confirmPage(c, ConfirmView{Step: "enrol"}, nil, fiber.StatusOK)
-	}
-	return h.confirmPage(c, ConfirmView{Step: "known", PhoneHint: p.PhoneHint, Mobile: p.PhoneMobile}, nil, fiber.StatusOK)
+	return nil, web.Redirect(c, pc.restart)
 }
 
-// confirmSend is "Send Code".
-func (h *Handler) confirmSend(c *fiber.Ctx) error {
-	p, err := h.aal1Person(c)
-	if err != nil || p == nil {
-		return c.Redirect("/sign-in", fiber.StatusSeeOther)
+// show is the check's first page: the known number's choices, or adding one.
+func (pc *phoneCheck) show(c *fiber.Ctx) error {
+	p, err := pc.load(c)
+	if p == nil {
+		return err
 	}
-	number, mobile, hint := "", p.PhoneMobile, p.PhoneHint
-	if p.PhoneSealed == "" {
-		form := web.NewForm()
-		form.Values["country"], form.Values["phone"] = c.FormValue("country", "GB"), c.FormValue("phone")
-		phone, perr := ParsePhone(form.Values["country"], form.Values["phone"])
-		if perr == nil && !phone.Mobile {
-			perr = ErrPhoneNotTexts
-		}
-		if perr != nil {
-			form.Add("phone", perr.Error())
-			return h.confirmPage(c, ConfirmView{Step: "enrol"}, form, fiber.StatusUnprocessableEntity)
-		}
-		sealed, err := h.sealer.Seal("person.phone", []byte(phone.E164))
+	if p.PhoneSealed != "" {
+		return pc.page(c, ConfirmView{Step: "known", PhoneHint: p.PhoneHint, Mobile: p.PhoneMobile}, nil, fiber.StatusOK)
+	}
+	return pc.page(c, ConfirmView{Step: pc.enrolStep(p, confirmStateOf(web.CurrentSession(c)))}, nil, fiber.StatusOK)
+}
+
+// enrolStep says what a person without a number sees. After staff removed
+// a number, a new one may be added only within ReenrolWindow and only after
+// a code sent to the account's email address.
+func (pc *phoneCheck) enrolStep(p *accounts.Person, st confirmState) string {
+	switch {
+	case !pc.enrol:
+		return "closed"
+	case p.PhoneRemovedAt == nil || st.EmailChecked:
+		return "enrol"
+	case !pc.h.clock.Now().Before(p.PhoneRemovedAt.Add(ReenrolWindow)):
+		return "closed"
+	default:
+		return "email"
+	}
+}
+
+// number is the number this request is about: the one typed while adding a
+// number (sealed into the session), else the one on the account.
+func (pc *phoneCheck) number(c *fiber.Ctx, p *accounts.Person, typed bool) (string, bool, *web.Form, error) {
+	if p.PhoneSealed != "" {
+		plain, err := pc.h.sealer.Open("person.phone", p.PhoneSealed)
+		return string(plain), p.PhoneMobile, nil, err
+	}
+	st := confirmStateOf(web.CurrentSession(c))
+	if pc.enrolStep(p, st) != "enrol" {
+		return "", false, nil, errStartAgain
+	}
+	if !typed { // "Send new code" while adding: the number already typed
+		plain, err := pc.h.sealer.Open("person.phone", st.EnrolSealed)
 		if err != nil {
-			return err
+			return "", false, nil, errStartAgain
 		}
-		var st confirmState
-		_ = json.Unmarshal(web.CurrentSession(c).Data, &st)
-		st.EnrolSealed, st.EnrolMobile = sealed, phone.Mobile
-		if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
-			return err
-		}
-		number, mobile, hint = phone.E164, phone.Mobile, MaskPhone(phone.E164)
-	} else {
-		plain, err := h.sealer.Open("person.phone", p.PhoneSealed)
-		if err != nil {
-			return err
-		}
-		number = string(plain)
+		return string(plain), st.EnrolMobile, nil, nil
+	}
+	form := web.NewForm()
+	form.Values["country"], form.Values["phone"] = c.FormValue("country", "GB"), c.FormValue("phone")
+	phone, perr := ParsePhone(form.Values["country"], form.Values["phone"])
+	if perr != nil {
+		form.Add("phone", perr.Error())
+		return "", false, form, nil
+	}
+	sealed, err := pc.h.sealer.Seal("person.phone", []byte(phone.E164))
+	if err != nil {
+		return "", false, nil, err
+	}
+	st.EnrolSealed, st.EnrolMobile = sealed, phone.Mobile
+	if err := pc.h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
+		return "", false, nil, err
+	}
+	return phone.E164, phone.Mobile, nil, nil
+}
+
+// send is "Send Code" (and "Send new code").
+func (pc *phoneCheck) send(c *fiber.Ctx) error {
+	p, err := pc.load(c)
+	if p == nil {
+		return err
+	}
+	number, mobile, form, err := pc.number(c, p, c.FormValue("phone") != "")
+	if err != nil || form != nil {
+		return pc.refuse(c, form, err)
 	}
 	if !mobile {
-		return web.BadRequest("auth.phone.error_not_mobile")
+		form = web.NewForm()
+		form.Values["phone"] = c.FormValue("phone")
+		form.Add(pc.focus(p), "auth.phone.error_not_mobile")
+		return pc.page(c, ConfirmView{Step: pc.stepOf(p)}, form, fiber.StatusUnprocessableEntity)
 	}
-	for _, l := range []struct {
-		rule    ratelimit.Rule
-		subject string
-	}{{phoneSendsPerPerson, strconv.FormatInt(p.ID, 10)}, {phoneSendsPerDay, strconv.FormatInt(p.ID, 10)}, {phoneSendsPerNumber, number}} {
-		ok, _, err := h.limiter.Allow(c.UserContext(), l.rule, l.subject)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return web.TooManyRequests()
-		}
+	who := strconv.FormatInt(p.ID, 10)
+	until, err := pc.h.overLimit(c, limit{phoneSendsPerPerson, who}, limit{phoneSendsPerDay, who},
+		limit{phoneSendsPerNumber, number}, limit{phoneSendsPerIP, web.ClientIP(c, pc.h.trustFly)})
+	if err != nil || !until.IsZero() {
+		return pc.limited(c, p, until, err)
 	}
-	code, err := h.codes.Issue(c.UserContext(), purposePhone, strconv.FormatInt(p.ID, 10)+":"+number)
+	code, err := pc.h.codes.Issue(c.UserContext(), pc.purpose, who+":"+number)
 	if err != nil {
 		return err
 	}
-	if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.SMS, To: number, Lang: web.Lang(c),
+	if err := pc.h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.SMS, To: number, Lang: web.Lang(c),
 		Template: "sms_code", Data: map[string]string{"Code": code}}); err != nil {
 		return err
 	}
-	return h.confirmPage(c, ConfirmView{Step: "code", PhoneHint: hint, Mobile: mobile}, nil, fiber.StatusOK)
+	return pc.page(c, ConfirmView{Step: "code", PhoneHint: MaskPhone(number), Mobile: true}, nil, fiber.StatusOK)
 }
 
-// confirmVerify checks the texted code. Enrolling, it saves the number and
-// asks for a second code (guide 000, step 12); otherwise the session
-// becomes AAL2 and the person is signed in.
-func (h *Handler) confirmVerify(c *fiber.Ctx) error {
-	p, err := h.aal1Person(c)
-	if err != nil || p == nil {
-		return c.Redirect("/sign-in", fiber.StatusSeeOther)
+// verify checks the texted code.
+func (pc *phoneCheck) verify(c *fiber.Ctx) error {
+	p, err := pc.load(c)
+	if p == nil {
+		return err
 	}
-	var st confirmState
-	_ = json.Unmarshal(web.CurrentSession(c).Data, &st)
-	sealed := p.PhoneSealed
-	if sealed == "" {
-		sealed = st.EnrolSealed
-	}
-	plain, err := h.sealer.Open("person.phone", sealed)
+	number, _, _, err := pc.number(c, p, false)
 	if err != nil {
-		return c.Redirect("/sign-in/confirm", fiber.StatusSeeOther)
+		return pc.refuse(c, nil, err)
 	}
-	number := string(plain)
-	form := web.NewForm()
-	cerr := h.codes.Check(c.UserContext(), purposePhone, strconv.FormatInt(p.ID, 10)+":"+number, c.FormValue("code"))
-	switch {
-	case cerr == nil:
-	case errors.Is(cerr, ErrCodeExhausted):
-		form.Add("code", "auth.code.error_exhausted")
-	case errors.Is(cerr, ErrCodeWrong), errors.Is(cerr, ErrCodeExpired):
-		form.Add("code", "auth.code.error_wrong")
-	default:
-		return cerr
-	}
-	if !form.Valid() {
+	err = pc.h.codes.Check(c.UserContext(), pc.purpose, strconv.FormatInt(p.ID, 10)+":"+number, c.FormValue("code"))
+	if key := codeErrorKey(err); key != "" {
 		// Wrong phone codes count towards the sign-in lockout too.
-		if _, err := h.lockout.Fail(c.UserContext(), p.Email); err != nil {
+		if _, err := pc.h.lockout.Fail(c.UserContext(), p.Email); err != nil {
 			return err
 		}
-		return h.confirmPage(c, ConfirmView{Step: "code", PhoneHint: MaskPhone(number), Mobile: true}, form, fiber.StatusUnprocessableEntity)
+		form := web.NewForm()
+		form.Add("code", key)
+		return pc.page(c, ConfirmView{Step: "code", PhoneHint: MaskPhone(number), Mobile: true}, form, fiber.StatusUnprocessableEntity)
+	} else if err != nil {
+		return err
 	}
+	return pc.pass(c, p, number)
+}
+
+// call is "Call Me": an automated call that counts when the person presses #.
+func (pc *phoneCheck) call(c *fiber.Ctx) error {
+	p, err := pc.load(c)
+	if p == nil {
+		return err
+	}
+	number, _, form, err := pc.number(c, p, c.FormValue("phone") != "")
+	if err != nil || form != nil {
+		return pc.refuse(c, form, err)
+	}
+	who := strconv.FormatInt(p.ID, 10)
+	until, err := pc.h.overLimit(c, limit{callsPerPerson, who}, limit{callsPerDay, who},
+		limit{callsPerNumber, number}, limit{callsPerIP, web.ClientIP(c, pc.h.trustFly)})
+	if err != nil || !until.IsZero() {
+		return pc.limited(c, p, until, err)
+	}
+	call, err := pc.h.calls.Start(c.UserContext(), p.ID, pc.purpose, number)
+	if err != nil {
+		return err
+	}
+	st := confirmStateOf(web.CurrentSession(c))
+	st.CallID = call.ID
+	if err := pc.h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
+		return err
+	}
+	if err := pc.h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Voice, To: number, Lang: web.Lang(c),
+		Template: pc.voice, AnswerToken: call.Token}); err != nil {
+		return err
+	}
+	return pc.page(c, ConfirmView{Step: "call", PhoneHint: MaskPhone(number)}, nil, fiber.StatusOK)
+}
+
+// callContinue is the waiting page's "Continue", and its poll: the page
+// asks every few seconds, marked passive, so waiting is not activity. An
+// unanswered call leaves the poll with nothing to do (204); the button
+// without JavaScript gets the page again with a message.
+func (pc *phoneCheck) callContinue(c *fiber.Ctx) error {
+	p, err := pc.load(c)
+	if p == nil {
+		return err
+	}
+	polling := c.Get("HX-Request") == "true"
+	number, _, _, err := pc.number(c, p, false)
+	if err == nil {
+		err = pc.h.calls.Use(c.UserContext(), confirmStateOf(web.CurrentSession(c)).CallID, p.ID, pc.purpose, number)
+	}
+	switch {
+	case errors.Is(err, ErrCallNotAnswered) && polling:
+		return c.SendStatus(fiber.StatusNoContent)
+	case errors.Is(err, ErrCallNotAnswered):
+		form := web.NewForm()
+		form.Add("continue", "auth.call.error_not_answered")
+		return pc.page(c, ConfirmView{Step: "call", PhoneHint: MaskPhone(number)}, form, fiber.StatusUnprocessableEntity)
+	case errors.Is(err, ErrCallOver):
+		if err := pc.h.sessions.AddFlash(c, "important", "auth.call.over"); err != nil {
+			return err
+		}
+		return web.Redirect(c, pc.base)
+	case err != nil:
+		return pc.refuse(c, nil, err)
+	}
+	return pc.pass(c, p, number)
+}
+
+// pass ends a passed check: a number being added is saved and a second
+// check signs in (guide 000, step 12); otherwise the check's own outcome.
+func (pc *phoneCheck) pass(c *fiber.Ctx, p *accounts.Person, number string) error {
+	st := confirmStateOf(web.CurrentSession(c))
 	if p.PhoneSealed == "" {
-		return h.enrolPhone(c, p, st, number)
+		return pc.h.enrolPhone(c, p, st, number, pc.base)
 	}
-	return h.completeSignIn(c, p, st.Next)
+	return pc.passed(c, p, st)
 }
 
-func (h *Handler) enrolPhone(c *fiber.Ctx, p *accounts.Person, st confirmState, number string) error {
-	if err := h.people.SetPhone(c.UserContext(), p.ID, st.EnrolSealed, MaskPhone(number), st.EnrolMobile); err != nil {
-		return err
+// errStartAgain says the check's state is gone or out of order (a number
+// never typed, a step skipped): the person starts the check again.
+var errStartAgain = errors.New("auth: start the phone check again")
+
+// refuse answers a request that cannot go on: a form in error, a check to
+// start again, or an error for the error handler.
+func (pc *phoneCheck) refuse(c *fiber.Ctx, form *web.Form, err error) error {
+	switch {
+	case form != nil:
+		return pc.page(c, ConfirmView{Step: "enrol"}, form, fiber.StatusUnprocessableEntity)
+	case errors.Is(err, errStartAgain):
+		return web.Redirect(c, pc.base)
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "phone.enrolled",
-		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
-		return err
-	}
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{Next: st.Next}); err != nil {
-		return err
-	}
-	if err := h.sessions.AddFlash(c, "success", "auth.confirm.enrolled"); err != nil {
-		return err
-	}
-	return web.Redirect(c, "/sign-in/confirm")
+	return err
 }
 
-func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) error {
-	if _, err := h.sessions.Rotate(c, p.ID, web.AAL2); err != nil {
+// limited shows the page again, saying when more codes or calls can be
+// asked for (429: the person did nothing wrong with the form).
+func (pc *phoneCheck) limited(c *fiber.Ctx, p *accounts.Person, until time.Time, err error) error {
+	if err != nil {
 		return err
 	}
-	if err := h.people.SignedIn(c.UserContext(), p.ID, h.clock.Now()); err != nil {
-		return err
+	form := web.NewForm()
+	form.Values["phone"] = c.FormValue("phone")
+	return pc.page(c, ConfirmView{Step: pc.stepOf(p), PhoneHint: p.PhoneHint, Mobile: p.PhoneMobile},
+		limitedForm(form, pc.focus(p), until), fiber.StatusTooManyRequests)
+}
+
+func (pc *phoneCheck) stepOf(p *accounts.Person) string {
+	if p.PhoneSealed != "" {
+		return "known"
 	}
-	if err := h.lockout.Succeed(c.UserContext(), p.Email); err != nil {
-		return err
+	return "enrol"
+}
+
+// focus is the field an error on the first page links to.
+func (pc *phoneCheck) focus(p *accounts.Person) string {
+	if p.PhoneSealed != "" {
+		return "call"
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "session.signed_in",
-		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
-		return err
+	return "phone"
+}
+
+// codeErrorKey is the message for a failed code check, "" when it passed
+// or failed unexpectedly. Wrong, expired and used codes get one message:
+// guessing learns nothing.
+func codeErrorKey(err error) string {
+	switch {
+	case errors.Is(err, ErrCodeExhausted):
+		return "auth.code.error_exhausted"
+	case errors.Is(err, ErrCodeWrong), errors.Is(err, ErrCodeExpired):
+		return "auth.code.error_wrong"
 	}
-	home := "/account"
-	if p.IsStaff() {
-		home = "/staff"
+	return ""
+}
+
+// limitedForm says on field of form when more codes (or calls) can be
+// asked for; the page is shown again with it, status 429.
+func limitedForm(form *web.Form, field string, until time.Time) *web.Form {
+	form.Values["locked_until"] = until.In(london).Format("15:04")
+	form.Add(field, "auth.code.error_limit")
+	return form
+}
+
+// limit is one rule counted for one subject.
+type limit struct {
+	rule    ratelimit.Rule
+	subject string
+}
+
+// overLimit counts a hit on every limit and returns, when any is exceeded,
+// the latest time at which all of them allow again (zero when within all).
+func (h *Handler) overLimit(c *fiber.Ctx, limits ...limit) (time.Time, error) {
+	var until time.Time
+	for _, l := range limits {
+		ok, end, err := h.limiter.Allow(c.UserContext(), l.rule, l.subject)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if !ok && end.After(until) {
+			until = end
+		}
 	}
-	return web.Redirect(c, web.SafeRedirect(next, home))
+	return until, nil
 }

@@ -38,12 +38,14 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 		form.Add("email", "auth.sign_in.error_email")
 		return h.resetPage(c, "email", form, fiber.StatusUnprocessableEntity)
 	}
-	ok, _, err := h.limiter.Allow(c.UserContext(), signUpSendsPerEmail, "reset:"+strings.ToLower(email))
+	until, err := h.overLimit(c, limit{signUpSendsPerEmail, "reset:" + strings.ToLower(email)},
+		limit{signUpSendsPerIP, "reset:" + web.ClientIP(c, h.trustFly)})
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return web.TooManyRequests()
+	if !until.IsZero() {
+		step, field := resendStep(c)
+		return h.resetPage(c, step, limitedForm(form, field, until), fiber.StatusTooManyRequests)
 	}
 	person, err := h.people.ByEmail(c.UserContext(), email)
 	if err != nil && !errors.Is(err, accounts.ErrNotFound) {

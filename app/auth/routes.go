@@ -2,16 +2,17 @@ package auth
 
 import "github.com/gofiber/fiber/v2"
 
-// MountPublic adds the routes anyone may reach.
+// MountPublic adds the routes anyone may reach. The sign-in phone check
+// refuses anyone who has not passed the password step (AAL1).
 func (h *Handler) MountPublic(r fiber.Router) {
 	r.Get("/session/status", h.sessionStatus).Name("session.status")
 	r.Get("/session/timeout", h.sessionTimeout).Name("session.timeout")
 	r.Get("/signed-out", h.signedOut).Name("session.signed_out")
 	r.Get("/sign-in", h.signInForm).Name("auth.sign_in")
 	r.Post("/sign-in", h.signIn).Name("auth.sign_in.post")
-	r.Get("/sign-in/confirm", h.confirmIdentity).Name("auth.confirm")
-	r.Post("/sign-in/confirm/send", h.confirmSend).Name("auth.confirm.send")
-	r.Post("/sign-in/confirm/verify", h.confirmVerify).Name("auth.confirm.verify")
+	mountPhoneCheck(r, h.signInCheck(), "auth.confirm")
+	r.Post("/sign-in/confirm/email/send", h.reenrolSend).Name("auth.confirm.email.send")
+	r.Post("/sign-in/confirm/email/verify", h.reenrolVerify).Name("auth.confirm.email.verify")
 	r.Get("/sign-up", h.signUpForm).Name("auth.sign_up")
 	r.Post("/sign-up/send", h.signUpSend).Name("auth.sign_up.send")
 	r.Post("/sign-up/verify", h.signUpVerify).Name("auth.sign_up.verify")
@@ -27,4 +28,17 @@ func (h *Handler) MountPublic(r fiber.Router) {
 func (h *Handler) MountSignedIn(r fiber.Router) {
 	r.Post("/session/extend", h.sessionExtend).Name("session.extend")
 	r.Post("/sign-out", h.signOut).Name("session.sign_out")
+	mountPhoneCheck(r, h.emailChangeCheck(), "auth.email_change")
+	r.Get("/profile/email/new", h.emailChangeForm).Name("auth.email_change.new")
+	r.Post("/profile/email/new/send", h.emailChangeSend).Name("auth.email_change.new.send")
+	r.Post("/profile/email/new/verify", h.emailChangeVerify).Name("auth.email_change.new.verify")
+}
+
+// mountPhoneCheck adds a phone check's pages under its base path.
+func mountPhoneCheck(r fiber.Router, pc *phoneCheck, name string) {
+	r.Get(pc.base, pc.show).Name(name)
+	r.Post(pc.base+"/send", pc.send).Name(name + ".send")
+	r.Post(pc.base+"/verify", pc.verify).Name(name + ".verify")
+	r.Post(pc.base+"/call", pc.call).Name(name + ".call")
+	r.Post(pc.base+"/call/continue", pc.callContinue).Name(name + ".call.continue")
 }

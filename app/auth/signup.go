@@ -32,6 +32,9 @@ type flowState struct {
 	Purpose  string `json:"flow_purpose,omitempty"`
 	Email    string `json:"flow_email,omitempty"`
 	Verified bool   `json:"flow_verified,omitempty"`
+	// CheckedAt is when a phone check passed (unix seconds), for journeys
+	// that need a fresh one first (changing the email address).
+	CheckedAt int64 `json:"flow_checked_at,omitempty"`
 }
 
 // flowOf is the session's journey state for purpose, or an empty one.
@@ -78,17 +81,14 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 		form.Add("email", "auth.sign_in.error_email")
 		return h.signUpPage(c, "email", form, fiber.StatusUnprocessableEntity)
 	}
-	for _, limit := range []struct {
-		rule    ratelimit.Rule
-		subject string
-	}{{signUpSendsPerEmail, strings.ToLower(email)}, {signUpSendsPerIP, web.ClientIP(c, h.trustFly)}} {
-		ok, _, err := h.limiter.Allow(c.UserContext(), limit.rule, limit.subject)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return web.TooManyRequests()
-		}
+	until, err := h.overLimit(c, limit{signUpSendsPerEmail, strings.ToLower(email)},
+		limit{signUpSendsPerIP, web.ClientIP(c, h.trustFly)})
+	if err != nil {
+		return err
+	}
+	if !until.IsZero() {
+		step, field := resendStep(c)
+		return h.signUpPage(c, step, limitedForm(form, field, until), fiber.StatusTooManyRequests)
 	}
 	msg := notify.Message{Channel: notify.Email, To: email, Lang: web.Lang(c)}
 	if _, err := h.people.ByEmail(c.UserContext(), email); err == nil {
@@ -113,6 +113,15 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 		return err
 	}
 	return h.signUpPage(c, "code", form, fiber.StatusOK)
+}
+
+// resendStep is where a refused send shows its message: the code step for
+// "Send new code" (no email in the form), else the email step.
+func resendStep(c *fiber.Ctx) (step, field string) {
+	if c.FormValue("email") == "" {
+		return "code", "code"
+	}
+	return "email", "email"
 }
 
 // signUpVerify is "Verify code".
@@ -184,18 +193,14 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 }
 
 // checkEmailCode checks the "Verification code" field against email's code
-// for purpose, returning the form with the field's error, if any. Wrong,
-// expired and used codes get one message: guessing learns nothing.
+// for purpose, returning the form with the field's error, if any.
 func (h *Handler) checkEmailCode(c *fiber.Ctx, purpose, email string) (*web.Form, error) {
 	form := web.NewForm()
 	form.Values["email"] = email
 	err := h.codes.Check(c.UserContext(), purpose, email, c.FormValue("code"))
-	switch {
-	case errors.Is(err, ErrCodeExhausted):
-		form.Add("code", "auth.code.error_exhausted")
-	case errors.Is(err, ErrCodeWrong), errors.Is(err, ErrCodeExpired):
-		form.Add("code", "auth.code.error_wrong")
-	case err != nil:
+	if key := codeErrorKey(err); key != "" {
+		form.Add("code", key)
+	} else if err != nil {
 		return nil, err
 	}
 	return form, nil

@@ -80,16 +80,25 @@ func Locale(secure bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		choice := c.Query("lang")
 		if choice != "" {
-			if lang := i18n.Match(choice, ""); lang == choice {
-				c.Cookie(&fiber.Cookie{Name: "lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
-					HTTPOnly: true, Secure: secure, SameSite: fiber.CookieSameSiteLaxMode})
-			}
+			SetLanguage(c, choice, secure)
 		} else {
 			choice = c.Cookies("lang")
 		}
 		c.Locals(langKey, i18n.Match(choice, c.Get(fiber.HeaderAcceptLanguage)))
 		return c.Next()
 	}
+}
+
+// SetLanguage remembers a language the person chose (the footer's
+// switcher, their profile, their account's language at sign-in) in the
+// lang cookie, for this request too. An unknown code changes nothing.
+func SetLanguage(c *fiber.Ctx, lang string, secure bool) {
+	if i18n.Match(lang, "") != lang {
+		return
+	}
+	c.Cookie(&fiber.Cookie{Name: "lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+		HTTPOnly: true, Secure: secure, SameSite: fiber.CookieSameSiteLaxMode})
+	c.Locals(langKey, lang)
 }
 
 // Lang is the request's language code.

@@ -35,11 +35,15 @@ func TestRouteByRole(t *testing.T) {
 		{"/session/status", ok, ok, ok},
 		{"/signed-out", ok, ok, ok},
 		{"/sign-in", ok, toSignIn, toSignIn}, // signed in already: on to the account
-		{"/sign-in/confirm", toSignIn, ok, ok},
+		{"/sign-in/confirm", toSignIn, toSignIn, toSignIn}, // only between the password and the phone
+		{"/sign-up", ok, ok, ok},
+		{"/forgot-password", ok, ok, ok},
 		{"/static/css/app.css", ok, ok, ok},
 		{"/dev/outbox.json", ok, ok, ok}, // development only; see TestDevOutboxIsDevelopmentOnly
 		{"/account", toSignIn, ok, ok},
 		{"/profile", toSignIn, ok, ok},
+		{"/profile/email", toSignIn, ok, ok},
+		{"/profile/email/new", toSignIn, toSignIn, toSignIn}, // only after a fresh phone check
 		{"/terms/accept", toSignIn, ok, ok},
 		{"/staff", toSignIn, notFound, ok},
 		{"/staff/", toSignIn, notFound, ok},

@@ -1,0 +1,149 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/accounts"
+	"portal/app/audit"
+	"portal/app/notify"
+	"portal/app/web"
+)
+
+// ReenrolWindow is how long after staff remove a phone number its holder
+// may add a new one at sign-in (after an emailed code). Past it, staff must
+// remove the number again: a stolen password alone never adds a phone.
+const ReenrolWindow = 72 * time.Hour
+
+const (
+	purposePhone   = "phone"
+	purposeReenrol = "reenrol"
+)
+
+// signInCheck is "Confirm your identity" at sign-in: the second factor.
+func (h *Handler) signInCheck() *phoneCheck {
+	return &phoneCheck{h: h, base: "/sign-in/confirm", purpose: purposePhone, title: "auth.confirm.title",
+		enrol: true, voice: "voice_sign_in", person: h.aal1Person, restart: "/sign-in",
+		passed: func(c *fiber.Ctx, p *accounts.Person, st confirmState) error { return h.completeSignIn(c, p, st.Next) }}
+}
+
+// aal1Person returns the person of a session that has passed the password
+// step but not yet the phone, or nil.
+func (h *Handler) aal1Person(c *fiber.Ctx) (*accounts.Person, error) {
+	sess := web.CurrentSession(c)
+	if sess == nil || sess.PersonID == nil || sess.AAL != web.AAL1 {
+		return nil, nil
+	}
+	return h.people.Get(c.UserContext(), *sess.PersonID)
+}
+
+// enrolPhone saves a number that has just passed its first check and asks
+// for a second one (guide 000, step 12).
+func (h *Handler) enrolPhone(c *fiber.Ctx, p *accounts.Person, st confirmState, number, base string) error {
+	if err := h.people.SetPhone(c.UserContext(), p.ID, st.EnrolSealed, MaskPhone(number), st.EnrolMobile); err != nil {
+		return err
+	}
+	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "phone.enrolled",
+		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+		return err
+	}
+	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{Next: st.Next}); err != nil {
+		return err
+	}
+	if err := h.sessions.AddFlash(c, "success", "auth.confirm.enrolled"); err != nil {
+		return err
+	}
+	return web.Redirect(c, base)
+}
+
+// completeSignIn makes the session AAL2 and goes where sign-in was asked
+// for (if it is a page of ours) or home.
+func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) error {
+	// Security: a new token at the second factor (session fixation).
+	if _, err := h.sessions.Rotate(c, p.ID, web.AAL2); err != nil {
+		return err
+	}
+	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{}); err != nil {
+		return err
+	}
+	if err := h.people.SignedIn(c.UserContext(), p.ID, h.clock.Now()); err != nil {
+		return err
+	}
+	if err := h.lockout.Succeed(c.UserContext(), p.Email); err != nil {
+		return err
+	}
+	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "session.signed_in",
+		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+		return err
+	}
+	web.SetLanguage(c, p.Locale, h.secure)
+	home := "/account"
+	if p.IsStaff() {
+		home = "/staff"
+	}
+	return web.Redirect(c, web.SafeRedirect(next, home))
+}
+
+// reenrolSend emails a code before a person whose number staff removed may
+// add a new one.
+func (h *Handler) reenrolSend(c *fiber.Ctx) error {
+	pc := h.signInCheck()
+	p, err := pc.load(c)
+	if p == nil {
+		return err
+	}
+	if pc.enrolStep(p, confirmStateOf(web.CurrentSession(c))) != "email" {
+		return web.Redirect(c, pc.base)
+	}
+	until, err := h.overLimit(c, limit{signUpSendsPerEmail, "reenrol:" + p.Email})
+	if err != nil {
+		return err
+	}
+	if !until.IsZero() {
+		return pc.page(c, ConfirmView{Step: "email"}, limitedForm(web.NewForm(), "send", until), fiber.StatusTooManyRequests)
+	}
+	code, err := h.codes.Issue(c.UserContext(), purposeReenrol, p.Email)
+	if err != nil {
+		return err
+	}
+	if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
+		Template: "email_verification_code", Data: map[string]string{"Code": code}}); err != nil {
+		return err
+	}
+	return pc.page(c, ConfirmView{Step: "email_code", Base: pc.base + "/email", Prefix: "auth.reenrol"}, nil, fiber.StatusOK)
+}
+
+// reenrolVerify checks the emailed code; then the number can be added.
+func (h *Handler) reenrolVerify(c *fiber.Ctx) error {
+	pc := h.signInCheck()
+	p, err := pc.load(c)
+	if p == nil {
+		return err
+	}
+	st := confirmStateOf(web.CurrentSession(c))
+	if pc.enrolStep(p, st) != "email" {
+		return web.Redirect(c, pc.base)
+	}
+	err = h.codes.Check(c.UserContext(), purposeReenrol, p.Email, c.FormValue("code"))
+	if key := codeErrorKey(err); key != "" {
+		form := web.NewForm()
+		form.Add("code", key)
+		return pc.page(c, ConfirmView{Step: "email_code", Base: pc.base + "/email", Prefix: "auth.reenrol"}, form,
+			fiber.StatusUnprocessableEntity)
+	} else if err != nil {
+		return err
+	}
+	st.EmailChecked = true
+	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
+		return err
+	}
+	return web.Redirect(c, pc.base)
+}
+
+// VoiceAnswered is the hook the voice provider's signed callback (and the
+// dev outbox's answer button) calls when a call is answered with digits.
+func (h *Handler) VoiceAnswered(ctx context.Context, token, digits string) error {
+	return h.calls.Answered(ctx, token, digits)
+}
