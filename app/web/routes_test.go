@@ -34,7 +34,7 @@ func TestRouteByRole(t *testing.T) {
 		{"/readyz", ok, ok, ok},
 		{"/session/status", ok, ok, ok},
 		{"/signed-out", ok, ok, ok},
-		{"/sign-in", ok, toSignIn, toSignIn}, // signed in already: on to the account
+		{"/sign-in", ok, toSignIn, toSignIn},               // signed in already: on to the account
 		{"/sign-in/confirm", toSignIn, toSignIn, toSignIn}, // only between the password and the phone
 		{"/sign-up", ok, ok, ok},
 		{"/forgot-password", ok, ok, ok},
