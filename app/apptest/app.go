@@ -81,8 +81,9 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		t.Fatal(err)
 	}
 	url := "http://" + ln.Addr().String()
+	secrets := secretsFor(o.DSN)
 	cfg := config.Config{Env: o.Env, Port: "0", BaseURL: url, DataDir: t.TempDir(),
-		SessionKey: config.RandomKey(), EncryptionKey: "test1:" + config.RandomKey(), MailProvider: "outbox",
+		SessionKey: secrets.session, EncryptionKey: secrets.encryption, MailProvider: "outbox",
 		MailFrom: "Children's Services Online <no-reply@example.org>"}
 	if o.Env == config.Production {
 		// Production refuses the outbox; nothing is sent in these tests.
@@ -110,6 +111,17 @@ func NewApp(t testing.TB, o Options) *TestApp {
 	})
 	return &TestApp{App: a, URL: url, DSN: o.DSN, DB: database, Clock: clk, Bundle: bundle, Config: cfg,
 		Notifier: notifier, Hasher: deps.Hasher}
+}
+
+// appSecrets are the keys of the apps on one database: like machines of
+// one deployment, they share them, so each opens what another sealed.
+type appSecrets struct{ session, encryption string }
+
+var secretsByDSN sync.Map // DSN → appSecrets
+
+func secretsFor(dsn string) appSecrets {
+	s, _ := secretsByDSN.LoadOrStore(dsn, appSecrets{session: config.RandomKey(), encryption: "test1:" + config.RandomKey()})
+	return s.(appSecrets)
 }
 
 // T translates id in English, so tests find text by message id.
