@@ -29,7 +29,8 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 		outbox.Mount(pub)
 	}
 
-	accountsH := accounts.NewHandler(a.Render, people, a.Audit, d.Clock, a.Sessions)
+	accountsH := accounts.NewHandler(accounts.Deps{Render: a.Render, People: people, Audit: a.Audit, Clock: d.Clock,
+		Sessions: a.Sessions, Sealer: a.Sealer, Secure: d.Config.IsProduction()})
 	signedIn := a.Group("", auth.RequireSignedIn(), accountsH.RequireTerms())
 	authH.MountSignedIn(signedIn)
 	accountsH.Mount(signedIn)

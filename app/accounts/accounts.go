@@ -5,10 +5,15 @@
 //     lower-case both sides.
 //   - The password hash never leaves this package and auth: Person values
 //     handed to templates carry names and roles only (see web.Viewer).
+//   - The postal address is sealed at rest ("person.address"), like the
+//     phone number ("person.phone"); pages show the number only masked.
+//   - A person changes only their own profile (the session's person); the
+//     email address changes only through auth's checked journey.
 package accounts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,6 +22,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
+	"portal/app/seal"
 	"portal/app/web"
 )
 
@@ -160,4 +166,56 @@ func (s *Store) SignedIn(ctx context.Context, id int64, at time.Time) error {
 func (s *Store) AcceptTerms(ctx context.Context, id int64, updates bool, at time.Time) error {
 	return s.db.WithContext(ctx).Model(&Person{}).Where("id = ?", id).Updates(map[string]any{
 		"terms_accepted_at": at, "updates_opt_in": updates, "updates_chosen_at": at}).Error
+}
+
+// Address is a person's postal address. It is personal data (a foster
+// carer's address above all), so it is kept sealed.
+type Address struct {
+	Line1    string `json:"line1,omitempty"`
+	Line2    string `json:"line2,omitempty"`
+	Town     string `json:"town,omitempty"`
+	Postcode string `json:"postcode,omitempty"`
+}
+
+// addressPurpose binds sealed addresses to this use.
+const addressPurpose = "person.address"
+
+// OpenAddress returns p's address, empty when none was given.
+func OpenAddress(sealer *seal.Sealer, p *Person) (Address, error) {
+	var a Address
+	if p.AddressSealed == "" {
+		return a, nil
+	}
+	plain, err := sealer.Open(addressPurpose, p.AddressSealed)
+	if err != nil {
+		return a, fmt.Errorf("accounts: address: %w", err)
+	}
+	return a, json.Unmarshal(plain, &a)
+}
+
+// Profile is what a person may change about themselves in "Edit profile".
+type Profile struct {
+	GivenName, FamilyName string
+	Address               Address
+	Locale                string
+	UpdatesOptIn          bool
+}
+
+// UpdateProfile saves a person's own changes, sealing the address; a
+// changed updates choice is stamped with at.
+func (s *Store) UpdateProfile(ctx context.Context, sealer *seal.Sealer, id int64, pr Profile, at time.Time) error {
+	sealed := ""
+	if pr.Address != (Address{}) {
+		plain, err := json.Marshal(pr.Address)
+		if err != nil {
+			return err
+		}
+		if sealed, err = sealer.Seal(addressPurpose, plain); err != nil {
+			return fmt.Errorf("accounts: address: %w", err)
+		}
+	}
+	return s.db.WithContext(ctx).Exec(`UPDATE people SET given_name = ?, family_name = ?, address_sealed = ?, locale = ?,
+		updates_chosen_at = CASE WHEN updates_opt_in IS DISTINCT FROM ? THEN ?::timestamptz ELSE updates_chosen_at END,
+		updates_opt_in = ?, updated_at = ? WHERE id = ?`,
+		pr.GivenName, pr.FamilyName, sealed, pr.Locale, pr.UpdatesOptIn, at, pr.UpdatesOptIn, at, id).Error
 }

@@ -18,7 +18,7 @@ func (h *Handler) RequireTerms() fiber.Handler {
 		if p == "/terms/accept" || p == "/sign-out" || strings.HasPrefix(p, "/session/") {
 			return c.Next()
 		}
-		person, err := h.people.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
+		person, err := h.People.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
 		if err != nil {
 			return err
 		}
@@ -31,7 +31,7 @@ func (h *Handler) RequireTerms() fiber.Handler {
 
 // termsForm asks for the terms and the updates choice.
 func (h *Handler) termsForm(c *fiber.Ctx) error {
-	return h.render.Render(c, web.Page{Template: "account/terms", Title: "account.terms.title", Form: web.NewForm()})
+	return h.Render.Render(c, web.Page{Template: "account/terms", Title: "account.terms.title", Form: web.NewForm()})
 }
 
 // termsAccept records both answers with the time.
@@ -40,14 +40,14 @@ func (h *Handler) termsAccept(c *fiber.Ctx) error {
 	form.Values["updates"] = c.FormValue("updates")
 	if c.FormValue("terms") != "yes" {
 		form.Add("terms", "account.terms.error_terms")
-		return h.render.Render(c, web.Page{Template: "account/terms", Title: "account.terms.title", Form: form,
+		return h.Render.Render(c, web.Page{Template: "account/terms", Title: "account.terms.title", Form: form,
 			Status: fiber.StatusUnprocessableEntity})
 	}
 	id := *web.CurrentSession(c).PersonID
-	if err := h.people.AcceptTerms(c.UserContext(), id, form.Values["updates"] == "yes", h.clock.Now()); err != nil {
+	if err := h.People.AcceptTerms(c.UserContext(), id, form.Values["updates"] == "yes", h.Clock.Now()); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &id, Action: "account.terms_accepted",
+	if err := h.Audit.Write(c.UserContext(), nil, audit.Event{ActorID: &id, Action: "account.terms_accepted",
 		RequestID: web.RequestID(c)}); err != nil {
 		return err
 	}

@@ -56,6 +56,19 @@ type View struct {
 // "staff"); the staff layout adds the staff navigation.
 func (v *View) LayoutClass() string { return strings.TrimPrefix(v.Layout, "layouts/") }
 
+// FieldView is one text input as views/partials/_text_field.html draws it:
+// the page's view, the input's name (also its id) and label message id.
+type FieldView struct {
+	*View
+	Name, Label, Autocomplete string
+}
+
+// Field describes a text input of the page's form for the shared partial:
+// {{template "partials/_text_field" (.Field "town" "account.profile.town" "address-level2")}}.
+func (v *View) Field(name, label, autocomplete string) FieldView {
+	return FieldView{View: v, Name: name, Label: label, Autocomplete: autocomplete}
+}
+
 // Language is one entry of the footer's language switcher.
 type Language struct {
 	Code, Name string
