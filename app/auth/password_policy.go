@@ -20,6 +20,23 @@ const (
 // passwordSymbols are the symbols the guide lists.
 const passwordSymbols = "@#$%^&*-_+=[]{}|\\:',?/`~\"();."
 
+// PasswordShape is the length and kinds rules as numbers, for the page to
+// list the symbols and for its script (static/js/password.js) to check as
+// the person types. CheckPassword stays the authority.
+type PasswordShape struct {
+	Min, Max, Passphrase, Kinds int
+	Symbols                     string
+}
+
+// Shape is the rules CheckPassword applies, bar the common-password list.
+func Shape() PasswordShape {
+	return PasswordShape{Min: PasswordMin, Max: PasswordMax, Passphrase: PassphraseLength, Kinds: passwordKindsToUse,
+		Symbols: passwordSymbols}
+}
+
+// SymbolList is the symbols spaced out, for people to read.
+func (s PasswordShape) SymbolList() string { return strings.Join(strings.Split(s.Symbols, ""), " ") }
+
 // commonPasswords are refused whatever their shape: the most used
 // passwords of 8 to 64 characters (zxcvbn's list, with the council's own
 // additions; common_passwords.txt says where it came from), lower case.
