@@ -370,6 +370,13 @@ func (b *Browser) Fill(sel, text string) {
 	b.do("fill "+sel, chromedp.SendKeys(chromedp.CSS(sel), text, chromedp.NodeVisible))
 }
 
+// Type types text at the end of a field's value, key by key, keeping what
+// is there (Fill replaces it), to watch a page react as a person types.
+func (b *Browser) Type(sel, text string) {
+	b.t.Helper()
+	b.do("type into "+sel, chromedp.SendKeys(chromedp.CSS(sel), text, chromedp.NodeVisible))
+}
+
 // Text is the rendered text (innerText) of the first element matching sel,
 // with whitespace folded; it waits for the element to exist.
 func (b *Browser) Text(sel string) string {

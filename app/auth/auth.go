@@ -6,6 +6,9 @@
 //   - Staff pages need a staff role on top (RequireStaff).
 //   - The idle deadline is the server's: the browser's countdown only mirrors
 //     it, and status checks (marked passive) never extend it.
+//   - A new password is accepted by CheckPassword alone: the page's script
+//     (static/js/password.js) only mirrors its rules, and a refused password
+//     is never written back into the page.
 package auth
 
 import (

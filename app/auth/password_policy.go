@@ -1,6 +1,7 @@
 package auth
 
 import (
+	_ "embed"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -19,14 +20,44 @@ const (
 // passwordSymbols are the symbols the guide lists.
 const passwordSymbols = "@#$%^&*-_+=[]{}|\\:',?/`~\"();."
 
+// PasswordShape is the length and kinds rules as numbers, for the page to
+// list the symbols and for its script (static/js/password.js) to check as
+// the person types. CheckPassword stays the authority.
+type PasswordShape struct {
+	Min, Max, Passphrase, Kinds int
+	Symbols                     string
+}
+
+// Shape is the rules CheckPassword applies, bar the common-password list.
+func Shape() PasswordShape {
+	return PasswordShape{Min: PasswordMin, Max: PasswordMax, Passphrase: PassphraseLength, Kinds: passwordKindsToUse,
+		Symbols: passwordSymbols}
+}
+
+// SymbolList is the symbols spaced out, for people to read.
+func (s PasswordShape) SymbolList() string { return strings.Join(strings.Split(s.Symbols, ""), " ") }
+
 // commonPasswords are refused whatever their shape: the most used
-// passwords that would otherwise pass the rules.
-var commonPasswords = map[string]bool{
-	"password1!": true, "password123": true, "passw0rd!": true, "p@ssw0rd": true, "p@ssword1": true,
-	"qwerty123!": true, "welcome1!": true, "welcome123": true, "letmein1!": true, "iloveyou1!": true,
-	"abc123!@#": true, "admin123!": true, "changeme1!": true, "summer2024!": true, "winter2024!": true,
-	"football1!": true, "monkey123!": true, "sunshine1!": true, "princess1!": true, "qwertyuiop1": true,
-	"1q2w3e4r5t": true, "zaq12wsx!": true, "password12345": true, "aa123456!": true, "norfolk123!": true,
+// passwords of 8 to 64 characters (zxcvbn's list, with the council's own
+// additions; common_passwords.txt says where it came from), lower case.
+// It is read once, when the program starts.
+var commonPasswords = loadCommonPasswords(commonPasswordsFile)
+
+//go:embed common_passwords.txt
+var commonPasswordsFile string
+
+// loadCommonPasswords reads a list of one password a line, skipping empty
+// lines and notes (lines starting with "#").
+func loadCommonPasswords(list string) map[string]bool {
+	m := make(map[string]bool, strings.Count(list, "\n"))
+	for line := range strings.Lines(list) {
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m[strings.ToLower(line)] = true
+	}
+	return m
 }
 
 // PasswordRule is one rule the person sees ticked or not as they type.
@@ -34,6 +65,10 @@ type PasswordRule struct {
 	Key string // message id
 	Met bool
 }
+
+// Name is the rule's short name ("length", "kinds", "common"), by which
+// static/js/password.js finds it on the page.
+func (r PasswordRule) Name() string { return strings.TrimPrefix(r.Key, "auth.password.rule_") }
 
 // CheckPassword returns each rule with whether password meets it, and
 // whether the password is acceptable as a whole. The page shows the same

@@ -15,14 +15,16 @@ import (
 
 const purposeReset = "reset"
 
-func (h *Handler) resetPage(c *fiber.Ctx, step string, form *web.Form, status int) error {
+// resetPage shows the "Forgot your password?" step of flow.
+func (h *Handler) resetPage(c *fiber.Ctx, flow EmailFlow, form *web.Form, status int) error {
+	flow.Base, flow.Prefix = "/forgot-password", "auth.reset"
 	return h.render.Render(c, web.Page{Template: "auth/reset", Title: "auth.reset.title", Form: form,
-		Data: EmailFlow{Step: step, Base: "/forgot-password", Prefix: "auth.reset"}, Status: status})
+		Data: flow, Status: status})
 }
 
 // resetForm is "Forgot your password?": the email step.
 func (h *Handler) resetForm(c *fiber.Ctx) error {
-	return h.resetPage(c, "email", web.NewForm(), fiber.StatusOK)
+	return h.resetPage(c, EmailFlow{Step: "email"}, web.NewForm(), fiber.StatusOK)
 }
 
 // resetSend sends a code to an address with an account, and answers the
@@ -36,7 +38,7 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 	form.Values["email"] = email
 	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
 		form.Add("email", "auth.sign_in.error_email")
-		return h.resetPage(c, "email", form, fiber.StatusUnprocessableEntity)
+		return h.resetPage(c, EmailFlow{Step: "email"}, form, fiber.StatusUnprocessableEntity)
 	}
 	until, err := h.overLimit(c, limit{signUpSendsPerEmail, "reset:" + strings.ToLower(email)},
 		limit{signUpSendsPerIP, "reset:" + web.ClientIP(c, h.trustFly)})
@@ -68,7 +70,7 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeReset, Email: email}); err != nil {
 		return err
 	}
-	return h.resetPage(c, "code", form, fiber.StatusOK)
+	return h.resetPage(c, EmailFlow{Step: "code"}, form, fiber.StatusOK)
 }
 
 // resetVerify is "Verify Code".
@@ -83,12 +85,12 @@ func (h *Handler) resetVerify(c *fiber.Ctx) error {
 		return err
 	}
 	if !form.Valid() {
-		return h.resetPage(c, "code", form, fiber.StatusUnprocessableEntity)
+		return h.resetPage(c, EmailFlow{Step: "code"}, form, fiber.StatusUnprocessableEntity)
 	}
 	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeReset, Email: st.Email, Verified: true}); err != nil {
 		return err
 	}
-	return h.resetPage(c, "password", web.NewForm(), fiber.StatusOK)
+	return h.resetPage(c, EmailFlow{Step: "password"}, web.NewForm(), fiber.StatusOK)
 }
 
 // resetPassword is the new password, twice, and "Continue". Every session
@@ -99,9 +101,9 @@ func (h *Handler) resetPassword(c *fiber.Ctx) error {
 		return c.Redirect("/forgot-password", fiber.StatusSeeOther)
 	}
 	form := web.NewForm()
-	password := checkNewPassword(c, form)
+	password, rules := checkNewPassword(c, form)
 	if !form.Valid() {
-		return h.resetPage(c, "password", form, fiber.StatusUnprocessableEntity)
+		return h.resetPage(c, EmailFlow{Step: "password", Password: rules}, form, fiber.StatusUnprocessableEntity)
 	}
 	person, err := h.people.ByEmail(c.UserContext(), st.Email)
 	if err != nil {

@@ -55,16 +55,36 @@ type EmailFlow struct {
 	Step   string // "email", "code", then the journey's own steps
 	Base   string // "/sign-up" or "/forgot-password"
 	Prefix string // message ids: "auth.sign_up" or "auth.reset"
+
+	// Password is how the new password last submitted met each rule, for
+	// a page without JavaScript; nil before a submit. It never holds the
+	// password itself.
+	Password []PasswordRule
 }
 
-func (h *Handler) signUpPage(c *fiber.Ctx, step string, form *web.Form, status int) error {
+// PasswordRules are the rules the new-password step lists (views/auth/
+// _new_password.html): marked as Password met them, once one was submitted.
+func (f EmailFlow) PasswordRules() []PasswordRule {
+	if f.Password != nil {
+		return f.Password
+	}
+	rules, _ := CheckPassword("")
+	return rules
+}
+
+// PasswordShape is the rules the new-password step's script checks.
+func (f EmailFlow) PasswordShape() PasswordShape { return Shape() }
+
+// signUpPage shows the sign-up step of flow.
+func (h *Handler) signUpPage(c *fiber.Ctx, flow EmailFlow, form *web.Form, status int) error {
+	flow.Base, flow.Prefix = "/sign-up", "auth.sign_up"
 	return h.render.Render(c, web.Page{Template: "auth/sign_up", Title: "auth.sign_up.title", Form: form,
-		Data: EmailFlow{Step: step, Base: "/sign-up", Prefix: "auth.sign_up"}, Status: status})
+		Data: flow, Status: status})
 }
 
 // signUpForm is "Sign up now": the email address step.
 func (h *Handler) signUpForm(c *fiber.Ctx) error {
-	return h.signUpPage(c, "email", web.NewForm(), fiber.StatusOK)
+	return h.signUpPage(c, EmailFlow{Step: "email"}, web.NewForm(), fiber.StatusOK)
 }
 
 // signUpSend is "Send verification code" (and "Send new code"). It answers
@@ -79,7 +99,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 	form.Values["email"] = email
 	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
 		form.Add("email", "auth.sign_in.error_email")
-		return h.signUpPage(c, "email", form, fiber.StatusUnprocessableEntity)
+		return h.signUpPage(c, EmailFlow{Step: "email"}, form, fiber.StatusUnprocessableEntity)
 	}
 	until, err := h.overLimit(c, limit{signUpSendsPerEmail, strings.ToLower(email)},
 		limit{signUpSendsPerIP, web.ClientIP(c, h.trustFly)})
@@ -112,7 +132,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeSignUp, Email: email}); err != nil {
 		return err
 	}
-	return h.signUpPage(c, "code", form, fiber.StatusOK)
+	return h.signUpPage(c, EmailFlow{Step: "code"}, form, fiber.StatusOK)
 }
 
 // resendStep is where a refused send shows its message: the code step for
@@ -136,12 +156,12 @@ func (h *Handler) signUpVerify(c *fiber.Ctx) error {
 		return err
 	}
 	if !form.Valid() {
-		return h.signUpPage(c, "code", form, fiber.StatusUnprocessableEntity)
+		return h.signUpPage(c, EmailFlow{Step: "code"}, form, fiber.StatusUnprocessableEntity)
 	}
 	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeSignUp, Email: st.Email, Verified: true}); err != nil {
 		return err
 	}
-	return h.signUpPage(c, "verified", form, fiber.StatusOK)
+	return h.signUpPage(c, EmailFlow{Step: "verified"}, form, fiber.StatusOK)
 }
 
 // signUpDetails is the names and password step, shown once the email is verified.
@@ -149,7 +169,7 @@ func (h *Handler) signUpDetails(c *fiber.Ctx) error {
 	if !flowOf(web.CurrentSession(c), purposeSignUp).Verified {
 		return c.Redirect("/sign-up", fiber.StatusSeeOther)
 	}
-	return h.signUpPage(c, "details", web.NewForm(), fiber.StatusOK)
+	return h.signUpPage(c, EmailFlow{Step: "details"}, web.NewForm(), fiber.StatusOK)
 }
 
 // signUpCreate is "Create".
@@ -165,9 +185,9 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 			form.Add(f, "auth.sign_up.error_"+f)
 		}
 	}
-	password := checkNewPassword(c, form)
+	password, rules := checkNewPassword(c, form)
 	if !form.Valid() {
-		return h.signUpPage(c, "details", form, fiber.StatusUnprocessableEntity)
+		return h.signUpPage(c, EmailFlow{Step: "details", Password: rules}, form, fiber.StatusUnprocessableEntity)
 	}
 	hash, err := h.hasher.Hash(c.UserContext(), password)
 	if err != nil {
@@ -206,13 +226,16 @@ func (h *Handler) checkEmailCode(c *fiber.Ctx, purpose, email string) (*web.Form
 	return form, nil
 }
 
-// checkNewPassword validates the new password and its confirmation.
-func checkNewPassword(c *fiber.Ctx, form *web.Form) string {
+// checkNewPassword validates the new password and its confirmation,
+// returning the password and how it met each rule, for the page to show
+// when the form comes back.
+func checkNewPassword(c *fiber.Ctx, form *web.Form) (string, []PasswordRule) {
 	password := c.FormValue("password")
-	if _, ok := CheckPassword(password); !ok {
+	rules, ok := CheckPassword(password)
+	if !ok {
 		form.Add("password", "auth.sign_up.error_password")
 	} else if password != c.FormValue("password_confirm") {
 		form.Add("password_confirm", "auth.sign_up.error_confirm")
 	}
-	return password
+	return password, rules
 }
