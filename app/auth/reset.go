@@ -47,7 +47,7 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 	}
 	if !until.IsZero() {
 		step, field := resendStep(c)
-		return h.resetPage(c, step, limitedForm(form, field, until), fiber.StatusTooManyRequests)
+		return h.resetPage(c, EmailFlow{Step: step}, limitedForm(form, field, until), fiber.StatusTooManyRequests)
 	}
 	person, err := h.people.ByEmail(c.UserContext(), email)
 	if err != nil && !errors.Is(err, accounts.ErrNotFound) {

@@ -108,7 +108,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 	}
 	if !until.IsZero() {
 		step, field := resendStep(c)
-		return h.signUpPage(c, step, limitedForm(form, field, until), fiber.StatusTooManyRequests)
+		return h.signUpPage(c, EmailFlow{Step: step}, limitedForm(form, field, until), fiber.StatusTooManyRequests)
 	}
 	msg := notify.Message{Channel: notify.Email, To: email, Lang: web.Lang(c)}
 	if _, err := h.people.ByEmail(c.UserContext(), email); err == nil {
