@@ -15,6 +15,10 @@
 //     code are not readable in river_job.
 //   - A provider's error names the gateway's status and error code, never the
 //     phone number, the address or the words sent: River stores and logs it.
+//   - A call's callback (POST /callbacks/voice) is believed only when its
+//     X-Twilio-Signature is the HMAC, under TWILIO_AUTH_TOKEN, of BASE_URL +
+//     the path and query received (never the Host header) + the form; when
+//     no voice provider is Twilio the route is a 404.
 //   - The dev outbox (a provider that stops at the outbox_messages table, and
 //     the pages at /dev/outbox) exists only outside production: the provider
 //     is refused in production and the app mounts the pages only when
