@@ -88,6 +88,8 @@ func NewApp(t testing.TB, o Options) *TestApp {
 	if o.Env == config.Production {
 		// Production refuses the outbox; nothing is sent in these tests.
 		cfg.MailProvider, cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPTLS = "smtp", "127.0.0.1", 1, "none"
+		cfg.SMSProvider, cfg.VoiceProvider, cfg.TwilioBaseURL = "twilio", "twilio", "http://127.0.0.1:1"
+		cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.TwilioFrom = "ACtest", config.RandomKey(), "+441632960000"
 	}
 	clk := clock.NewFake(Start)
 	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log, Clock: clk})

@@ -4,8 +4,9 @@
 // Invariants:
 //   - Configuration comes only from environment variables; there is no file.
 //   - In production (APP_ENV=production) Validate refuses to start without
-//     DATABASE_URL, BASE_URL and every secret; development generates secrets
-//     kept in DATA_DIR/dev-secrets (see FillDevSecrets).
+//     DATABASE_URL, BASE_URL, every secret and a real provider for email,
+//     texts and calls (the dev outbox is refused for each); development
+//     generates secrets kept in DATA_DIR/dev-secrets (see FillDevSecrets).
 //   - String never prints a secret: every field tagged secret is redacted.
 package config
 
@@ -58,6 +59,16 @@ type Config struct {
 	SMTPPassword string `env:"SMTP_PASSWORD" secret:"true" doc:"SMTP password"`
 	SMTPTLS      string `env:"SMTP_TLS" default:"starttls" doc:"starttls, tls or none (none only for local testing)"`
 	MailFrom     string `env:"MAIL_FROM" default:"Children's Services Online <no-reply@example.org>" doc:"From address of every email"`
+
+	SMSProvider         string `env:"SMS_PROVIDER" default:"outbox" doc:"outbox (development), notify (GOV.UK Notify) or twilio"`
+	VoiceProvider       string `env:"VOICE_PROVIDER" default:"outbox" doc:"outbox (development) or twilio"`
+	NotifyAPIKey        string `env:"NOTIFY_API_KEY" secret:"true" doc:"GOV.UK Notify API key (key name, service id, secret key)"`
+	NotifySMSTemplateID string `env:"NOTIFY_SMS_TEMPLATE_ID" doc:"id of the Notify text message template whose whole content is ((body))"`
+	NotifyBaseURL       string `env:"NOTIFY_BASE_URL" default:"https://api.notifications.service.gov.uk" doc:"GOV.UK Notify API"`
+	TwilioAccountSID    string `env:"TWILIO_ACCOUNT_SID" doc:"Twilio account SID"`
+	TwilioAuthToken     string `env:"TWILIO_AUTH_TOKEN" secret:"true" doc:"Twilio auth token; also checks the signature of call callbacks"`
+	TwilioFrom          string `env:"TWILIO_FROM" doc:"number texts and calls come from, such as +441632960000"`
+	TwilioBaseURL       string `env:"TWILIO_BASE_URL" default:"https://api.twilio.com" doc:"Twilio (or Twilio-compatible) API"`
 
 	TrustFlyClientIP bool          `env:"TRUST_FLY_CLIENT_IP" default:"false" doc:"take the client IP from Fly-Client-IP (only behind Fly's proxy)"`
 	DemoPassword     string        `env:"DEMO_PASSWORD" secret:"true" doc:"password of the demo staff accounts; generated and printed when empty"`
@@ -190,6 +201,14 @@ func (c Config) Validate() error {
 		if c.MailProvider == "outbox" {
 			errs = append(errs, errors.New("MAIL_PROVIDER=outbox is for development; set MAIL_PROVIDER=smtp in production"))
 		}
+		// Security: the outbox would keep real people's codes in a table and
+		// send nothing; production needs a real gateway for every channel.
+		if c.SMSProvider == "outbox" || c.SMSProvider == "" {
+			errs = append(errs, errors.New("SMS_PROVIDER=outbox is for development; set SMS_PROVIDER=notify or twilio in production"))
+		}
+		if c.VoiceProvider == "outbox" || c.VoiceProvider == "" {
+			errs = append(errs, errors.New("VOICE_PROVIDER=outbox is for development; set VOICE_PROVIDER=twilio in production"))
+		}
 		if strings.HasPrefix(c.BaseURL, "http://") {
 			errs = append(errs, errors.New("BASE_URL must use https in production"))
 		}
@@ -205,7 +224,66 @@ func (c Config) Validate() error {
 	if c.MailProvider == "smtp" && c.SMTPHost == "" {
 		errs = append(errs, errors.New("MAIL_PROVIDER=smtp needs SMTP_HOST"))
 	}
+	errs = append(errs, c.validatePhoneProviders()...)
 	return errors.Join(errs...)
+}
+
+// validatePhoneProviders checks SMS_PROVIDER and VOICE_PROVIDER and the
+// settings the chosen gateways need.
+func (c Config) validatePhoneProviders() []error {
+	var errs []error
+	var twilio []string // which settings chose Twilio
+	switch c.SMSProvider {
+	case "", "outbox":
+	case "notify":
+		errs = append(errs, missing("SMS_PROVIDER=notify",
+			setting{"NOTIFY_API_KEY", c.NotifyAPIKey}, setting{"NOTIFY_SMS_TEMPLATE_ID", c.NotifySMSTemplateID})...)
+		errs = append(errs, c.apiURL("NOTIFY_BASE_URL", c.NotifyBaseURL)...)
+	case "twilio":
+		twilio = append(twilio, "SMS_PROVIDER=twilio")
+	default:
+		errs = append(errs, fmt.Errorf("SMS_PROVIDER must be outbox, notify or twilio, not %q", c.SMSProvider))
+	}
+	switch c.VoiceProvider {
+	case "", "outbox":
+	case "twilio":
+		twilio = append(twilio, "VOICE_PROVIDER=twilio")
+	default:
+		errs = append(errs, fmt.Errorf("VOICE_PROVIDER must be outbox or twilio, not %q", c.VoiceProvider))
+	}
+	if len(twilio) > 0 {
+		errs = append(errs, missing(strings.Join(twilio, " and "),
+			setting{"TWILIO_ACCOUNT_SID", c.TwilioAccountSID}, setting{"TWILIO_AUTH_TOKEN", c.TwilioAuthToken},
+			setting{"TWILIO_FROM", c.TwilioFrom})...)
+		errs = append(errs, c.apiURL("TWILIO_BASE_URL", c.TwilioBaseURL)...)
+	}
+	return errs
+}
+
+// setting is a variable's name and value, for messages about it.
+type setting struct{ name, val string }
+
+// missing names each empty setting that who needs.
+func missing(who string, needs ...setting) []error {
+	var errs []error
+	for _, need := range needs {
+		if need.val == "" {
+			errs = append(errs, fmt.Errorf("%s needs %s", who, need.name))
+		}
+	}
+	return errs
+}
+
+// apiURL checks a gateway's base URL.
+func (c Config) apiURL(name, val string) []error {
+	if u, err := url.Parse(val); err != nil || u.Scheme == "" || u.Host == "" {
+		return []error{fmt.Errorf("%s must be an absolute URL such as https://api.example.org", name)}
+	}
+	if c.Env == Production && !strings.HasPrefix(val, "https://") {
+		// Security: the request carries the API key and the person's code.
+		return []error{fmt.Errorf("%s must use https in production", name)}
+	}
+	return nil
 }
 
 // IsProduction reports whether the portal runs for real users.

@@ -136,9 +136,12 @@ func (e *env) drain(t *testing.T) {
 	}
 }
 
-// devApp is a bare Fiber app with only the dev outbox's routes and an error
+// devApp is a bare Fiber app with only the dev outbox's routes.
+func devApp(h *notify.DevHandler) *fiber.App { return bareApp(h.Mount) }
+
+// bareApp is a Fiber app with only the routes mount adds and an error
 // handler that answers web.Error with its status, as the real one does.
-func devApp(h *notify.DevHandler) *fiber.App {
+func bareApp(mount func(fiber.Router)) *fiber.App {
 	app := fiber.New(fiber.Config{Immutable: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
 		var we *web.Error
 		if errors.As(err, &we) {
@@ -146,7 +149,7 @@ func devApp(h *notify.DevHandler) *fiber.App {
 		}
 		return c.Status(fiber.StatusInternalServerError).SendString(err.Error())
 	}})
-	h.Mount(app)
+	mount(app)
 	return app
 }
 

@@ -33,7 +33,7 @@ const sealPurpose = "notify.job"
 
 // Options are what New needs. Config, DB and Bundle are required.
 type Options struct {
-	Config config.Config // APP_ENV, BASE_URL, MAIL_PROVIDER, SMTP_*, ENCRYPTION_KEYS
+	Config config.Config // APP_ENV, BASE_URL, *_PROVIDER, SMTP_*, NOTIFY_*, TWILIO_*, ENCRYPTION_KEYS
 	DB     *db.DB        // the pgx pool for River, GORM for the outbox
 	Bundle *i18n.Bundle
 	Log    *slog.Logger
@@ -76,7 +76,7 @@ func New(ctx context.Context, o Options) (*Notifier, error) {
 	}
 	provider := o.Provider
 	if provider == nil {
-		if provider, err = ProviderFor(o.Config, o.DB.Gorm, o.Clock); err != nil {
+		if provider, err = ProviderFor(o.Config, o.DB.Gorm, o.Clock, o.Bundle); err != nil {
 			return nil, err
 		}
 	}

@@ -116,21 +116,92 @@ func TestSendRefusesABadMessageAtOnce(t *testing.T) {
 
 func TestProvidersFollowTheEnvironment(t *testing.T) {
 	e := newEnv(t, nil)
-	prod := config.Config{Env: config.Production, MailProvider: "outbox"}
-	if _, err := notify.ProviderFor(prod, e.db.Gorm, nil); err == nil {
-		t.Error("the outbox was accepted in production")
+	smtp := func(c *config.Config) {
+		c.MailProvider, c.SMTPHost, c.SMTPTLS, c.MailFrom = "smtp", "smtp.example.org", "starttls", "Portal <no-reply@example.org>"
 	}
-	prod.MailProvider, prod.SMTPHost, prod.SMTPTLS, prod.MailFrom = "smtp", "smtp.example.org", "starttls", "Portal <no-reply@example.org>"
-	p, err := notify.ProviderFor(prod, e.db.Gorm, nil)
-	if err != nil {
-		t.Fatal(err)
+	twilio := func(c *config.Config) {
+		c.TwilioAccountSID, c.TwilioAuthToken, c.TwilioFrom, c.BaseURL = twilioSID, twilioToken, twilioFrom, baseURL
 	}
-	err = p.Send(context.Background(), notify.Rendered{Channel: notify.SMS, To: "+447700900123", Body: "b"})
-	if !errors.Is(err, notify.ErrNoProvider) || err.Error() != "notify: no SMS provider configured" {
-		t.Errorf("SMS in production: %v", err)
+	allReal := func(c *config.Config) {
+		smtp(c)
+		twilio(c)
+		c.SMSProvider, c.VoiceProvider = "twilio", "twilio"
 	}
-	if _, err := notify.ProviderFor(config.Config{Env: config.Development, MailProvider: "smtp", SMTPHost: "h",
-		SMTPTLS: "sometimes", MailFrom: "a@example.org"}, e.db.Gorm, nil); err == nil {
-		t.Error("an unknown SMTP_TLS was accepted")
+	for _, tc := range []struct {
+		name   string
+		env    string
+		change func(*config.Config)
+		want   string // part of the error; empty: accepted
+	}{
+		{"development keeps everything in the outbox", config.Development, func(*config.Config) {}, ""},
+		{"production refuses the outbox for email", config.Production, func(c *config.Config) { allReal(c); c.MailProvider = "outbox" },
+			"MAIL_PROVIDER=outbox is refused in production"},
+		{"production refuses the outbox for texts", config.Production, func(c *config.Config) { allReal(c); c.SMSProvider = "" },
+			"SMS_PROVIDER=outbox is refused in production"},
+		{"production refuses the outbox for calls", config.Production, func(c *config.Config) { allReal(c); c.VoiceProvider = "outbox" },
+			"VOICE_PROVIDER=outbox is refused in production"},
+		{"production with real providers for every channel", config.Production, allReal, ""},
+		{"texts through Notify", config.Production, func(c *config.Config) {
+			allReal(c)
+			c.SMSProvider, c.NotifyAPIKey, c.NotifySMSTemplateID = "notify", notifyKey, notifyTemplate
+		}, ""},
+		{"a malformed Notify key", config.Development, func(c *config.Config) {
+			c.SMSProvider, c.NotifyAPIKey, c.NotifySMSTemplateID = "notify", "not-a-key", notifyTemplate
+		}, "NOTIFY_API_KEY must be"},
+		{"Notify makes no calls", config.Development, func(c *config.Config) { c.VoiceProvider = "notify" },
+			`VOICE_PROVIDER must be outbox or twilio, not "notify"`},
+		{"Twilio without its token", config.Development, func(c *config.Config) {
+			twilio(c)
+			c.SMSProvider, c.TwilioAuthToken = "twilio", ""
+		}, "TWILIO_AUTH_TOKEN is required"},
+		{"an unknown SMTP_TLS", config.Development, func(c *config.Config) { smtp(c); c.SMTPTLS = "sometimes" },
+			"SMTP_TLS must be"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Config{Env: tc.env}
+			tc.change(&cfg)
+			p, err := notify.ProviderFor(cfg, e.db.Gorm, nil, bundle(t))
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, ok := p.(notify.Channels)
+			if !ok || len(ch) != 3 {
+				t.Fatalf("provider %T %v, want a provider for each of the three channels", p, p)
+			}
+			for c, prov := range ch {
+				if _, isOutbox := prov.(*notify.Outbox); isOutbox == (tc.env == config.Production) {
+					t.Errorf("%s: %T in %s", c, prov, tc.env)
+				}
+			}
+		})
+	}
+	t.Run("a channel nobody configured fails clearly", func(t *testing.T) {
+		err := notify.Channels{}.Send(context.Background(), notify.Rendered{Channel: notify.SMS, To: "+447700900123", Body: "b"})
+		if !errors.Is(err, notify.ErrNoProvider) || err.Error() != "notify: no SMS provider configured" {
+			t.Errorf("got %v", err)
+		}
+	})
+}
+
+func TestRenderedKeepsTheLanguageItWasWrittenIn(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct{ name, lang, want string }{
+		{"Welsh stays Welsh", "cy", "cy"},
+		{"English stays English", "en", "en"},
+		{"an unknown language falls back to English", "fr", "en"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := e.notifier.Render(notify.Message{Channel: notify.Voice, To: "+441632960001", Template: "voice_sign_in",
+				Lang: tc.lang, AnswerToken: "challenge-1"})
+			if err != nil || r.Lang != tc.want {
+				t.Fatalf("Lang = %q (%v), want %q", r.Lang, err, tc.want)
+			}
+		})
 	}
 }

@@ -13,6 +13,12 @@
 //     provider that is down loses nothing: River retries with backoff. The
 //     queued job holds the message sealed (AES-GCM), so the recipient and the
 //     code are not readable in river_job.
+//   - A provider's error names the gateway's status and error code, never the
+//     phone number, the address or the words sent: River stores and logs it.
+//   - A call's callback (POST /callbacks/voice) is believed only when its
+//     X-Twilio-Signature is the HMAC, under TWILIO_AUTH_TOKEN, of BASE_URL +
+//     the path and query received (never the Host header) + the form; when
+//     no voice provider is Twilio the route is a 404.
 //   - The dev outbox (a provider that stops at the outbox_messages table, and
 //     the pages at /dev/outbox) exists only outside production: the provider
 //     is refused in production and the app mounts the pages only when
@@ -68,6 +74,9 @@ type Rendered struct {
 	Subject     string // email only
 	Body        string
 	AnswerToken string // voice only
+	// Lang is the language the words are in ("en" or "cy"): a call's
+	// provider picks its voice, and the words it adds, by it.
+	Lang string
 }
 
 // Data keys a template may use. Security: this list is the whole of what a
@@ -134,7 +143,7 @@ func (r renderer) render(m Message) (Rendered, error) {
 	}
 	lang := i18n.Match(m.Lang, "")
 	loc := r.bundle.For(lang)
-	out := Rendered{Channel: m.Channel, To: m.To, AnswerToken: m.AnswerToken}
+	out := Rendered{Channel: m.Channel, To: m.To, AnswerToken: m.AnswerToken, Lang: lang}
 	bodyID := m.Template + ".body"
 	if !r.bundle.Has("en", bodyID) {
 		return Rendered{}, invalid("no message %q in locales/notify.en.toml", bodyID)
