@@ -65,9 +65,6 @@ type App struct {
 	Audit    *audit.Log
 	Sealer   *seal.Sealer
 	Render   *web.Renderer
-	// VoiceCallbacks receives Twilio's call callbacks; whoever wires the
-	// portal sets its Answered hook.
-	VoiceCallbacks *notify.VoiceCallbacks
 }
 
 // New builds the portal from its dependencies.

@@ -24,8 +24,9 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	authH.MountPublic(pub)
 	// Always mounted; a 404 unless a voice provider is Twilio. It proves
 	// itself by signature, so CSRF exempts /callbacks/ (csrfExempt).
-	a.VoiceCallbacks = notify.NewVoiceCallbacks(d.Config, d.Bundle)
-	a.VoiceCallbacks.Mount(pub)
+	callbacks := notify.NewVoiceCallbacks(d.Config, d.Bundle)
+	callbacks.Answered = authH.VoiceAnswered
+	callbacks.Mount(pub)
 	if d.Config.IsDevelopment() {
 		// The dev outbox exists only in development; elsewhere it is a 404.
 		outbox := notify.NewDevHandler(d.DB.Gorm, a.Render, d.Config.BaseURL)

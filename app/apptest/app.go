@@ -35,6 +35,9 @@ type Options struct {
 	Env  string          // APP_ENV; default development
 	Log  io.Writer       // where the app logs (the log canary reads it); default discarded
 	Tune func(*app.Deps) // last-minute changes to the dependencies
+	// Configure changes the configuration before anything is built from it
+	// (the notifier's providers, for instance: see FakeTwilio.Configure).
+	Configure func(*config.Config)
 }
 
 // TestApp is a running portal on a loopback port.
@@ -90,6 +93,9 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		cfg.MailProvider, cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPTLS = "smtp", "127.0.0.1", 1, "none"
 		cfg.SMSProvider, cfg.VoiceProvider, cfg.TwilioBaseURL = "twilio", "twilio", "http://127.0.0.1:1"
 		cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.TwilioFrom = "ACtest", config.RandomKey(), "+441632960000"
+	}
+	if o.Configure != nil {
+		o.Configure(&cfg)
 	}
 	clk := clock.NewFake(Start)
 	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log, Clock: clk})

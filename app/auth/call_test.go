@@ -1,9 +1,11 @@
 package auth_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,5 +185,66 @@ func answerCall(t *testing.T, a *apptest.TestApp, id int64, digits string) {
 	res := a.Client(t).PostForm("/dev/outbox/"+strconv.FormatInt(id, 10)+"/answer", url.Values{"digits": {digits}})
 	if res.StatusCode != http.StatusNoContent {
 		t.Fatalf("answer = %d", res.StatusCode)
+	}
+}
+
+// TestCallMeThroughTwilio places the call through a Twilio-compatible API
+// and takes the keypad answer from its signed callback, as in production.
+func TestCallMeThroughTwilio(t *testing.T) {
+	twilio := apptest.NewFakeTwilio(t)
+	a := apptest.NewApp(t, apptest.Options{Configure: twilio.Configure})
+	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.GivePhone(t, p, landline, false)
+	c := a.Client(t)
+	a.PasswordStep(t, c, p)
+	c.PostForm("/sign-in/confirm/call", nil)
+	if err := a.Notifier.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	calls := twilio.Calls()
+	if len(calls) != 1 || calls[0].Get("To") != landline {
+		t.Fatalf("Twilio was asked for %d calls", len(calls))
+	}
+	action := twilio.ActionURL(t, calls[0])
+	signedIn := func() bool {
+		return c.PostForm("/sign-in/confirm/call/continue", nil).Header.Get("Location") == "/account"
+	}
+	u, _ := url.Parse(action)
+	q := u.Query()
+	q.Set("challenge", strings.Repeat("A", len(q.Get("challenge"))))
+	u.RawQuery = q.Encode()
+	for _, tc := range []struct {
+		name, action, digits string
+	}{
+		{"no key but #", action, "1"},
+		{"# for another challenge", u.String(), "#"},
+	} {
+		if status := twilio.Press(t, tc.action, tc.digits); status != http.StatusOK {
+			t.Fatalf("%s: callback = %d", tc.name, status)
+		}
+		if signedIn() {
+			t.Fatalf("%s signed in", tc.name)
+		}
+	}
+	badly := url.Values{"Digits": {"#"}}
+	req, _ := http.NewRequest(http.MethodPost, action, strings.NewReader(badly.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(action, url.Values{"Digits": {"1"}}))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a callback with a forged key = %d, want 403", res.StatusCode)
+	}
+	if signedIn() {
+		t.Fatal("a forged callback signed in")
+	}
+	if status := twilio.Press(t, action, "#"); status != http.StatusOK {
+		t.Fatalf("callback = %d", status)
+	}
+	if !signedIn() {
+		t.Fatal("# on this call did not sign in")
 	}
 }
