@@ -89,6 +89,9 @@ func New(d Deps) (*App, error) {
 	a.Audit = audit.New(d.DB.Gorm, d.Clock)
 	people := accounts.NewStore(d.DB.Gorm)
 	a.Render = web.NewRenderer(engine, d.Bundle, a.Sessions, people.Viewer, d.Config.IsDevelopment())
+	if err := auth.CheckRegions(d.Config.PhoneRegions()); err != nil {
+		return nil, err
+	}
 	if d.Hasher == nil {
 		d.Hasher = auth.NewHasher(auth.ProductionParams, 4)
 	}
@@ -97,7 +100,8 @@ func New(d Deps) (*App, error) {
 		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
 		Codes:   auth.NewCodes(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
 		Calls:   auth.NewCalls(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
-		Sealer:  a.Sealer, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP, Secure: d.Config.IsProduction()})
+		Sealer:  a.Sealer, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP,
+		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
 
 	a.App = fiber.New(fiber.Config{
 		Immutable:             true,

@@ -87,7 +87,7 @@ func NewApp(t testing.TB, o Options) *TestApp {
 	secrets := secretsFor(o.DSN)
 	cfg := config.Config{Env: o.Env, Port: "0", BaseURL: url, DataDir: t.TempDir(),
 		SessionKey: secrets.session, EncryptionKey: secrets.encryption, MailProvider: "outbox",
-		MailFrom: "Children's Services Online <no-reply@example.org>"}
+		MailFrom: "Children's Services Online <no-reply@example.org>", PhoneCountries: "GB"}
 	if o.Env == config.Production {
 		// Production refuses the outbox; nothing is sent in these tests.
 		cfg.MailProvider, cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPTLS = "smtp", "127.0.0.1", 1, "none"

@@ -12,6 +12,8 @@
 package auth
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 
@@ -38,6 +40,7 @@ type Handler struct {
 	notifier *notify.Notifier
 	trustFly bool
 	secure   bool
+	regions  []string
 	render   *web.Renderer
 	people   *accounts.Store
 	audit    *audit.Log
@@ -60,15 +63,39 @@ type Deps struct {
 	Notifier *notify.Notifier
 	Clock    clock.Clock
 	Log      *slog.Logger
-	TrustFly bool // read the client address from Fly-Client-IP
-	Secure   bool // production: cookies are Secure
+	TrustFly bool     // read the client address from Fly-Client-IP
+	Secure   bool     // production: cookies are Secure
+	Regions  []string // PHONE_COUNTRIES: where sign-in phones may be
 }
 
 // NewHandler returns the auth handler.
 func NewHandler(d Deps) *Handler {
 	return &Handler{sessions: d.Sessions, render: d.Render, people: d.People, audit: d.Audit, limiter: d.Limiter,
 		hasher: d.Hasher, lockout: d.Lockout, codes: d.Codes, calls: d.Calls, sealer: d.Sealer, notifier: d.Notifier,
-		clock: d.Clock, log: d.Log, trustFly: d.TrustFly, secure: d.Secure}
+		clock: d.Clock, log: d.Log, trustFly: d.TrustFly, secure: d.Secure, regions: d.Regions}
+}
+
+// CheckRegions refuses a PHONE_COUNTRIES that names a region the portal
+// cannot name on its pages (see Countries).
+func CheckRegions(regions []string) error {
+	if len(regions) == 0 {
+		return errors.New("auth: PHONE_COUNTRIES names no region")
+	}
+	for _, r := range regions {
+		if _, ok := Countries[r]; !ok {
+			return fmt.Errorf("auth: PHONE_COUNTRIES: %q is not one of the regions the portal knows", r)
+		}
+	}
+	return nil
+}
+
+// countries are the allowed regions, for the "Country code" select.
+func (h *Handler) countries() []Country {
+	out := make([]Country, 0, len(h.regions))
+	for _, r := range h.regions {
+		out = append(out, Countries[r])
+	}
+	return out
 }
 
 // RequireSignedIn lets through only sessions at AAL2; others go to sign in

@@ -53,6 +53,7 @@ type ConfirmView struct {
 	Mobile    bool   // texts can go to the number: "Send Code" is offered
 	Prefix    string // message ids of an emailed-code step
 	Intro     string // message id of the check's lead paragraph, if any
+	Countries []Country
 }
 
 // phoneCheck is one place where a person proves they hold their phone:
@@ -80,7 +81,7 @@ func (pc *phoneCheck) page(c *fiber.Ctx, v ConfirmView, form *web.Form, status i
 	if v.Base == "" {
 		v.Base = pc.base
 	}
-	v.Intro = pc.intro
+	v.Intro, v.Countries = pc.intro, pc.h.countries()
 	return pc.h.render.Render(c, web.Page{Template: "auth/confirm", Title: pc.title, Data: v, Form: form, Status: status})
 }
 
@@ -141,7 +142,7 @@ func (pc *phoneCheck) number(c *fiber.Ctx, p *accounts.Person, typed bool) (stri
 	}
 	form := web.NewForm()
 	form.Values["country"], form.Values["phone"] = c.FormValue("country", "GB"), c.FormValue("phone")
-	phone, perr := ParsePhone(form.Values["country"], form.Values["phone"])
+	phone, perr := ParsePhone(pc.h.regions, form.Values["country"], form.Values["phone"])
 	if perr != nil {
 		form.Add("phone", perr.Error())
 		return "", false, form, nil

@@ -9,6 +9,8 @@ import (
 
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/auth"
+	"portal/app/config"
 )
 
 func TestSignInWithPhoneEnrolsThenConfirmsTwice(t *testing.T) {
@@ -85,5 +87,26 @@ func TestSignInReturnsToTheAskedPageOnlyIfItIsOurs(t *testing.T) {
 				c.PostForm("/sign-in/confirm/send", nil)
 			}
 		})
+	}
+}
+
+func TestPhoneCountriesChooseTheRegions(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{Configure: func(c *config.Config) { c.PhoneCountries = "GB, IE" }})
+	p := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	c := a.Client(t)
+	a.PasswordStep(t, c, p)
+	page := c.Get("/sign-in/confirm")
+	if got := page.Doc.Find("#country option").Length(); got != 2 {
+		t.Fatalf("the Country code select has %d options, want GB and IE", got)
+	}
+	if v, _ := page.Doc.Find("#country option").First().Attr("value"); v != "GB" {
+		t.Fatalf("the first (default) country is %q, want GB", v)
+	}
+	c.PostForm("/sign-in/confirm/send", url.Values{"country": {"IE"}, "phone": {"085 123 4567"}})
+	if got := a.LastSent(t, "sms", "").To; got != "+353851234567" {
+		t.Fatalf("the code went to %q", got)
+	}
+	if err := auth.CheckRegions([]string{"GB", "US"}); err == nil {
+		t.Fatal("PHONE_COUNTRIES=GB,US is accepted though the portal cannot name US")
 	}
 }

@@ -145,7 +145,7 @@ func (h *Handler) emailChangeVerify(c *fiber.Ctx) error {
 // emailChanged tells the old address, and signs the person out everywhere.
 func (h *Handler) emailChanged(c *fiber.Ctx, p *accounts.Person) error {
 	if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
-		Template: "email_address_changed", Data: map[string]string{"Link": "/help#more-help"}}); err != nil {
+		Template: "email_address_changed", Data: map[string]string{"Link": "/help#changing-your-details"}}); err != nil {
 		return err
 	}
 	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "account.email_changed",

@@ -7,9 +7,28 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// AllowedCountries are the calling codes sign-in codes may go to. Anything
-// else is refused, so the portal cannot be used for SMS or call fraud.
-var AllowedCountries = map[string]int{"GB": 44}
+// Countries are the regions whose numbers the portal can text and call,
+// with their calling codes and the message id of their name. PHONE_COUNTRIES
+// chooses among them (default GB); a region needs a translated name here
+// before it can be allowed.
+var Countries = map[string]Country{
+	"GB": {Region: "GB", CallingCode: 44, Label: "auth.confirm.country_gb"},
+	"IE": {Region: "IE", CallingCode: 353, Label: "auth.confirm.country_ie"},
+}
+
+// Country is one region a phone number may come from.
+type Country struct {
+	Region      string
+	CallingCode int
+	Label       string // message id: "United Kingdom (+44)"
+}
+
+// blockedPrefixes are E.164 ranges refused whatever libphonenumber says of
+// them: premium rate, shared cost, personal numbering, pagers and
+// corporate ranges, the ones toll and SMS fraud pay out on.
+// Security: a second guard, so a change in libphonenumber's metadata
+// cannot open them.
+var blockedPrefixes = []string{"+449", "+4487", "+4484", "+4470", "+4476", "+4455", "+4456", "+3531"}
 
 // Phone errors, each a message id.
 var (
@@ -25,10 +44,11 @@ type Phone struct {
 }
 
 // ParsePhone normalises what a person typed ("07700 900123" or "+44 …") for
-// the chosen country to E.164, refusing numbers outside the allowed
-// countries and premium-rate, shared-cost and similar ranges.
-func ParsePhone(region, typed string) (Phone, error) {
-	if _, ok := AllowedCountries[region]; !ok {
+// the chosen region to E.164, refusing numbers outside the allowed regions
+// and premium-rate, shared-cost and similar ranges.
+func ParsePhone(allowed []string, region, typed string) (Phone, error) {
+	country, ok := Countries[region]
+	if !ok || !contains(allowed, region) {
 		return Phone{}, ErrPhoneCountry
 	}
 	n, err := phonenumbers.Parse(strings.TrimSpace(typed), region)
@@ -36,20 +56,42 @@ func ParsePhone(region, typed string) (Phone, error) {
 		return Phone{}, ErrPhoneInvalid
 	}
 	// Compared by calling code: +44 covers the Crown Dependencies too.
-	if int(n.GetCountryCode()) != AllowedCountries[region] {
+	if int(n.GetCountryCode()) != country.CallingCode {
 		return Phone{}, ErrPhoneCountry
 	}
-	switch t := phonenumbers.GetNumberType(n); t {
+	e164 := phonenumbers.Format(n, phonenumbers.E164)
+	if blocked(e164) {
+		return Phone{}, ErrPhoneInvalid
+	}
+	switch phonenumbers.GetNumberType(n) {
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
-		return Phone{E164: phonenumbers.Format(n, phonenumbers.E164), Mobile: true}, nil
+		return Phone{E164: e164, Mobile: true}, nil
 	case phonenumbers.FIXED_LINE:
-		return Phone{E164: phonenumbers.Format(n, phonenumbers.E164)}, nil
+		return Phone{E164: e164}, nil
 	default: // premium rate, shared cost, personal numbers, pagers, VoIP, UAN
 		return Phone{}, ErrPhoneInvalid
 	}
 }
 
-// MaskPhone shows only the last three digits: "+44 ••••• •••123".
+func blocked(e164 string) bool {
+	for _, p := range blockedPrefixes {
+		if strings.HasPrefix(e164, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// MaskPhone shows only the last three digits: "•••• ••• 123".
 func MaskPhone(e164 string) string {
 	if len(e164) < 4 {
 		return "•••"

@@ -18,12 +18,38 @@ func TestParsePhone(t *testing.T) {
 		{"nonsense is refused", "GB", "12", "", false, ErrPhoneInvalid},
 		{"a number abroad is refused", "GB", "+1 202 555 0143", "", false, ErrPhoneCountry},
 		{"a country outside the allowlist is refused", "US", "202 555 0143", "", false, ErrPhoneCountry},
+		{"a known country not allowed here is refused", "IE", "085 123 4567", "", false, ErrPhoneCountry},
+		{"shared cost is refused", "GB", "0845 600 0000", "", false, ErrPhoneInvalid},
+		{"a personal number is refused", "GB", "070 1234 5678", "", false, ErrPhoneInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := ParsePhone(tc.region, tc.typed)
+			p, err := ParsePhone([]string{"GB"}, tc.region, tc.typed)
 			if !errors.Is(err, tc.err) || p.E164 != tc.e164 || p.Mobile != tc.mobile {
 				t.Fatalf("ParsePhone = %+v, %v; want %s mobile=%v %v", p, err, tc.e164, tc.mobile, tc.err)
 			}
 		})
+	}
+}
+
+func TestTheBlockedRangesHoldWhateverTheMetadataSays(t *testing.T) {
+	// Each prefix is refused on its own, even for a number libphonenumber
+	// would call an ordinary mobile or landline.
+	for _, p := range blockedPrefixes {
+		if !blocked(p + "12345678") {
+			t.Errorf("%s is not refused", p)
+		}
+	}
+	if blocked("+447911123456") || blocked("+442079460001") {
+		t.Error("an ordinary mobile or landline is refused")
+	}
+}
+
+func TestAllowingIreland(t *testing.T) {
+	p, err := ParsePhone([]string{"GB", "IE"}, "IE", "085 123 4567")
+	if err != nil || p.E164 != "+353851234567" || !p.Mobile {
+		t.Fatalf("an Irish mobile with IE allowed = %+v, %v", p, err)
+	}
+	if _, err := ParsePhone([]string{"GB", "IE"}, "IE", "1550 123 456"); !errors.Is(err, ErrPhoneInvalid) {
+		t.Fatalf("an Irish premium-rate number = %v", err)
 	}
 }

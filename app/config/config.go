@@ -70,10 +70,23 @@ type Config struct {
 	TwilioFrom          string `env:"TWILIO_FROM" doc:"number texts and calls come from, such as +441632960000"`
 	TwilioBaseURL       string `env:"TWILIO_BASE_URL" default:"https://api.twilio.com" doc:"Twilio (or Twilio-compatible) API"`
 
+	PhoneCountries string `env:"PHONE_COUNTRIES" default:"GB" doc:"regions whose phone numbers may sign in, comma separated (GB, IE)"`
+
 	TrustFlyClientIP bool          `env:"TRUST_FLY_CLIENT_IP" default:"false" doc:"take the client IP from Fly-Client-IP (only behind Fly's proxy)"`
 	DemoPassword     string        `env:"DEMO_PASSWORD" secret:"true" doc:"password of the demo staff accounts; generated and printed when empty"`
 	LogLevel         string        `env:"LOG_LEVEL" default:"info" doc:"debug, info, warn or error"`
 	ShutdownTimeout  time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s" doc:"how long graceful stop waits"`
+}
+
+// PhoneRegions is PHONE_COUNTRIES as a list: "GB, ie" gives [GB IE].
+func (c Config) PhoneRegions() []string {
+	var out []string
+	for _, r := range strings.Split(c.PhoneCountries, ",") {
+		if r = strings.ToUpper(strings.TrimSpace(r)); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Load reads Config from the environment and fills development defaults.
