@@ -92,19 +92,7 @@ func (h *Handler) emailChangeSend(c *fiber.Ctx) error {
 	if !until.IsZero() {
 		return h.emailChangePage(c, "email", limitedForm(form, "email", until), fiber.StatusTooManyRequests)
 	}
-	msg := notify.Message{Channel: notify.Email, To: email, Lang: p.Locale}
-	if _, err := h.people.ByEmail(c.UserContext(), email); err == nil {
-		msg.Template, msg.Data = "email_already_registered", map[string]string{"Link": "/sign-in"}
-	} else if errors.Is(err, accounts.ErrNotFound) {
-		code, err := h.codes.Issue(c.UserContext(), purposeEmailChange, strconv.FormatInt(p.ID, 10)+":"+email)
-		if err != nil {
-			return err
-		}
-		msg.Template, msg.Data = "email_verification_code", map[string]string{"Code": code}
-	} else {
-		return err
-	}
-	if err := h.notifier.Send(c.UserContext(), nil, msg); err != nil {
+	if err := h.sendAddressCode(c, email, p.Locale, purposeEmailChange, strconv.FormatInt(p.ID, 10)+":"+email); err != nil {
 		return err
 	}
 	st.Email = email

@@ -110,19 +110,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 		step, field := resendStep(c)
 		return h.signUpPage(c, EmailFlow{Step: step}, limitedForm(form, field, until), fiber.StatusTooManyRequests)
 	}
-	msg := notify.Message{Channel: notify.Email, To: email, Lang: web.Lang(c)}
-	if _, err := h.people.ByEmail(c.UserContext(), email); err == nil {
-		msg.Template, msg.Data = "email_already_registered", map[string]string{"Link": "/sign-in"}
-	} else if errors.Is(err, accounts.ErrNotFound) {
-		code, err := h.codes.Issue(c.UserContext(), purposeSignUp, email)
-		if err != nil {
-			return err
-		}
-		msg.Template, msg.Data = "email_verification_code", map[string]string{"Code": code}
-	} else {
-		return err
-	}
-	if err := h.notifier.Send(c.UserContext(), nil, msg); err != nil {
+	if err := h.sendAddressCode(c, email, web.Lang(c), purposeSignUp, email); err != nil {
 		return err
 	}
 	sess, err := h.sessions.Ensure(c)
@@ -133,6 +121,26 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 		return err
 	}
 	return h.signUpPage(c, EmailFlow{Step: "code"}, form, fiber.StatusOK)
+}
+
+// sendAddressCode emails a verification code for purpose and subject to an
+// address that has no account yet; an address that has one gets the
+// "already registered" email instead. Security: the caller answers the same
+// either way, so nobody learns which addresses have accounts.
+func (h *Handler) sendAddressCode(c *fiber.Ctx, email, lang, purpose, subject string) error {
+	msg := notify.Message{Channel: notify.Email, To: email, Lang: lang}
+	if _, err := h.people.ByEmail(c.UserContext(), email); err == nil {
+		msg.Template, msg.Data = "email_already_registered", map[string]string{"Link": "/sign-in"}
+	} else if errors.Is(err, accounts.ErrNotFound) {
+		code, err := h.codes.Issue(c.UserContext(), purpose, subject)
+		if err != nil {
+			return err
+		}
+		msg.Template, msg.Data = "email_verification_code", map[string]string{"Code": code}
+	} else {
+		return err
+	}
+	return h.notifier.Send(c.UserContext(), nil, msg)
 }
 
 // resendStep is where a refused send shows its message: the code step for

@@ -63,7 +63,7 @@ func (v *VoiceCallbacks) voice(c *fiber.Ctx) error {
 	form := postParams(c)
 	// Security: the URL Twilio signed is BASE_URL + what it asked for; the
 	// Host header is the caller's to choose, so it is never used.
-	want := twilioSignature(v.authToken, v.baseURL+c.OriginalURL(), form)
+	want := TwilioSignature(v.authToken, v.baseURL+c.OriginalURL(), form)
 	if !hmac.Equal([]byte(c.Get("X-Twilio-Signature")), []byte(want)) { // Security: constant time
 		return web.Forbidden("errors.forbidden.body")
 	}
@@ -98,11 +98,11 @@ func first(vals []string) string {
 	return vals[0]
 }
 
-// twilioSignature is what Twilio puts in X-Twilio-Signature: the base64
+// TwilioSignature is what Twilio puts in X-Twilio-Signature: the base64
 // HMAC-SHA1, keyed with the auth token, of the full URL followed by each
 // POST parameter's name and value, sorted by name (and, for a repeated
 // name, by value).
-func twilioSignature(authToken, fullURL string, form map[string][]string) string {
+func TwilioSignature(authToken, fullURL string, form map[string][]string) string {
 	names := make([]string, 0, len(form))
 	for k := range form {
 		names = append(names, k)
