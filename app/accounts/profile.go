@@ -11,10 +11,11 @@ import (
 	"portal/app/web"
 )
 
-// ProfileView is what "Edit profile" shows: the person, with the phone
-// number masked (its holder cannot change it: staff remove it).
+// ProfileView is what "Edit profile" shows beside its form: the email
+// address and the phone number masked (its holder cannot change it: staff
+// remove it). Security: not the Person, which carries the password hash.
 type ProfileView struct {
-	Person *Person
+	Email, PhoneHint string
 }
 
 // profileFields are the form's fields, in the page's order.
@@ -48,7 +49,7 @@ func (h *Handler) profileShow(c *fiber.Ctx) error {
 
 func (h *Handler) profilePage(c *fiber.Ctx, p *Person, form *web.Form, status int) error {
 	return h.Render.Render(c, web.Page{Template: "account/profile", Title: "account.profile.title",
-		Data: ProfileView{Person: p}, Form: form, Status: status})
+		Data: ProfileView{Email: p.Email, PhoneHint: p.PhoneHint}, Form: form, Status: status})
 }
 
 // profileSave is "Save changes".

@@ -160,7 +160,7 @@ func (a *TestApp) GivePhone(t testing.TB, person *accounts.Person, e164 string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	hint := "•••• ••• " + e164[len(e164)-3:]
+	hint := auth.MaskPhone(e164)
 	if err := accounts.NewStore(a.DB.Gorm).SetPhone(context.Background(), person.ID, sealed, hint, mobile); err != nil {
 		t.Fatal(err)
 	}

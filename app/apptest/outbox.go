@@ -38,10 +38,9 @@ func (a *TestApp) LastSent(t testing.TB, channel, recipient string) Sent {
 	return s
 }
 
-// AnswerLastCall answers the newest call in the outbox (to recipient when
-// it is not empty) and presses digits, through the dev outbox's answer
-// button: the same hook a voice provider's signed callback reaches.
-func (a *TestApp) AnswerLastCall(t testing.TB, recipient, digits string) {
+// LastCallID runs the queue and returns the outbox id of the newest call
+// (to recipient when it is not empty).
+func (a *TestApp) LastCallID(t testing.TB, recipient string) int64 {
 	t.Helper()
 	if err := a.Notifier.Drain(context.Background()); err != nil {
 		t.Fatal(err)
@@ -54,8 +53,23 @@ func (a *TestApp) AnswerLastCall(t testing.TB, recipient, digits string) {
 	if err := q.Order("id DESC").Limit(1).Row().Scan(&id); err != nil {
 		t.Fatalf("no call to %q in the outbox: %v", recipient, err)
 	}
+	return id
+}
+
+// AnswerCall answers the outbox's call id and presses digits, through the
+// dev outbox's answer button: the same hook a voice provider's signed
+// callback reaches.
+func (a *TestApp) AnswerCall(t testing.TB, id int64, digits string) {
+	t.Helper()
 	res := a.Client(t).PostForm("/dev/outbox/"+strconv.FormatInt(id, 10)+"/answer", url.Values{"digits": {digits}})
 	if res.StatusCode != http.StatusNoContent {
 		t.Fatalf("answering call %d = %d", id, res.StatusCode)
 	}
+}
+
+// AnswerLastCall answers the newest call (to recipient when it is not
+// empty) with digits.
+func (a *TestApp) AnswerLastCall(t testing.TB, recipient, digits string) {
+	t.Helper()
+	a.AnswerCall(t, a.LastCallID(t, recipient), digits)
 }

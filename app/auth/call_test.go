@@ -4,13 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/auth"
 )
 
 const landline = "+442079460001" // Ofcom's drama range: 020 7946 0000 to 0999
@@ -105,9 +105,10 @@ func TestACallIsSupersededAndExpires(t *testing.T) {
 	t.Run("an earlier call answered after a newer one was asked for", func(t *testing.T) {
 		c := a.Client(t)
 		callPage(t, a, c, p)
-		first := latestCallID(t, a)
-		c.PostForm("/sign-in/confirm/call", nil) // "Call me again"
-		answerCall(t, a, first, "#")
+		first := a.LastCallID(t, "")
+		c.PostForm("/sign-in/confirm/call", url.Values{"resend": {"1"}}) // "Call me again"
+		a.LastCallID(t, "")                                              // the newer call is in the outbox too
+		a.AnswerCall(t, first, "#")
 		if res := c.PostForm("/sign-in/confirm/call/continue", nil); res.StatusCode != http.StatusUnprocessableEntity {
 			t.Fatalf("the superseded call signed in: %d", res.StatusCode)
 		}
@@ -171,23 +172,6 @@ func TestEnrolALandlineByCall(t *testing.T) {
 	}
 }
 
-func latestCallID(t *testing.T, a *apptest.TestApp) int64 {
-	t.Helper()
-	a.LastSent(t, "voice", "")
-	var id int64
-	a.DB.Gorm.Raw(`SELECT id FROM outbox_messages WHERE channel = 'voice' ORDER BY id DESC LIMIT 1`).Scan(&id)
-	return id
-}
-
-func answerCall(t *testing.T, a *apptest.TestApp, id int64, digits string) {
-	t.Helper()
-	a.LastSent(t, "voice", "") // work the queue, so the newer call is in the outbox too
-	res := a.Client(t).PostForm("/dev/outbox/"+strconv.FormatInt(id, 10)+"/answer", url.Values{"digits": {digits}})
-	if res.StatusCode != http.StatusNoContent {
-		t.Fatalf("answer = %d", res.StatusCode)
-	}
-}
-
 // TestCallMeThroughTwilio places the call through a Twilio-compatible API
 // and takes the keypad answer from its signed callback, as in production.
 func TestCallMeThroughTwilio(t *testing.T) {
@@ -246,5 +230,50 @@ func TestCallMeThroughTwilio(t *testing.T) {
 	}
 	if !signedIn() {
 		t.Fatal("# on this call did not sign in")
+	}
+}
+
+func TestAnAnsweredCallToOneNumberDoesNotEnrolAnother(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	c := a.Client(t)
+	a.PasswordStep(t, c, p)
+	if res := c.PostForm("/sign-in/confirm/call", url.Values{"country": {"GB"}, "phone": {""}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("Call Me with no number = %d, want 422", res.StatusCode)
+	}
+	c.PostForm("/sign-in/confirm/call", url.Values{"country": {"GB"}, "phone": {"020 7946 0001"}}) // the person's own landline
+	c.PostForm("/sign-in/confirm/send", url.Values{"country": {"GB"}, "phone": {"07911 123456"}})  // then someone else's mobile
+	a.AnswerLastCall(t, landline, "#")
+	res := c.PostForm("/sign-in/confirm/call/continue", nil)
+	if res.Header.Get("Location") != "/sign-in/confirm" {
+		t.Fatalf("continue = %d %q, want back to ask again", res.StatusCode, res.Header.Get("Location"))
+	}
+	got, _ := accounts.NewStore(a.DB.Gorm).Get(context.Background(), p.ID)
+	if got.PhoneSealed != "" {
+		t.Fatalf("a call answered on one number enrolled another (%s)", got.PhoneHint)
+	}
+}
+
+func TestTenWrongPhoneCodesLockSignInAndEndTheSession(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	a.GivePhone(t, p, "+447911123456", true)
+	c := a.Client(t)
+	a.PasswordStep(t, c, p) // a right password clears earlier failures
+	var res *apptest.Response
+	for i := 0; i < 10; i++ {
+		if i%auth.CodeMaxFailures == 0 {
+			c.PostForm("/sign-in/confirm/send", nil) // a new code after five wrong ones
+		}
+		res = c.PostForm("/sign-in/confirm/verify", url.Values{"code": {"000000"}})
+	}
+	if got, want := res.Text(".govuk-error-summary a"), a.T("auth.sign_in.error_locked", "Time", "10:00"); got != want {
+		t.Fatalf("after ten wrong phone codes: %d %q, want %q", res.StatusCode, got, want)
+	}
+	if got := a.LastSent(t, "email", p.Email); got.Subject != a.T("email_account_locked.subject") {
+		t.Fatalf("the holder was sent %q", got.Subject)
+	}
+	if res := c.PostForm("/sign-in/confirm/call", nil); res.StatusCode == http.StatusOK {
+		t.Fatal("Call Me carried on after the lockout")
 	}
 }

@@ -74,7 +74,7 @@ func (s *Codes) subjectKey(purpose, subject string) string {
 }
 
 // Issue makes a new code for subject, replacing any earlier one; the wrong
-// tries of the earlier code carry over.
+// tries of an earlier code that has not expired carry over.
 func (s *Codes) Issue(ctx context.Context, purpose, subject string) (string, error) {
 	code, err := randomDigits(CodeLength)
 	if err != nil {
@@ -84,8 +84,11 @@ func (s *Codes) Issue(ctx context.Context, purpose, subject string) (string, err
 	key := s.subjectKey(purpose, subject)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var failures int
+		// Security: wrong tries carry over from a live code only, so "Send
+		// new code" never resets them, while an expired code's count (five
+		// wrong tries by anyone who knows the address) locks nobody out for good.
 		if err := tx.Raw(`SELECT coalesce(max(failures), 0) FROM one_time_codes WHERE purpose = ? AND subject_key = ?
-			AND used_at IS NULL AND replaced_at IS NULL`, purpose, key).Scan(&failures).Error; err != nil {
+			AND used_at IS NULL AND replaced_at IS NULL AND expires_at > ?`, purpose, key, now).Scan(&failures).Error; err != nil {
 			return err
 		}
 		if err := tx.Exec(`UPDATE one_time_codes SET replaced_at = ? WHERE purpose = ? AND subject_key = ?

@@ -85,3 +85,17 @@ func TestCodesAreBoundToTheirPurpose(t *testing.T) {
 		t.Fatal("a sign-up code reset a password")
 	}
 }
+
+func TestAnExpiredCodesWrongTriesDoNotLockTheNextOut(t *testing.T) {
+	ctx := context.Background()
+	codes, clk := newCodes(t)
+	codes.Issue(ctx, "reset", "parent@example.net")
+	for i := 0; i < auth.CodeMaxFailures; i++ {
+		codes.Check(ctx, "reset", "parent@example.net", "000000") // a stranger guessing
+	}
+	clk.Advance(auth.CodeLifetime)
+	code, _ := codes.Issue(ctx, "reset", "parent@example.net")
+	if err := codes.Check(ctx, "reset", "parent@example.net", code); err != nil {
+		t.Fatalf("a fresh code after the exhausted one expired = %v", err)
+	}
+}

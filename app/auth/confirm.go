@@ -112,15 +112,24 @@ func (pc *phoneCheck) show(c *fiber.Ctx) error {
 func (pc *phoneCheck) enrolStep(p *accounts.Person, st confirmState) string {
 	switch {
 	case !pc.enrol:
-		return "closed"
-	case p.PhoneRemovedAt == nil || st.EmailChecked:
+		return "nophone"
+	case p.PhoneRemovedAt == nil:
 		return "enrol"
 	case !pc.h.clock.Now().Before(p.PhoneRemovedAt.Add(ReenrolWindow)):
+		// Security: the window is checked first, whatever the session says:
+		// an emailed code passed in time does not hold the window open.
 		return "closed"
+	case st.EmailChecked:
+		return "enrol"
 	default:
 		return "email"
 	}
 }
+
+// typedNumber reports whether the request comes from the form that adds a
+// number; "Send new code", "Call me instead" and "Call me again" say
+// resend=1 and mean the number already typed.
+func typedNumber(c *fiber.Ctx) bool { return c.FormValue("resend") != "1" }
 
 // number is the number this request is about: the one typed while adding a
 // number (sealed into the session), else the one on the account.
@@ -164,13 +173,13 @@ func (pc *phoneCheck) send(c *fiber.Ctx) error {
 	if p == nil {
 		return err
 	}
-	number, mobile, form, err := pc.number(c, p, c.FormValue("phone") != "")
+	number, mobile, form, err := pc.number(c, p, typedNumber(c))
 	if err != nil || form != nil {
 		return pc.refuse(c, form, err)
 	}
 	if !mobile {
 		form = web.NewForm()
-		form.Values["phone"] = c.FormValue("phone")
+		form.Values["phone"], form.Values["country"] = c.FormValue("phone"), c.FormValue("country")
 		form.Add(pc.focus(p), "auth.phone.error_not_mobile")
 		return pc.page(c, ConfirmView{Step: pc.stepOf(p)}, form, fiber.StatusUnprocessableEntity)
 	}
@@ -203,8 +212,7 @@ func (pc *phoneCheck) verify(c *fiber.Ctx) error {
 	}
 	err = pc.h.codes.Check(c.UserContext(), pc.purpose, strconv.FormatInt(p.ID, 10)+":"+number, c.FormValue("code"))
 	if key := codeErrorKey(err); key != "" {
-		// Wrong phone codes count towards the sign-in lockout too.
-		if _, err := pc.h.lockout.Fail(c.UserContext(), p.Email); err != nil {
+		if locked, err := pc.h.phoneCodeFailed(c, p); locked || err != nil {
 			return err
 		}
 		form := web.NewForm()
@@ -222,7 +230,7 @@ func (pc *phoneCheck) call(c *fiber.Ctx) error {
 	if p == nil {
 		return err
 	}
-	number, _, form, err := pc.number(c, p, c.FormValue("phone") != "")
+	number, _, form, err := pc.number(c, p, typedNumber(c))
 	if err != nil || form != nil {
 		return pc.refuse(c, form, err)
 	}
@@ -290,6 +298,25 @@ func (pc *phoneCheck) pass(c *fiber.Ctx, p *accounts.Person, number string) erro
 	return pc.passed(c, p, st)
 }
 
+// phoneCodeFailed counts a wrong phone code towards the sign-in lockout.
+// The tenth locks the email: the holder is told, this session ends (so
+// "Call Me" cannot carry on either) and the sign-in page says until when;
+// locked is then true and the response is written.
+func (h *Handler) phoneCodeFailed(c *fiber.Ctx, p *accounts.Person) (locked bool, err error) {
+	if locked, err = h.lockout.Fail(c.UserContext(), p.Email); !locked || err != nil {
+		return false, err
+	}
+	if err := h.tellLocked(c, p); err != nil {
+		return true, err
+	}
+	if err := h.sessions.Destroy(c); err != nil {
+		return true, err
+	}
+	form := web.NewForm()
+	form.Values["email"] = p.Email
+	return true, h.signInLocked(c, form, h.clock.Now().Add(LockoutDuration))
+}
+
 // errStartAgain says the check's state is gone or out of order (a number
 // never typed, a step skipped): the person starts the check again.
 var errStartAgain = errors.New("auth: start the phone check again")
@@ -313,7 +340,7 @@ func (pc *phoneCheck) limited(c *fiber.Ctx, p *accounts.Person, until time.Time,
 		return err
 	}
 	form := web.NewForm()
-	form.Values["phone"] = c.FormValue("phone")
+	form.Values["phone"], form.Values["country"] = c.FormValue("phone"), c.FormValue("country")
 	return pc.page(c, ConfirmView{Step: pc.stepOf(p), PhoneHint: p.PhoneHint, Mobile: p.PhoneMobile},
 		limitedForm(form, pc.focus(p), until), fiber.StatusTooManyRequests)
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -65,9 +66,6 @@ func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) 
 	if _, err := h.sessions.Rotate(c, p.ID, web.AAL2); err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{}); err != nil {
-		return err
-	}
 	if err := h.people.SignedIn(c.UserContext(), p.ID, h.clock.Now()); err != nil {
 		return err
 	}
@@ -97,7 +95,7 @@ func (h *Handler) reenrolSend(c *fiber.Ctx) error {
 	if pc.enrolStep(p, confirmStateOf(web.CurrentSession(c))) != "email" {
 		return web.Redirect(c, pc.base)
 	}
-	until, err := h.overLimit(c, limit{signUpSendsPerEmail, "reenrol:" + p.Email})
+	until, err := h.overLimit(c, limit{reenrolSendsPerPerson, strconv.FormatInt(p.ID, 10)})
 	if err != nil {
 		return err
 	}

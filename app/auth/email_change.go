@@ -2,7 +2,6 @@ package auth
 
 import (
 	"errors"
-	"net/mail"
 	"strconv"
 	"strings"
 
@@ -76,7 +75,7 @@ func (h *Handler) emailChangeSend(c *fiber.Ctx) error {
 	form := web.NewForm()
 	email := strings.TrimSpace(c.FormValue("email", st.Email))
 	form.Values["email"] = email
-	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
+	if !validEmail(email) {
 		form.Add("email", "auth.sign_in.error_email")
 	} else if strings.EqualFold(email, p.Email) {
 		form.Add("email", "auth.email_change.error_same")
@@ -84,13 +83,14 @@ func (h *Handler) emailChangeSend(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.emailChangePage(c, "email", form, fiber.StatusUnprocessableEntity)
 	}
-	until, err := h.overLimit(c, limit{signUpSendsPerEmail, "change:" + strings.ToLower(email)},
-		limit{signUpSendsPerEmail, "change:person:" + strconv.FormatInt(p.ID, 10)})
+	until, err := h.overLimit(c, limit{changeSendsPerEmail, strings.ToLower(email)},
+		limit{changeSendsPerPerson, strconv.FormatInt(p.ID, 10)})
 	if err != nil {
 		return err
 	}
 	if !until.IsZero() {
-		return h.emailChangePage(c, "email", limitedForm(form, "email", until), fiber.StatusTooManyRequests)
+		step, field := resendStep(c)
+		return h.emailChangePage(c, step, limitedForm(form, field, until), fiber.StatusTooManyRequests)
 	}
 	if err := h.sendAddressCode(c, email, p.Locale, purposeEmailChange, strconv.FormatInt(p.ID, 10)+":"+email); err != nil {
 		return err

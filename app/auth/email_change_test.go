@@ -113,3 +113,24 @@ func TestAnEmailChangeNeedsAFreshPhoneCheckOfItsOwn(t *testing.T) {
 		}
 	})
 }
+
+func TestAnEmailChangeCodeWorksOnlyForTheAddressItWentTo(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "old@example.net", accounts.RoleCitizen, "")
+	a.GivePhone(t, p, "+447911123456", true)
+	c := a.Client(t)
+	a.SignIn(t, c, p)
+	c.Get("/profile/email")
+	c.PostForm("/profile/email/send", nil)
+	c.PostForm("/profile/email/verify", url.Values{"code": {a.LastSent(t, "sms", "").Code()}})
+	c.Get("/profile/email/new")
+	c.PostForm("/profile/email/new/send", url.Values{"email": {"mine@example.net"}})
+	mine := a.LastSent(t, "email", "mine@example.net").Code()
+	c.PostForm("/profile/email/new/send", url.Values{"email": {"theirs@example.net"}})
+	if res := c.PostForm("/profile/email/new/verify", url.Values{"code": {mine}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("the first address's code for the second address = %d, want 422", res.StatusCode)
+	}
+	if got, _ := accounts.NewStore(a.DB.Gorm).Get(context.Background(), p.ID); got.Email != "old@example.net" {
+		t.Fatalf("the address became %q", got.Email)
+	}
+}

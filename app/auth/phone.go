@@ -24,11 +24,17 @@ type Country struct {
 }
 
 // blockedPrefixes are E.164 ranges refused whatever libphonenumber says of
-// them: premium rate, shared cost, personal numbering, pagers and
-// corporate ranges, the ones toll and SMS fraud pay out on.
+// them: premium rate, shared cost, personal numbering, pagers, corporate
+// and VoIP ranges, the ones toll and SMS fraud pay out on. UK: 09, 087,
+// 084, 070, 076 (but 07624, the Isle of Man's mobiles), 055, 056. Ireland:
+// 15xx premium, 18xx shared cost and freephone, 0818, 076.
 // Security: a second guard, so a change in libphonenumber's metadata
 // cannot open them.
-var blockedPrefixes = []string{"+449", "+4487", "+4484", "+4470", "+4476", "+4455", "+4456", "+3531"}
+var blockedPrefixes = []string{"+449", "+4487", "+4484", "+4470", "+4476", "+4455", "+4456",
+	"+35315", "+35318", "+353818", "+35376"}
+
+// openPrefixes are ordinary ranges inside a blocked one.
+var openPrefixes = []string{"+447624"}
 
 // Phone errors, each a message id.
 var (
@@ -74,6 +80,11 @@ func ParsePhone(allowed []string, region, typed string) (Phone, error) {
 }
 
 func blocked(e164 string) bool {
+	for _, p := range openPrefixes {
+		if strings.HasPrefix(e164, p) {
+			return false
+		}
+	}
 	for _, p := range blockedPrefixes {
 		if strings.HasPrefix(e164, p) {
 			return true

@@ -39,8 +39,10 @@ func TestTheBlockedRangesHoldWhateverTheMetadataSays(t *testing.T) {
 			t.Errorf("%s is not refused", p)
 		}
 	}
-	if blocked("+447911123456") || blocked("+442079460001") {
-		t.Error("an ordinary mobile or landline is refused")
+	for _, ordinary := range []string{"+447911123456", "+442079460001", "+447624123456", "+35312345678", "+353851234567"} {
+		if blocked(ordinary) {
+			t.Errorf("the ordinary number %s is refused", ordinary)
+		}
 	}
 }
 

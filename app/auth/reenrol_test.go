@@ -95,3 +95,21 @@ func TestSendLimitsHoldAcrossTwoAppInstances(t *testing.T) {
 		t.Fatalf("the page says %q, want %q", got, want)
 	}
 }
+
+func TestAnEmailedCodeInTimeDoesNotHoldTheWindowOpen(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	if err := accounts.NewStore(a.DB.Gorm).RemovePhone(context.Background(), p.ID, a.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a.Clock.Advance(ReenrolWindowMinusOneMinute)
+	c := a.Client(t)
+	a.PasswordStep(t, c, p)
+	c.PostForm("/sign-in/confirm/email/send", nil)
+	c.PostForm("/sign-in/confirm/email/verify", url.Values{"code": {a.LastSent(t, "email", p.Email).Code()}})
+	a.Clock.Advance(2 * time.Minute)
+	c.Get("/sign-in/confirm") // activity: the session is alive
+	if res := c.PostForm("/sign-in/confirm/send", url.Values{"country": {"GB"}, "phone": {"07911 123457"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("adding a number past 72 hours = %d, want refused", res.StatusCode)
+	}
+}

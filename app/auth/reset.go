@@ -2,7 +2,6 @@ package auth
 
 import (
 	"errors"
-	"net/mail"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,12 +35,12 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 		email = flowOf(web.CurrentSession(c), purposeReset).Email // "Send new code"
 	}
 	form.Values["email"] = email
-	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
+	if !validEmail(email) {
 		form.Add("email", "auth.sign_in.error_email")
 		return h.resetPage(c, EmailFlow{Step: "email"}, form, fiber.StatusUnprocessableEntity)
 	}
-	until, err := h.overLimit(c, limit{signUpSendsPerEmail, "reset:" + strings.ToLower(email)},
-		limit{signUpSendsPerIP, "reset:" + web.ClientIP(c, h.trustFly)})
+	until, err := h.overLimit(c, limit{resetSendsPerEmail, strings.ToLower(email)},
+		limit{resetSendsPerIP, web.ClientIP(c, h.trustFly)})
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,13 @@ import (
 // lockout of the identity issue comes on top.
 var signInAttempts = ratelimit.Rule{Name: "signin:ip", Max: 30, Window: 15 * time.Minute}
 
+// validEmail reports whether s looks like an email address, as typed in
+// any of the journeys' email fields.
+func validEmail(s string) bool {
+	_, err := mail.ParseAddress(s)
+	return err == nil && strings.Contains(s, "@")
+}
+
 // signInForm shows "Sign in".
 func (h *Handler) signInForm(c *fiber.Ctx) error {
 	if web.CurrentSession(c).SignedIn() {
@@ -36,7 +43,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	form.Values["email"] = email
 	form.Values["next"] = web.SafeRedirect(c.FormValue("next"), "")
-	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
+	if !validEmail(email) {
 		form.Add("email", "auth.sign_in.error_email")
 	}
 	password := c.FormValue("password")
@@ -105,16 +112,21 @@ func (h *Handler) signInFailed(c *fiber.Ctx, form *web.Form, email string, perso
 		return h.signInInvalid(c, form)
 	}
 	if person != nil {
-		if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: person.Email,
-			Lang: person.Locale, Template: "email_account_locked", Data: map[string]string{"Link": "/help#locked-out"}}); err != nil {
-			return err
-		}
-		if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person.ID, Action: "account.locked",
-			IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+		if err := h.tellLocked(c, person); err != nil {
 			return err
 		}
 	}
 	return h.signInLocked(c, form, h.clock.Now().Add(LockoutDuration))
+}
+
+// tellLocked emails the holder that sign-in was locked, and audits it.
+func (h *Handler) tellLocked(c *fiber.Ctx, person *accounts.Person) error {
+	if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: person.Email,
+		Lang: person.Locale, Template: "email_account_locked", Data: map[string]string{"Link": "/help#locked-out"}}); err != nil {
+		return err
+	}
+	return h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person.ID, Action: "account.locked",
+		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)})
 }
 
 func (h *Handler) signInLocked(c *fiber.Ctx, form *web.Form, until time.Time) error {

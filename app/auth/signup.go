@@ -3,7 +3,6 @@ package auth
 import (
 	"encoding/json"
 	"errors"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -16,11 +15,17 @@ import (
 	"portal/app/web"
 )
 
-// Limits on sending sign-up codes: per email and per client address, so the
-// portal cannot be used to flood someone's inbox.
+// Limits on emailed codes (sign up, reset, a new phone, a new address): per
+// address and per client address or person, so the portal cannot be used
+// to flood someone's inbox.
 var (
-	signUpSendsPerEmail = ratelimit.Rule{Name: "signup:email", Max: 5, Window: time.Hour}
-	signUpSendsPerIP    = ratelimit.Rule{Name: "signup:ip", Max: 20, Window: time.Hour}
+	signUpSendsPerEmail   = ratelimit.Rule{Name: "signup:email", Max: 5, Window: time.Hour}
+	signUpSendsPerIP      = ratelimit.Rule{Name: "signup:ip", Max: 20, Window: time.Hour}
+	resetSendsPerEmail    = ratelimit.Rule{Name: "reset:email", Max: 5, Window: time.Hour}
+	resetSendsPerIP       = ratelimit.Rule{Name: "reset:ip", Max: 20, Window: time.Hour}
+	reenrolSendsPerPerson = ratelimit.Rule{Name: "reenrol:person", Max: 5, Window: time.Hour}
+	changeSendsPerEmail   = ratelimit.Rule{Name: "change:email", Max: 5, Window: time.Hour}
+	changeSendsPerPerson  = ratelimit.Rule{Name: "change:person", Max: 10, Window: time.Hour}
 )
 
 const purposeSignUp = "signup"
@@ -97,7 +102,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 		email = flowOf(web.CurrentSession(c), purposeSignUp).Email // "Send new code"
 	}
 	form.Values["email"] = email
-	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
+	if !validEmail(email) {
 		form.Add("email", "auth.sign_in.error_email")
 		return h.signUpPage(c, EmailFlow{Step: "email"}, form, fiber.StatusUnprocessableEntity)
 	}
@@ -212,9 +217,6 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 	}
 	// Security: the new account starts at AAL1; the phone step comes next.
 	if _, err := h.sessions.Rotate(c, p.ID, web.AAL1); err != nil {
-		return err
-	}
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), flowState{}); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/sign-in/confirm")

@@ -73,7 +73,7 @@ func (v *VoiceCallbacks) voice(c *fiber.Ctx) error {
 			return fmt.Errorf("notify: voice callback: %w", err)
 		}
 	}
-	doc, err := replyTwiML(v.bundle, i18n.Match(c.Query("lang"), ""))
+	doc, err := replyTwiML(v.bundle, i18n.Match(c.Query("lang"), ""), first(form["Digits"]))
 	if err != nil {
 		return err
 	}

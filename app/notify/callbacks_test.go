@@ -243,3 +243,22 @@ func TestTheRealAppTakesSignedCallbacksPastCSRF(t *testing.T) {
 		})
 	}
 }
+
+func TestAnotherKeyThanHashIsNotThanked(t *testing.T) {
+	v := notify.NewVoiceCallbacks(twilioConfig(), bundle(t))
+	rec := &hook{}
+	v.Answered = rec.answered
+	path := "/callbacks/voice?challenge=challenge-7&lang=en"
+	form := twilioCallback("1")
+	status, body := callbackPost(t, bareApp(v.Mount), path, sign(twilioToken, baseURL+path, form), form)
+	var reply parsedReply
+	if err := xml.Unmarshal([]byte(body), &reply); err != nil || status != http.StatusOK || len(reply.Say) != 1 {
+		t.Fatalf("status %d, reply %s (%v)", status, body, err)
+	}
+	if got, want := reply.Say[0].Text, bundle(t).For("en").T("notify.voice_reply.no_answer"); got != want {
+		t.Fatalf("after 1 the call says %q, want %q", got, want)
+	}
+	if len(rec.digits) != 1 || rec.digits[0] != "1" {
+		t.Fatalf("the hook got %v, want the 1 passed on (it decides)", rec.digits)
+	}
+}

@@ -145,7 +145,7 @@ func (n *Notifier) Send(ctx context.Context, tx *gorm.DB, m Message) error {
 	if err != nil {
 		return fmt.Errorf("notify: seal: %w", err)
 	}
-	if _, err := n.client.Insert(ctx, sendArgs{Sealed: sealed}, nil); err != nil {
+	if _, err := n.client.Insert(ctx, sendArgs{Sealed: sealed}, insertOpts(m.Channel)); err != nil {
 		return fmt.Errorf("notify: queue: %w", err)
 	}
 	return nil
@@ -235,6 +235,25 @@ func (n *Notifier) Drain(ctx context.Context) error {
 	return nil
 }
 
+// Texts and calls carry one-time codes and "press # if you are signing in
+// now": worth sending only while the code or call can still be used.
+const (
+	// PhoneMessageMaxAge is the life of a sign-in code (auth.CodeLifetime);
+	// a text or call still unsent by then is cancelled, not sent late.
+	PhoneMessageMaxAge = 10 * time.Minute
+	phoneMaxAttempts   = 4
+)
+
+// insertOpts puts every job on notify's queue; texts and calls get few
+// attempts (emails keep River's default of days of retries).
+func insertOpts(ch Channel) *river.InsertOpts {
+	opts := &river.InsertOpts{Queue: Queue}
+	if ch != Email {
+		opts.MaxAttempts = phoneMaxAttempts
+	}
+	return opts
+}
+
 // sendArgs is the queued job: the Message, sealed.
 type sendArgs struct {
 	Sealed string `json:"sealed"`
@@ -266,6 +285,11 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[sendArgs]) error {
 	var m Message
 	if err := json.Unmarshal(plain, &m); err != nil {
 		return river.JobCancel(fmt.Errorf("notify: decode: %w", err))
+	}
+	if m.Channel != Email && time.Since(job.CreatedAt) > PhoneMessageMaxAge {
+		// Security: a call ringing an hour later ("press # if you are signing
+		// in now") could be answered for someone else's sign-in attempt.
+		return river.JobCancel(errors.New("notify: a text or call older than its code is not sent"))
 	}
 	r, err := w.n.Render(m)
 	if err != nil {

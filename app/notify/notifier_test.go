@@ -205,3 +205,29 @@ func TestRenderedKeepsTheLanguageItWasWrittenIn(t *testing.T) {
 		})
 	}
 }
+
+func TestATextOrCallOlderThanItsCodeIsCancelledNotSentLate(t *testing.T) {
+	for _, m := range []notify.Message{
+		{Channel: notify.SMS, To: "+447911123456", Template: "sms_code", Lang: "en", Data: map[string]string{"Code": "424242"}},
+		{Channel: notify.Voice, To: "+442079460001", Template: "voice_sign_in", Lang: "en", AnswerToken: "challenge"},
+	} {
+		t.Run("channel="+string(m.Channel), func(t *testing.T) {
+			p := &recorder{}
+			e := newEnv(t, func(o *notify.Options) { o.Provider = p })
+			e.send(t, m)
+			// Queued while the provider was down for eleven minutes.
+			if err := e.db.Gorm.Exec(`UPDATE river_job SET created_at = now() - interval '11 minutes'`).Error; err != nil {
+				t.Fatal(err)
+			}
+			err := e.notifier.Drain(context.Background())
+			if err == nil || len(p.delivered()) != 0 {
+				t.Fatalf("a stale %s: Drain = %v, delivered %d; want it cancelled", m.Channel, err, len(p.delivered()))
+			}
+			var attempts int
+			e.db.Gorm.Raw(`SELECT max_attempts FROM river_job`).Scan(&attempts)
+			if attempts > 5 {
+				t.Fatalf("a %s is tried %d times, want a few", m.Channel, attempts)
+			}
+		})
+	}
+}

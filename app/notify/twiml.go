@@ -76,9 +76,15 @@ func (t *Twilio) callTwiML(r Rendered) (string, error) {
 	return marshalTwiML(doc)
 }
 
-// replyTwiML is the callback's answer: thank the person and hang up.
-func replyTwiML(bundle *i18n.Bundle, lang string) (string, error) {
-	doc := twimlResponse{Say: []twimlSay{say(lang, bundle.For(lang).T(voiceAnsweredID))}, Hangup: &struct{}{}}
+// replyTwiML is the callback's answer, then hang up: thanks after #, and
+// after any other key the same words as when no key came, so nobody is
+// told to go back to a screen that will not move on.
+func replyTwiML(bundle *i18n.Bundle, lang, digits string) (string, error) {
+	id := voiceAnsweredID
+	if digits != "#" {
+		id = voiceNoAnswerID
+	}
+	doc := twimlResponse{Say: []twimlSay{say(lang, bundle.For(lang).T(id))}, Hangup: &struct{}{}}
 	return marshalTwiML(doc)
 }
 

@@ -177,17 +177,17 @@ func (s *Sessions) Ensure(c *fiber.Ctx) (*Session, error) {
 }
 
 // Rotate replaces the request's session with a new one for personID at aal,
-// with a new token and a new CSRF token. Call it at sign-in, at each factor
-// and at every privilege change (session fixation).
+// with a new token, a new CSRF token and no data: nothing a journey kept
+// before (a half-done check, a pending address) crosses a privilege
+// change. Call it at sign-in, at each factor and at every privilege change
+// (session fixation).
 func (s *Sessions) Rotate(c *fiber.Ctx, personID int64, aal int16) (*Session, error) {
-	var data json.RawMessage
 	if old := CurrentSession(c); old != nil {
-		data = old.Data
 		if err := s.db.WithContext(c.UserContext()).Delete(&Session{}, old.ID).Error; err != nil {
 			return nil, fmt.Errorf("session: rotate: %w", err)
 		}
 	}
-	sess, token, err := s.create(c.UserContext(), &personID, aal, data)
+	sess, token, err := s.create(c.UserContext(), &personID, aal, nil)
 	if err != nil {
 		return nil, err
 	}
