@@ -3,11 +3,13 @@ package app
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/auth"
 	"portal/app/notify"
 	"portal/app/ops"
 	"portal/app/pages"
+	"portal/app/records"
 	"portal/app/staff"
 	"portal/app/web"
 )
@@ -40,7 +42,9 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	authH.MountSignedIn(signedIn)
 	accountsH.Mount(signedIn)
 
-	staffH := staff.NewHandler(a.Render)
+	staffH := staff.NewHandler(staff.Deps{Render: a.Render, People: people, Records: records.NewStore(d.DB.Gorm),
+		Access: access.NewStore(d.DB.Gorm, d.Clock), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
+		Notifier: d.Notifier, Clock: d.Clock, TrustFly: d.Config.TrustFlyClientIP})
 	staffGroup := signedIn.Group("/staff", authH.RequireStaff())
 	staffH.Mount(staffGroup)
 

@@ -3,27 +3,111 @@
 //
 // Invariants:
 //   - Every route is mounted under the staff group (AAL2 and a staff role).
-//   - Staff reach records through their team only.
+//   - Team routes (records, invitations, activation) need a worker or team
+//     manager with a team, and reach only that team's records: every
+//     lookup goes through records.Store.InTeam with the actor's team, and
+//     anything else is the same 404 as a missing record.
+//   - Admin routes (teams, staff accounts, people) need a portal admin, who
+//     manages accounts but never reads record content: no admin route
+//     loads a record, a document, a form or a message.
+//   - Every change and every opening of a record writes an audit event.
 package staff
 
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"portal/app/access"
+	"portal/app/accounts"
+	"portal/app/audit"
+	"portal/app/clock"
+	"portal/app/notify"
+	"portal/app/records"
+	"portal/app/seal"
 	"portal/app/web"
 )
 
+// Deps are what the staff view works with.
+type Deps struct {
+	Render   *web.Renderer
+	People   *accounts.Store
+	Records  *records.Store
+	Access   *access.Store
+	Audit    *audit.Log
+	Sessions *web.Sessions
+	Sealer   *seal.Sealer
+	Notifier *notify.Notifier
+	Clock    clock.Clock
+	TrustFly bool
+}
+
 // Handler serves the staff view.
-type Handler struct{ render *web.Renderer }
+type Handler struct{ Deps }
 
 // NewHandler returns the staff handler.
-func NewHandler(r *web.Renderer) *Handler { return &Handler{render: r} }
+func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 
 // Mount adds the staff routes to a group that already requires staff.
 func (h *Handler) Mount(r fiber.Router) {
+	r.Use(h.loadActor)
 	r.Get("/", h.home).Name("staff.home")
+	team := r.Group("", h.require(accounts.StaffWorker, accounts.StaffTeamManager))
+	h.mountTeam(team)
+	admin := r.Group("/admin", h.require(accounts.StaffPortalAdmin))
+	h.mountAdmin(admin)
+}
+
+// mountTeam adds the routes of workers and team managers.
+func (h *Handler) mountTeam(r fiber.Router) {}
+
+// mountAdmin adds the routes of portal admins.
+func (h *Handler) mountAdmin(r fiber.Router) {}
+
+const actorKey = "staff.actor"
+
+// loadActor puts the signed-in member of staff on the request.
+func (h *Handler) loadActor(c *fiber.Ctx) error {
+	p, err := h.People.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
+	if err != nil {
+		return err
+	}
+	c.Locals(actorKey, p)
+	return c.Next()
+}
+
+// actor is the signed-in member of staff.
+func actor(c *fiber.Ctx) *accounts.Person { return c.Locals(actorKey).(*accounts.Person) }
+
+// require lets through staff with one of roles (and, for team roles, a
+// team); anyone else gets a 404, as if the page did not exist.
+func (h *Handler) require(roles ...string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		a := actor(c)
+		for _, r := range roles {
+			if a.StaffRole == r && (r == accounts.StaffPortalAdmin || a.TeamID != nil) {
+				return c.Next()
+			}
+		}
+		return web.NotFound()
+	}
+}
+
+// audit writes an event by the actor, about record recordID when not 0.
+func (h *Handler) audit(c *fiber.Ctx, action string, recordID int64, target string) error {
+	e := audit.Event{ActorID: &actor(c).ID, Action: action, Target: target,
+		IP: web.ClientIP(c, h.TrustFly), RequestID: web.RequestID(c)}
+	if recordID != 0 {
+		e.RecordID = &recordID
+	}
+	return h.Audit.Write(c.UserContext(), nil, e)
+}
+
+// page renders a staff page.
+func (h *Handler) page(c *fiber.Ctx, p web.Page) error {
+	p.Layout = web.LayoutStaff
+	return h.Render.Render(c, p)
 }
 
 // home is the staff landing page.
 func (h *Handler) home(c *fiber.Ctx) error {
-	return h.render.Render(c, web.Page{Template: "staff/home", Title: "staff.home.title", Layout: web.LayoutStaff})
+	return h.page(c, web.Page{Template: "staff/home", Title: "staff.home.title"})
 }
