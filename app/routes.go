@@ -6,6 +6,7 @@ import (
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/auth"
+	"portal/app/invitations"
 	"portal/app/notify"
 	"portal/app/ops"
 	"portal/app/pages"
@@ -24,6 +25,10 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	ops.NewHandler(map[string]ops.Pinger{"database": d.DB, "storage": d.Store}).Mount(pub)
 	pages.NewHandler(a.Render).Mount(pub)
 	authH.MountPublic(pub)
+	grants := access.NewStore(d.DB.Gorm, d.Clock)
+	invites := invitations.NewStore(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
+	invitationsH := invitations.NewHandler(a.Render, invites, people, a.Audit)
+	invitationsH.MountPublic(pub)
 	// Always mounted; a 404 unless a voice provider is Twilio. It proves
 	// itself by signature, so CSRF exempts /callbacks/ (csrfExempt).
 	callbacks := notify.NewVoiceCallbacks(d.Config, d.Bundle)
@@ -41,9 +46,13 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	signedIn := a.Group("", auth.RequireSignedIn(), accountsH.RequireTerms())
 	authH.MountSignedIn(signedIn)
 	accountsH.Mount(signedIn)
+	invitationsH.MountSignedIn(signedIn)
+	holdersH := access.NewHandler(a.Render, grants, a.Audit)
+	holdersH.Pending = invitationsH.Pending
+	holdersH.Mount(signedIn)
 
-	staffH := staff.NewHandler(staff.Deps{Render: a.Render, People: people, Records: records.NewStore(d.DB.Gorm),
-		Access: access.NewStore(d.DB.Gorm, d.Clock), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
+	staffH := staff.NewHandler(staff.Deps{DB: d.DB.Gorm, Render: a.Render, People: people,
+		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
 		Notifier: d.Notifier, Clock: d.Clock, TrustFly: d.Config.TrustFlyClientIP})
 	staffGroup := signedIn.Group("/staff", authH.RequireStaff())
 	staffH.Mount(staffGroup)

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -32,11 +33,11 @@ const (
 	Guardian    = "guardian"
 	FosterCarer = "foster_carer"
 	Self        = "self"
-	Other       = "other"
+	Network     = "network" // another member of the child's network
 )
 
 // Relationships lists them in the order forms offer them.
-var Relationships = []string{Parent, Guardian, FosterCarer, Self, Other}
+var Relationships = []string{Parent, Guardian, FosterCarer, Self, Network}
 
 // GraceDays is how long a foster carer keeps a child's record after the
 // placement ends, to finish outstanding forms and recordings (guide 002).
@@ -163,6 +164,22 @@ type Holder struct {
 	InForce          bool
 }
 
+// LastMoment is the last second of access before ends (23:59:59 on the
+// 7th day), as pages say it; nil when access has no end.
+func LastMoment(ends *time.Time) *time.Time {
+	if ends == nil {
+		return nil
+	}
+	t := ends.Add(-time.Second)
+	return &t
+}
+
+// Until is the last second of this holding, or nil.
+func (h Held) Until() *time.Time { return LastMoment(h.EndsAt) }
+
+// Until is the last second of this holder's access, or nil.
+func (h Holder) Until() *time.Time { return LastMoment(h.EndsAt) }
+
 // HoldersOf lists everyone who holds or held record recordID, for staff
 // of its team (the caller has checked that). Security: never for citizens.
 func (s *Store) HoldersOf(ctx context.Context, recordID int64) ([]Holder, error) {
@@ -214,3 +231,5 @@ func (s *Store) HasAny(ctx context.Context, personID int64) (bool, error) {
 	err := s.db.WithContext(ctx).Model(&Grant{}).Where("person_id = ?", personID).Count(&n).Error
 	return n > 0, err
 }
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }

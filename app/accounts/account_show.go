@@ -30,16 +30,9 @@ func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 
 // Mount adds the signed-in routes.
 func (h *Handler) Mount(r fiber.Router) {
-	r.Get("/account", h.show).Name("account.show")
 	r.Get("/terms/accept", h.termsForm).Name("account.terms")
 	r.Post("/terms/accept", h.termsAccept).Name("account.terms.accept")
 	r.Get("/profile", h.profileShow).Name("account.profile")
 	r.Post("/profile", h.profileSave).Name("account.profile.save")
 	r.Post("/profile/sign-out-everywhere", h.signOutEverywhere).Name("account.sign_out_everywhere")
-}
-
-// show is "Select an account": the records the person can reach. Records
-// come with invitations and grants (a later feature); until then it says so.
-func (h *Handler) show(c *fiber.Ctx) error {
-	return h.Render.Render(c, web.Page{Template: "account/select", Title: "account.select.title"})
 }

@@ -460,16 +460,17 @@ func (b *Browser) eval(timeout time.Duration, expr string, out any) error {
 	return json.Unmarshal(raw, out)
 }
 
-// WaitFor polls a JavaScript expression until it is truthy, for at most
-// timeout. It keeps polling through navigations, so it can wait for the page
-// to move on by itself.
+// WaitFor polls a JavaScript expression until it is truthy on a page that
+// has finished loading, for at most timeout. It keeps polling through
+// navigations, so it can wait for the page to move on by itself; waiting
+// for the load too means the next step does not read a page mid-swap.
 func (b *Browser) WaitFor(expr string, timeout time.Duration) {
 	b.t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {
 		var ok bool
-		err := b.eval(2*time.Second, "!!("+expr+")", &ok)
+		err := b.eval(2*time.Second, "document.readyState === 'complete' && !!("+expr+")", &ok)
 		if err == nil && ok {
 			return
 		}

@@ -75,7 +75,7 @@ func (h *Handler) emailChangeSend(c *fiber.Ctx) error {
 	form := web.NewForm()
 	email := strings.TrimSpace(c.FormValue("email", st.Email))
 	form.Values["email"] = email
-	if !validEmail(email) {
+	if !web.ValidEmail(email) {
 		form.Add("email", "auth.sign_in.error_email")
 	} else if strings.EqualFold(email, p.Email) {
 		form.Add("email", "auth.email_change.error_same")

@@ -35,7 +35,7 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 		email = flowOf(web.CurrentSession(c), purposeReset).Email // "Send new code"
 	}
 	form.Values["email"] = email
-	if !validEmail(email) {
+	if !web.ValidEmail(email) {
 		form.Add("email", "auth.sign_in.error_email")
 		return h.resetPage(c, EmailFlow{Step: "email"}, form, fiber.StatusUnprocessableEntity)
 	}

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"errors"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -18,13 +17,6 @@ import (
 // signInAttempts bounds password tries per client address; the per-email
 // lockout of the identity issue comes on top.
 var signInAttempts = ratelimit.Rule{Name: "signin:ip", Max: 30, Window: 15 * time.Minute}
-
-// validEmail reports whether s looks like an email address, as typed in
-// any of the journeys' email fields.
-func validEmail(s string) bool {
-	_, err := mail.ParseAddress(s)
-	return err == nil && strings.Contains(s, "@")
-}
 
 // signInForm shows "Sign in".
 func (h *Handler) signInForm(c *fiber.Ctx) error {
@@ -43,7 +35,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	form.Values["email"] = email
 	form.Values["next"] = web.SafeRedirect(c.FormValue("next"), "")
-	if !validEmail(email) {
+	if !web.ValidEmail(email) {
 		form.Add("email", "auth.sign_in.error_email")
 	}
 	password := c.FormValue("password")

@@ -102,7 +102,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 		email = flowOf(web.CurrentSession(c), purposeSignUp).Email // "Send new code"
 	}
 	form.Values["email"] = email
-	if !validEmail(email) {
+	if !web.ValidEmail(email) {
 		form.Add("email", "auth.sign_in.error_email")
 		return h.signUpPage(c, EmailFlow{Step: "email"}, form, fiber.StatusUnprocessableEntity)
 	}

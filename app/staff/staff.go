@@ -15,11 +15,13 @@ package staff
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/clock"
+	"portal/app/invitations"
 	"portal/app/notify"
 	"portal/app/records"
 	"portal/app/seal"
@@ -28,16 +30,18 @@ import (
 
 // Deps are what the staff view works with.
 type Deps struct {
-	Render   *web.Renderer
-	People   *accounts.Store
-	Records  *records.Store
-	Access   *access.Store
-	Audit    *audit.Log
-	Sessions *web.Sessions
-	Sealer   *seal.Sealer
-	Notifier *notify.Notifier
-	Clock    clock.Clock
-	TrustFly bool
+	DB          *gorm.DB // for transactions that span features (activation grants access)
+	Render      *web.Renderer
+	People      *accounts.Store
+	Records     *records.Store
+	Access      *access.Store
+	Invitations *invitations.Store
+	Audit       *audit.Log
+	Sessions    *web.Sessions
+	Sealer      *seal.Sealer
+	Notifier    *notify.Notifier
+	Clock       clock.Clock
+	TrustFly    bool
 }
 
 // Handler serves the staff view.
@@ -57,7 +61,20 @@ func (h *Handler) Mount(r fiber.Router) {
 }
 
 // mountTeam adds the routes of workers and team managers.
-func (h *Handler) mountTeam(r fiber.Router) {}
+func (h *Handler) mountTeam(r fiber.Router) {
+	r.Get("/records", h.recordsList).Name("staff.records")
+	r.Get("/records/new", h.recordNew).Name("staff.records.new")
+	r.Post("/records", h.recordCreate).Name("staff.records.create")
+	r.Get("/records/:record<int>", h.recordShow).Name("staff.record")
+	r.Get("/records/:record<int>/invite", h.inviteForm).Name("staff.invite")
+	r.Post("/records/:record<int>/invite", h.inviteCreate).Name("staff.invite.create")
+	r.Post("/records/:record<int>/grants/:grant<int>/placement-end", h.placementEnd).Name("staff.placement_end")
+	r.Post("/invitations/:invitation<int>/confirm", h.invitationConfirm).Name("staff.invitation.confirm")
+	r.Post("/invitations/:invitation<int>/resend", h.invitationResend).Name("staff.invitation.resend")
+	r.Post("/invitations/:invitation<int>/withdraw", h.invitationWithdraw).Name("staff.invitation.withdraw")
+	r.Get("/activations", h.activationsList).Name("staff.activations")
+	r.Post("/invitations/:invitation<int>/activate", h.invitationActivate).Name("staff.invitation.activate")
+}
 
 // mountAdmin adds the routes of portal admins.
 func (h *Handler) mountAdmin(r fiber.Router) {}

@@ -1,5 +1,10 @@
 package web
 
+import (
+	"net/mail"
+	"strings"
+)
+
 // Form carries a submitted form back to its page: the values as typed and a
 // message id per field in error. Field order is kept for the error summary.
 type Form struct {
@@ -11,6 +16,14 @@ type Form struct {
 type FieldError struct {
 	Field string // the input's id, the summary links to it
 	Key   string // message id
+	Args  []any  // the message's data, as name, value pairs
+}
+
+// ValidEmail reports whether s looks like an email address, as typed in
+// any email field of the portal.
+func ValidEmail(s string) bool {
+	_, err := mail.ParseAddress(s)
+	return err == nil && strings.Contains(s, "@") && !strings.ContainsAny(s, "<> ")
 }
 
 // NewForm returns an empty form.
@@ -19,6 +32,12 @@ func NewForm() *Form { return &Form{Values: map[string]string{}} }
 // Add records a field error.
 func (f *Form) Add(field, key string) {
 	f.Errors = append(f.Errors, FieldError{Field: field, Key: key})
+}
+
+// AddArgs records a field error whose message takes data (name, value
+// pairs, as Localizer.T takes them).
+func (f *Form) AddArgs(field, key string, args ...any) {
+	f.Errors = append(f.Errors, FieldError{Field: field, Key: key, Args: args})
 }
 
 // Valid reports whether no field is in error.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -33,7 +34,17 @@ type Page struct {
 	Data     any    // the feature's own data
 	Form     *Form  // values and field errors of the page's form, if any
 	Status   int    // defaults to 200
-	noOOB    bool   // error messages are the flash region themselves
+	// Record frames a page of a record for its holder: the "Viewing:"
+	// banner and the record's menu (left, above the content on a phone).
+	Record *RecordFrame
+	noOOB  bool // error messages are the flash region themselves
+}
+
+// RecordFrame is the record a holder's page is about.
+type RecordFrame struct {
+	ID      int64
+	Name    string // "Ellie Smith"
+	Section string // the menu's current entry: dashboard, messages, documents or forms
 }
 
 // View is the binding of every template.
@@ -204,3 +215,87 @@ var languages = []struct{ Code, Name string }{{"en", "English"}, {"cy", "Cymraeg
 // indicator style (CSP), no history cache (no record data left in the
 // browser's storage).
 const htmxConfig = `{"allowEval":false,"includeIndicatorStyles":false,"historyCacheSize":0,"refreshOnHistoryMiss":true,"allowScriptTags":false,"selfRequestsOnly":true}`
+
+// london is the council's time zone, for dates people read.
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err) // time/tzdata is embedded by main; tests have the system's
+	}
+	return loc
+}()
+
+// ErrorText is a form error's message in the page's language: with its
+// own data, or the time of a lockout or limit the form carries.
+func (v *View) ErrorText(e FieldError) string {
+	if len(e.Args) > 0 {
+		return v.T(e.Key, e.Args...)
+	}
+	return v.T(e.Key, "Time", v.Form.Value("locked_until"))
+}
+
+// NavItem is one entry of the staff navigation.
+type NavItem struct {
+	Path, Label string
+	Current     bool
+}
+
+// StaffNav lists the staff view's sections, the current one marked (its
+// path is the page's, or a prefix of it).
+func (v *View) StaffNav() []NavItem {
+	items := []NavItem{{Path: "/staff", Label: "layout.staff.home"},
+		{Path: "/staff/records", Label: "layout.staff.records"},
+		{Path: "/staff/activations", Label: "layout.staff.activations"}}
+	for i := range items {
+		p := items[i].Path
+		items[i].Current = v.Path == p || (p != "/staff" && strings.HasPrefix(v.Path, p+"/"))
+	}
+	return items
+}
+
+// RecordSection is one entry of a record's menu.
+type RecordSection struct{ Key, Path, Label string }
+
+// recordSections are a record's pages, in the order of the dashboard's tiles.
+var recordSections = []RecordSection{
+	{"dashboard", "", "records.nav.dashboard"},
+	{"messages", "/messages", "records.nav.messages"},
+	{"documents", "/documents", "records.nav.documents"},
+	{"forms", "/forms", "records.nav.forms"},
+}
+
+// RecordSections lists a record's pages for its menu and dashboard.
+func (v *View) RecordSections() []RecordSection { return recordSections }
+
+// Date shows a time (time.Time or *time.Time; nil shows nothing) as the day
+// it is in Europe/London, in the page's language: "1 December 2026".
+func (v *View) Date(t any) string {
+	tt, ok := timeOf(t)
+	if !ok {
+		return ""
+	}
+	tt = tt.In(london)
+	return fmt.Sprintf("%d %s %d", tt.Day(), v.T(fmt.Sprintf("time.month_%d", int(tt.Month()))), tt.Year())
+}
+
+// DateTime is Date with the time of day: "1 December 2026, 14:05".
+func (v *View) DateTime(t any) string {
+	tt, ok := timeOf(t)
+	if !ok {
+		return ""
+	}
+	return v.Date(tt) + ", " + tt.In(london).Format("15:04")
+}
+
+func timeOf(t any) (time.Time, bool) {
+	switch x := t.(type) {
+	case time.Time:
+		return x, !x.IsZero()
+	case *time.Time:
+		if x == nil || x.IsZero() {
+			return time.Time{}, false
+		}
+		return *x, true
+	}
+	return time.Time{}, false
+}

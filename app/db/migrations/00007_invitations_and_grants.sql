@@ -43,7 +43,7 @@ CREATE INDEX invitations_team_idx ON invitations (team_id, state);
 CREATE TABLE invitation_records (
     invitation_id bigint NOT NULL REFERENCES invitations(id) ON DELETE CASCADE,
     record_id     bigint NOT NULL REFERENCES records(id),
-    relationship  text NOT NULL CHECK (relationship IN ('parent', 'guardian', 'foster_carer', 'self', 'other')),
+    relationship  text NOT NULL CHECK (relationship IN ('parent', 'guardian', 'foster_carer', 'self', 'network')),
     accepted      boolean NOT NULL DEFAULT false,
     PRIMARY KEY (invitation_id, record_id)
 );
@@ -56,7 +56,7 @@ CREATE TABLE grants (
     id                 bigserial PRIMARY KEY,
     person_id          bigint NOT NULL REFERENCES people(id) ON DELETE CASCADE,
     record_id          bigint NOT NULL REFERENCES records(id),
-    relationship       text NOT NULL CHECK (relationship IN ('parent', 'guardian', 'foster_carer', 'self', 'other')),
+    relationship       text NOT NULL CHECK (relationship IN ('parent', 'guardian', 'foster_carer', 'self', 'network')),
     invitation_id      bigint REFERENCES invitations(id) ON DELETE SET NULL,
     granted_by         bigint REFERENCES people(id) ON DELETE SET NULL,
     starts_at          timestamptz NOT NULL,

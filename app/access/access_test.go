@@ -1,0 +1,154 @@
+package access_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"portal/app/access"
+	"portal/app/accounts"
+	"portal/app/apptest"
+)
+
+func TestMain(m *testing.M) { apptest.Main(m) }
+
+func TestGraceEndIsMidnightInLondonAfterTheSeventhDay(t *testing.T) {
+	for _, tc := range []struct {
+		name, ended string
+		want        time.Time
+	}{
+		{"in winter (GMT)", "2026-11-23", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{"in summer (BST)", "2026-06-01", time.Date(2026, 6, 8, 23, 0, 0, 0, time.UTC)},
+		{"across the clocks going back", "2026-10-20", time.Date(2026, 10, 28, 0, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			day, _ := time.ParseInLocation(time.DateOnly, tc.ended, access.London)
+			if got := access.GraceEnd(day); !got.Equal(tc.want) {
+				t.Fatalf("GraceEnd(%s) = %s, want %s", tc.ended, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAccessEndsSevenDaysAfterThePlacementEnds(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	team := a.NewTeam(t, "Fostering")
+	child := a.NewRecord(t, team, "Ellie", "Smith")
+	carer := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, carer, child, access.FosterCarer)
+	worker := a.NewWorker(t, "worker@example.org", team)
+	staff := a.Client(t)
+	a.SignIn(t, staff, worker)
+	rec := "/staff/records/" + strconv.FormatInt(child.ID, 10)
+	page := staff.Get(rec)
+	action, _ := page.Doc.Find(`form[action$="/placement-end"]`).Attr("action")
+	// The placement ends on the day the test clock starts: Monday 23 November 2026.
+	if res := staff.PostForm(action, map[string][]string{"ended_on": {"2026-11-23"}}); res.Header.Get("Location") != rec {
+		t.Fatalf("recording the placement end = %d", res.StatusCode)
+	}
+	dash := "/records/" + strconv.FormatInt(child.ID, 10)
+	lastSecond := time.Date(2026, 11, 30, 23, 59, 59, 0, access.London)
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		want int
+	}{
+		{"on the day it ended", apptest.Start, http.StatusOK},
+		{"at 23:59:59 on the 7th day after", lastSecond, http.StatusOK},
+		{"one second later", lastSecond.Add(time.Second), http.StatusNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a.Clock.Set(tc.at)
+			c := a.Client(t)
+			a.SignIn(t, c, carer)
+			res := c.Get(dash)
+			if res.StatusCode != tc.want {
+				t.Fatalf("the dashboard = %d, want %d", res.StatusCode, tc.want)
+			}
+			if tc.want == http.StatusOK && !strings.Contains(res.Text(".govuk-inset-text"), "30 November 2026, 23:59") {
+				t.Fatalf("the dashboard does not say until when: %q", res.Text(".govuk-inset-text"))
+			}
+		})
+	}
+}
+
+func TestRouteByRoleAndRecord(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	north, south := a.NewTeam(t, "North"), a.NewTeam(t, "South")
+	held := a.NewRecord(t, north, "Ellie", "Smith")
+	notHeld := a.NewRecord(t, north, "Noah", "Jones")
+	otherTeam := a.NewRecord(t, south, "Ava", "Brown")
+	parent := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, parent, held, access.Parent)
+	worker := a.NewWorker(t, "worker@example.org", north)
+	admin := a.NewPerson(t, "admin@example.org", accounts.RoleStaff, accounts.StaffPortalAdmin)
+	const ok, signIn, notFound = http.StatusOK, http.StatusSeeOther, http.StatusNotFound
+	id := func(r int64) string { return strconv.FormatInt(r, 10) }
+	routes := []struct {
+		path                           string
+		anonymous, parent, worker, adm int
+	}{
+		{"/records/" + id(held.ID), signIn, ok, notFound, notFound},
+		{"/records/" + id(held.ID) + "/documents", signIn, ok, notFound, notFound},
+		{"/records/" + id(notHeld.ID), signIn, notFound, notFound, notFound},
+		{"/records/" + id(otherTeam.ID), signIn, notFound, notFound, notFound},
+		{"/records/999999", signIn, notFound, notFound, notFound},
+		{"/staff/records", signIn, notFound, ok, notFound},
+		{"/staff/records/" + id(held.ID), signIn, notFound, ok, notFound},
+		{"/staff/records/" + id(notHeld.ID), signIn, notFound, ok, notFound},
+		{"/staff/records/" + id(otherTeam.ID), signIn, notFound, notFound, notFound},
+		{"/staff/records/999999", signIn, notFound, notFound, notFound},
+		{"/staff/records/" + id(otherTeam.ID) + "/invite", signIn, notFound, notFound, notFound},
+		{"/staff/activations", signIn, notFound, ok, notFound},
+	}
+	for _, r := range routes {
+		for _, v := range []struct {
+			role   string
+			person *accounts.Person
+			want   int
+		}{{"anonymous", nil, r.anonymous}, {"parent", parent, r.parent}, {"worker", worker, r.worker}, {"admin", admin, r.adm}} {
+			t.Run("path="+r.path+" role="+v.role, func(t *testing.T) {
+				c := a.Client(t)
+				if v.person != nil {
+					a.SignIn(t, c, v.person)
+				}
+				res := c.Get(r.path)
+				if res.StatusCode != v.want {
+					t.Fatalf("status %d, want %d", res.StatusCode, v.want)
+				}
+				if v.want == notFound && (strings.Contains(res.Body, "Ava") || strings.Contains(res.Body, "Noah")) {
+					t.Fatal("a 404 names the record")
+				}
+			})
+		}
+	}
+}
+
+func TestCoHoldersNeverSeeEachOther(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	team := a.NewTeam(t, "North")
+	child := a.NewRecord(t, team, "Ellie", "Smith")
+	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	dad := a.NewPerson(t, "dad@example.net", accounts.RoleCitizen, "")
+	a.DB.Gorm.Exec(`UPDATE people SET given_name = 'Darren', family_name = 'Dadson' WHERE id = ?`, dad.ID)
+	a.Grant(t, mum, child, access.Parent)
+	a.Grant(t, dad, child, access.Parent)
+	c := a.Client(t)
+	a.SignIn(t, c, mum)
+	base := "/records/" + strconv.FormatInt(child.ID, 10)
+	for _, path := range []string{"/account", base, base + "/messages", base + "/documents", base + "/forms", "/profile"} {
+		res := c.Get(path)
+		for _, other := range []string{"Darren", "Dadson", "dad@example.net"} {
+			if strings.Contains(res.Body, other) {
+				t.Errorf("%s shows the other holder (%s)", path, other)
+			}
+		}
+	}
+	held, err := access.NewStore(a.DB.Gorm, a.Clock).RecordsOf(context.Background(), mum.ID)
+	if err != nil || len(held) != 1 {
+		t.Fatalf("RecordsOf = %v, %v", held, err)
+	}
+}

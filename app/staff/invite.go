@@ -1,0 +1,109 @@
+package staff
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/access"
+	"portal/app/invitations"
+	"portal/app/notify"
+	"portal/app/records"
+	"portal/app/web"
+)
+
+// InviteView is the invite form: the record it starts from and the team's
+// other records, any of which the same invitation may include.
+type InviteView struct {
+	Record        *records.Record
+	Others        []records.Record
+	Relationships []string
+	Ticked        map[int64]bool
+}
+
+func (h *Handler) invitePage(c *fiber.Ctx, r *records.Record, form *web.Form, ticked map[int64]bool, status int) error {
+	all, err := h.Records.ForTeam(c.UserContext(), r.TeamID, "", 500)
+	if err != nil {
+		return err
+	}
+	v := InviteView{Record: r, Relationships: access.Relationships, Ticked: ticked}
+	for _, o := range all {
+		if o.ID != r.ID {
+			v.Others = append(v.Others, o)
+		}
+	}
+	return h.page(c, web.Page{Template: "staff/invite", Title: "staff.invite.title", Data: v, Form: form, Status: status})
+}
+
+// inviteForm is "Invite someone to hold an account" for a record.
+func (h *Handler) inviteForm(c *fiber.Ctx) error {
+	r, err := h.teamRecord(c)
+	if err != nil {
+		return err
+	}
+	return h.invitePage(c, r, web.NewForm(), nil, fiber.StatusOK)
+}
+
+// inviteCreate records the invitation and emails its code ("Set up your
+// Children's Services Online Account"), which the person reads back.
+func (h *Handler) inviteCreate(c *fiber.Ctx) error {
+	r, err := h.teamRecord(c)
+	if err != nil {
+		return err
+	}
+	form := web.NewForm()
+	form.Values["email"] = strings.TrimSpace(c.FormValue("email"))
+	form.Values["relationship"] = c.FormValue("relationship")
+	if !web.ValidEmail(form.Values["email"]) {
+		form.Add("email", "auth.sign_in.error_email")
+	}
+	if !contains(access.Relationships, form.Values["relationship"]) {
+		form.Add("relationship", "staff.invite.error_relationship")
+	}
+	items, ticked, err := h.inviteItems(c, r, form.Values["relationship"])
+	if err != nil {
+		return err
+	}
+	if !form.Valid() {
+		return h.invitePage(c, r, form, ticked, fiber.StatusUnprocessableEntity)
+	}
+	inv, code, err := h.Invitations.Create(c.UserContext(), form.Values["email"], r.TeamID, actor(c).ID, items)
+	if err != nil {
+		return err
+	}
+	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: inv.Email,
+		Lang: web.Lang(c), Template: "email_invitation_code", Data: map[string]string{"Code": code}}); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if err := h.audit(c, "invitation.created", it.RecordID, "invitation:"+itoa(inv.ID)); err != nil {
+			return err
+		}
+	}
+	if err := h.Sessions.AddFlash(c, "success", "staff.invite.sent"); err != nil {
+		return err
+	}
+	return web.Redirect(c, recordPath(r.ID))
+}
+
+// inviteItems is the record of the page and the other records ticked, each
+// checked to be the team's (a foreign id is simply not included).
+func (h *Handler) inviteItems(c *fiber.Ctx, r *records.Record, relationship string) ([]invitations.Item, map[int64]bool, error) {
+	items := []invitations.Item{{RecordID: r.ID, Relationship: relationship}}
+	ticked := map[int64]bool{}
+	args := c.Request().PostArgs()
+	for _, raw := range args.PeekMulti("records") {
+		id, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil || id == r.ID || ticked[id] {
+			continue
+		}
+		other, err := h.Records.InTeam(c.UserContext(), r.TeamID, id)
+		if err != nil {
+			continue // Security: not the team's, or gone: never invited to
+		}
+		ticked[id] = true
+		items = append(items, invitations.Item{RecordID: other.ID, Relationship: relationship})
+	}
+	return items, ticked, nil
+}
