@@ -1,6 +1,7 @@
 // Package demo seeds a development database with a demo service: a team, a
-// worker, a portal admin and a few child records, so a newcomer can sign in
-// and look around. It never runs outside development.
+// worker, a portal admin, three child records and a parent who holds two of
+// them, so a newcomer can sign in on either side and look around. It never
+// runs outside development.
 //
 // Invariants:
 //   - Seeding is idempotent: a second start changes nothing.
@@ -22,15 +23,19 @@ import (
 
 	"gorm.io/gorm"
 
+	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/auth"
+	"portal/app/clock"
 	"portal/app/records"
 )
 
-// Emails of the demo staff.
+// Emails of the demo accounts: staff, and a parent who already holds two
+// children's records (to see "Select an account" and a dashboard at once).
 const (
 	WorkerEmail = "worker@example.org"
 	AdminEmail  = "admin@example.org"
+	ParentEmail = "parent@example.org"
 )
 
 // Result is what the start-up banner prints.
@@ -88,6 +93,11 @@ func Seed(ctx context.Context, db *gorm.DB, hasher *auth.Hasher, password string
 		if err := tx.Create(&admin).Error; err != nil {
 			return err
 		}
+		parent := accounts.Person{Email: ParentEmail, GivenName: "Pat", FamilyName: "Example", PasswordHash: hash,
+			Role: accounts.RoleCitizen, Status: "active", Locale: "en"}
+		if err := tx.Create(&parent).Error; err != nil {
+			return err
+		}
 		for i, child := range []struct{ given, family string }{{"Mia", "Example"}, {"Noah", "Example"}, {"Ava", "Sample"}} {
 			dob := time.Date(2014+i*2, time.Month(3+i), 10+i, 0, 0, 0, 0, time.UTC)
 			r := records.Record{Kind: records.KindChild, CaseReference: fmt.Sprintf("DEMO-%04d", i+1),
@@ -95,6 +105,12 @@ func Seed(ctx context.Context, db *gorm.DB, hasher *auth.Hasher, password string
 				AllocatedWorkerID: &worker.ID}
 			if err := tx.Create(&r).Error; err != nil {
 				return err
+			}
+			if child.family == "Example" {
+				g := access.Grant{PersonID: parent.ID, RecordID: r.ID, Relationship: access.Parent, GrantedBy: &worker.ID}
+				if err := access.NewStore(tx, clock.Real{}).Give(ctx, tx, []access.Grant{g}); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
