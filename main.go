@@ -5,7 +5,7 @@
 //	portal env      list the environment variables it reads
 //
 // main only wires: config → logger → database → storage → i18n → notify →
-// app.New → listen, and stops gracefully on SIGINT or SIGTERM.
+// app.New → jobs → listen, and stops gracefully on SIGINT or SIGTERM.
 package main
 
 import (
@@ -26,6 +26,7 @@ import (
 	"portal/app/db"
 	"portal/app/demo"
 	"portal/app/i18n"
+	"portal/app/jobs"
 	"portal/app/logging"
 	"portal/app/notify"
 	"portal/storage"
@@ -105,10 +106,21 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	maintenance, err := jobs.New(jobs.Options{Config: cfg, DB: database, Notifier: notifier, Audit: portal.Audit,
+		Sessions: portal.Sessions, Limiter: portal.Limiter, Codes: portal.Codes, Calls: portal.Calls, Log: log})
+	if err != nil {
+		return err
+	}
 	if err := notifier.Start(ctx); err != nil {
 		return err
 	}
 	defer notifier.Stop(context.Background())
+	// Scheduled work: clean-up, access-ending notices, retention. Stopped
+	// before the notifier (defers run last first).
+	if err := maintenance.Start(ctx); err != nil {
+		return err
+	}
+	defer maintenance.Stop(context.Background())
 	if cfg.IsDevelopment() {
 		if err := seedDemo(ctx, cfg, database, hasher); err != nil {
 			return err

@@ -65,6 +65,8 @@ type App struct {
 	Audit    *audit.Log
 	Sealer   *seal.Sealer
 	Render   *web.Renderer
+	Codes    *auth.Codes // one-time codes; the clean-up job deletes old ones
+	Calls    *auth.Calls // "Call Me" challenges; likewise
 }
 
 // New builds the portal from its dependencies.
@@ -87,6 +89,8 @@ func New(d Deps) (*App, error) {
 	a.Sessions = web.NewSessions(d.DB.Gorm, d.Config.SessionKeyBytes(), d.Clock, d.Config.IsProduction())
 	a.Limiter = ratelimit.New(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
 	a.Audit = audit.New(d.DB.Gorm, d.Clock)
+	a.Codes = auth.NewCodes(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
+	a.Calls = auth.NewCalls(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
 	people := accounts.NewStore(d.DB.Gorm)
 	a.Render = web.NewRenderer(engine, d.Bundle, a.Sessions, people.Viewer, d.Config.IsDevelopment())
 	if err := auth.CheckRegions(d.Config.PhoneRegions()); err != nil {
@@ -98,9 +102,8 @@ func New(d Deps) (*App, error) {
 	authH := auth.NewHandler(auth.Deps{Sessions: a.Sessions, Render: a.Render, People: people, Audit: a.Audit,
 		Limiter: a.Limiter, Hasher: d.Hasher, Notifier: d.Notifier,
 		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
-		Codes:   auth.NewCodes(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
-		Calls:   auth.NewCalls(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
-		Sealer:  a.Sealer, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP,
+		Codes:   a.Codes, Calls: a.Calls,
+		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP,
 		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
 
 	a.App = fiber.New(fiber.Config{

@@ -20,6 +20,7 @@ import (
 	"portal/app/config"
 	"portal/app/db"
 	"portal/app/i18n"
+	"portal/app/jobs"
 	"portal/app/logging"
 	"portal/app/notify"
 	"portal/app/web"
@@ -51,6 +52,9 @@ type TestApp struct {
 	Config   config.Config
 	Notifier *notify.Notifier
 	Hasher   *auth.Hasher
+	// Jobs is built but not started: tests call its work (Cleanup,
+	// SendGrantEndNotices, Retention) when they mean to, after moving Clock.
+	Jobs *jobs.Runner
 }
 
 // NewApp starts the real portal for t: real Postgres, real router, local
@@ -111,14 +115,20 @@ func NewApp(t testing.TB, o Options) *TestApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runner, err := jobs.New(jobs.Options{Config: cfg, DB: database, Notifier: notifier, Audit: a.Audit,
+		Sessions: a.Sessions, Limiter: a.Limiter, Codes: a.Codes, Calls: a.Calls, Clock: clk, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() { _ = a.Listener(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		_ = runner.Stop(ctx)
 		_ = a.Shutdown(ctx)
 	})
 	return &TestApp{App: a, URL: url, DSN: o.DSN, DB: database, Clock: clk, Bundle: bundle, Config: cfg,
-		Notifier: notifier, Hasher: deps.Hasher}
+		Notifier: notifier, Hasher: deps.Hasher, Jobs: runner}
 }
 
 // appSecrets are the keys of the apps on one database: like machines of

@@ -127,3 +127,14 @@ func (s *Calls) Use(ctx context.Context, id, personID int64, purpose, number str
 	}
 	return nil
 }
+
+// DeleteExpired removes calls that expired more than olderThan ago; the
+// clean-up job calls it. Nothing depends on it: Answered and Use decide
+// expiry themselves.
+func (s *Calls) DeleteExpired(ctx context.Context, olderThan time.Duration) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM phone_calls WHERE expires_at < ?`, s.clock.Now().Add(-olderThan))
+	if res.Error != nil {
+		return 0, fmt.Errorf("calls: delete expired: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}

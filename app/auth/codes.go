@@ -157,3 +157,14 @@ func randomDigits(n int) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// DeleteExpired removes codes that expired more than olderThan ago; the
+// clean-up job calls it. Nothing depends on it: Check decides expiry
+// itself, and Issue carries wrong tries over only from a live code.
+func (s *Codes) DeleteExpired(ctx context.Context, olderThan time.Duration) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM one_time_codes WHERE expires_at < ?`, s.clock.Now().Add(-olderThan))
+	if res.Error != nil {
+		return 0, fmt.Errorf("codes: delete expired: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}

@@ -1,0 +1,41 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// KeepExpired is how long expired rate-limit windows, codes and calls stay
+// before the clean-up deletes them. It is at least the longest rate-limit
+// window (a day), so no window still counting is deleted.
+const KeepExpired = 24 * time.Hour
+
+// CleanupResult counts what one clean-up deleted (rate-limit windows are
+// not counted).
+type CleanupResult struct {
+	Sessions     int64
+	OneTimeCodes int64
+	PhoneCalls   int64
+}
+
+// Cleanup deletes expired sessions, and rate-limit windows, one-time codes
+// and phone calls that ended more than KeepExpired ago. Nothing depends on
+// it having run: each store checks expiry when it reads.
+func (r *Runner) Cleanup(ctx context.Context) (CleanupResult, error) {
+	var res CleanupResult
+	var err error
+	if res.Sessions, err = r.sessions.DeleteExpired(ctx); err != nil {
+		return res, fmt.Errorf("jobs: cleanup: sessions: %w", err)
+	}
+	if err = r.limiter.Cleanup(ctx, KeepExpired); err != nil {
+		return res, fmt.Errorf("jobs: cleanup: rate limits: %w", err)
+	}
+	if res.OneTimeCodes, err = r.codes.DeleteExpired(ctx, KeepExpired); err != nil {
+		return res, fmt.Errorf("jobs: cleanup: %w", err)
+	}
+	if res.PhoneCalls, err = r.calls.DeleteExpired(ctx, KeepExpired); err != nil {
+		return res, fmt.Errorf("jobs: cleanup: %w", err)
+	}
+	return res, nil
+}

@@ -1,0 +1,311 @@
+// Package jobs runs the portal's scheduled work: clean-up of expired rows,
+// notices that access to a record is ending, and the retention of unused
+// accounts. Each is a River periodic job on the maintenance queue, worked
+// by this package's own River client.
+//
+// Invariants:
+//   - Jobs only notify and clean up. Every expiry (sessions, codes, calls,
+//     invitations, grants) is enforced by the query that grants access, so
+//     a job that is late, or down, never lets anyone in.
+//   - Every step is idempotent and safe on two machines at once: a row is
+//     claimed by one conditional statement (UPDATE … WHERE end_notice_sent_at
+//     IS NULL, DELETE … WHERE the rule still holds) in the transaction that
+//     queues its email or writes its audit event, so it is acted on once.
+//     River's leader alone enqueues periodic jobs; this does not rely on it.
+//   - Emails name nobody: a notice says that access to "one of the records"
+//     ends, never which, whose or when (the date is in the account), and
+//     carries only a link to a page of the portal.
+//   - Nothing personal goes into a log line, a job's error or the audit
+//     trail: people are "person:<id>", counts are numbers.
+//   - The client has its own River schema (db.JobsSchema) and queue
+//     (Queue): River elects a leader per schema, and a leader discards stuck
+//     jobs whose kind it has no worker for, so notify's client and this one
+//     must never lead each other's jobs.
+//   - Time comes from the injected clock.Clock, so tests move it.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"gorm.io/gorm"
+
+	"portal/app/audit"
+	"portal/app/auth"
+	"portal/app/clock"
+	"portal/app/config"
+	"portal/app/db"
+	"portal/app/notify"
+	"portal/app/ratelimit"
+	"portal/app/web"
+)
+
+// Queue is the River queue the scheduled jobs go to. It is this package's
+// alone: a River client fails jobs whose kind it has no worker for.
+const Queue = "maintenance"
+
+// The kinds of the scheduled jobs, as river_job names them.
+const (
+	KindCleanup         = "jobs.cleanup"
+	KindGrantEndNotices = "jobs.grant_end_notices"
+	KindRetention       = "jobs.retention"
+)
+
+// How often each runs.
+const (
+	CleanupInterval         = time.Hour
+	GrantEndNoticesInterval = time.Hour
+	RetentionInterval       = 24 * time.Hour
+)
+
+// workTimeout bounds one run of a job; a hung run is cancelled, its open
+// transaction rolls back, and the next run picks up where it stopped.
+const workTimeout = 10 * time.Minute
+
+// maxAttempts is low because the next scheduled run is at most a day away:
+// a run that keeps failing should not pile up retries behind it.
+const maxAttempts = 3
+
+// Options are what New needs. DB, Notifier, Audit, Sessions, Limiter, Codes
+// and Calls are required.
+type Options struct {
+	Config   config.Config // APP_ENV (test mode, polling)
+	DB       *db.DB        // the pgx pool for River, GORM for the jobs' queries
+	Notifier *notify.Notifier
+	Audit    *audit.Log
+	Sessions *web.Sessions
+	Limiter  *ratelimit.Limiter
+	Codes    *auth.Codes
+	Calls    *auth.Calls
+	Clock    clock.Clock // default the wall clock
+	Log      *slog.Logger
+}
+
+// Schedule is one periodic job: its kind and how often it runs.
+type Schedule struct {
+	Kind     string
+	Interval time.Duration
+}
+
+// Runner holds the scheduled jobs and the River client that runs them.
+// Its Cleanup, SendGrantEndNotices and Retention methods are the jobs'
+// work; tests call them directly.
+type Runner struct {
+	db        *gorm.DB
+	notifier  *notify.Notifier
+	audit     *audit.Log
+	sessions  *web.Sessions
+	limiter   *ratelimit.Limiter
+	codes     *auth.Codes
+	calls     *auth.Calls
+	clock     clock.Clock
+	log       *slog.Logger
+	client    *river.Client[pgx.Tx]
+	schedules []Schedule
+
+	mu      sync.Mutex // guards started
+	started bool
+}
+
+// New builds the runner and its River client with the periodic jobs
+// registered; nothing runs until Start.
+func New(o Options) (*Runner, error) {
+	if o.DB == nil || o.DB.Pool == nil || o.Notifier == nil || o.Audit == nil || o.Sessions == nil ||
+		o.Limiter == nil || o.Codes == nil || o.Calls == nil {
+		return nil, errors.New("jobs: Options need DB, Notifier, Audit, Sessions, Limiter, Codes and Calls")
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	r := &Runner{db: o.DB.Gorm, notifier: o.Notifier, audit: o.Audit, sessions: o.Sessions, limiter: o.Limiter,
+		codes: o.Codes, calls: o.Calls, clock: o.Clock, log: o.Log}
+
+	workers := river.NewWorkers()
+	var periodic []*river.PeriodicJob
+	for _, j := range []struct {
+		add      func(*river.Workers) error
+		args     river.JobArgs
+		interval time.Duration
+	}{
+		{addWorker[cleanupArgs](r.cleanupRun), cleanupArgs{}, CleanupInterval},
+		{addWorker[grantEndNoticesArgs](r.noticesRun), grantEndNoticesArgs{}, GrantEndNoticesInterval},
+		{addWorker[retentionArgs](r.retentionRun), retentionArgs{}, RetentionInterval},
+	} {
+		if err := j.add(workers); err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		args, interval := j.args, j.interval
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(interval),
+			func() (river.JobArgs, *river.InsertOpts) {
+				// One run per period even if leadership moves or machines
+				// restart (RunOnStart would otherwise run it at every start).
+				return args, &river.InsertOpts{Queue: Queue, MaxAttempts: maxAttempts,
+					UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
+			},
+			// RunOnStart: the scheduler's timers live in memory, so a daily
+			// job on machines that restart more often than daily would
+			// otherwise never run.
+			&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true}))
+		r.schedules = append(r.schedules, Schedule{Kind: args.Kind(), Interval: interval})
+	}
+
+	rc := &river.Config{
+		Schema:       db.JobsSchema,
+		Queues:       map[string]river.QueueConfig{Queue: {MaxWorkers: 2}},
+		Workers:      workers,
+		PeriodicJobs: periodic,
+		Logger:       o.Log,
+		TestOnly:     o.Config.Env == config.Test,
+	}
+	if !o.Config.IsProduction() {
+		// As notify does: a developer or a test need not wait a second.
+		rc.FetchPollInterval = 100 * time.Millisecond
+		rc.FetchCooldown = 10 * time.Millisecond
+	}
+	var err error
+	r.client, err = river.NewClient(riverpgxv5.New(o.DB.Pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: queue client: %w", err)
+	}
+	return r, nil
+}
+
+// Schedules lists the periodic jobs registered on the client, in order.
+func (r *Runner) Schedules() []Schedule { return append([]Schedule(nil), r.schedules...) }
+
+// Start begins scheduling and working the jobs, until Stop. Calling it
+// again does nothing.
+func (r *Runner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	r.started = true
+	return nil
+}
+
+// Stop lets the running job finish (or ctx end) and stops the client. A
+// job cut short is safe: every step is its own transaction.
+func (r *Runner) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.started {
+		return nil
+	}
+	r.started = false
+	if err := r.client.Stop(ctx); err != nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// The jobs' arguments: none; each run looks at the database as it is.
+type (
+	cleanupArgs         struct{}
+	grantEndNoticesArgs struct{}
+	retentionArgs       struct{}
+)
+
+// Kind names the clean-up job in river_job.
+func (cleanupArgs) Kind() string { return KindCleanup }
+
+// Kind names the grant end notices job in river_job.
+func (grantEndNoticesArgs) Kind() string { return KindGrantEndNotices }
+
+// Kind names the retention job in river_job.
+func (retentionArgs) Kind() string { return KindRetention }
+
+// InsertOpts keeps the job on the maintenance queue.
+func (cleanupArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+
+// InsertOpts keeps the job on the maintenance queue.
+func (grantEndNoticesArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+
+// InsertOpts keeps the job on the maintenance queue.
+func (retentionArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+
+// worker runs one kind of job: run does the work and logs what it did.
+type worker[A river.JobArgs] struct {
+	river.WorkerDefaults[A]
+	run func(context.Context) error
+}
+
+// Timeout bounds one run.
+func (w *worker[A]) Timeout(*river.Job[A]) time.Duration { return workTimeout }
+
+// Work runs the job. An error makes River retry it (maxAttempts); every
+// step being idempotent, a retry redoes only what is left.
+func (w *worker[A]) Work(ctx context.Context, _ *river.Job[A]) error { return w.run(ctx) }
+
+// addWorker returns a registration of run as the worker for kind A.
+func addWorker[A river.JobArgs](run func(context.Context) error) func(*river.Workers) error {
+	return func(ws *river.Workers) error { return river.AddWorkerSafely[A](ws, &worker[A]{run: run}) }
+}
+
+// The runs log what the work did, in counts only.
+func (r *Runner) cleanupRun(ctx context.Context) error {
+	res, err := r.Cleanup(ctx)
+	if err != nil {
+		return err
+	}
+	r.log.InfoContext(ctx, "jobs: clean-up done", "sessions", res.Sessions, "otp_rows", res.OneTimeCodes,
+		"call_rows", res.PhoneCalls)
+	return nil
+}
+
+func (r *Runner) noticesRun(ctx context.Context) error {
+	n, err := r.SendGrantEndNotices(ctx)
+	if err != nil {
+		return err
+	}
+	r.log.InfoContext(ctx, "jobs: access-ending notices done", "sent", n)
+	return nil
+}
+
+func (r *Runner) retentionRun(ctx context.Context) error {
+	res, err := r.Retention(ctx)
+	if err != nil {
+		return err
+	}
+	r.log.InfoContext(ctx, "jobs: retention done", "unwarned", res.Unwarned, "warned", res.Warned, "deleted", res.Deleted)
+	return nil
+}
+
+// batch is how many rows a job claims per round trip; each is still acted
+// on in its own transaction.
+const batch = 200
+
+// eachID calls do for the ids that next lists, in batches after the last
+// id seen, so a row that keeps failing cannot hold a run in a loop.
+func eachID(ctx context.Context, next func(after int64) ([]int64, error), do func(id int64) error) error {
+	var after int64
+	for {
+		ids, err := next(after)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := do(id); err != nil {
+				return err
+			}
+			after = id
+		}
+		if len(ids) < batch {
+			return nil
+		}
+	}
+}
