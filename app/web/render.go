@@ -56,6 +56,12 @@ type View struct {
 // "staff"); the staff layout adds the staff navigation.
 func (v *View) LayoutClass() string { return strings.TrimPrefix(v.Layout, "layouts/") }
 
+// Under reports whether the current path is prefix or below it, so a
+// navigation item stays marked on the pages of its section.
+func (v *View) Under(prefix string) bool {
+	return v.Path == prefix || strings.HasPrefix(v.Path, strings.TrimSuffix(prefix, "/")+"/")
+}
+
 // FieldView is one text input as views/partials/_text_field.html draws it:
 // the page's view, the input's name (also its id) and label message id.
 type FieldView struct {
@@ -80,6 +86,10 @@ type Viewer struct {
 	ID    int64
 	Name  string
 	Staff bool
+	// StaffRole is the member of staff's role ("worker", "team_manager",
+	// "portal_admin"; "" for citizens): the staff navigation offers each
+	// role its own pages. It decides what is shown, never what is allowed.
+	StaffRole string
 }
 
 // IdleState feeds the idle countdown banner.
