@@ -1,8 +1,13 @@
 // Command portal serves Children's Services Online.
 //
-//	portal          run the web server (migrating first)
-//	portal migrate  apply database migrations and exit
-//	portal env      list the environment variables it reads
+//	portal                                  run the web server (migrating first)
+//	portal migrate                          apply database migrations and exit
+//	portal create-admin EMAIL GIVEN FAMILY  add a portal admin (migrating first) and exit
+//	portal env                              list the environment variables it reads
+//
+// create-admin makes the first portal admin of a new deployment, or
+// another one: an account with no password, as for every member of staff
+// an admin adds, whose holder sets one with "Forgot your password?".
 //
 // main only wires: config → logger → database → storage → i18n → notify →
 // app.New → jobs → listen, and stops gracefully on SIGINT or SIGTERM.
@@ -11,17 +16,23 @@ package main
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // Europe/London in the distroless image, which has no zoneinfo
 
 	"portal/app"
+	"portal/app/accounts"
+	"portal/app/audit"
 	"portal/app/auth"
+	"portal/app/clock"
 	"portal/app/config"
 	"portal/app/db"
 	"portal/app/demo"
@@ -80,8 +91,11 @@ func run() error {
 		log.Info("migrations applied")
 		return nil
 	}
+	if cmd == "create-admin" {
+		return createAdmin(ctx, cfg, database, os.Args[2:])
+	}
 	if cmd != "" {
-		return fmt.Errorf("unknown command %q (try: migrate, env)", cmd)
+		return fmt.Errorf("unknown command %q (try: migrate, create-admin, env)", cmd)
 	}
 	return serve(ctx, cfg, database, log)
 }
@@ -91,7 +105,6 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	sub := func(dir string) fs.FS { f, _ := fs.Sub(files, dir); return f }
 	bundle, err := i18n.Load(sub("locales"))
 	if err != nil {
 		return err
@@ -140,6 +153,45 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return portal.Shutdown(shutdownCtx)
+}
+
+// sub is a top-level folder of the embedded files.
+func sub(dir string) fs.FS { f, _ := fs.Sub(files, dir); return f }
+
+// createAdmin adds a portal admin with no password (accounts.CreateStaff,
+// as the admin's "Add a member of staff" does) and says how to sign in.
+func createAdmin(ctx context.Context, cfg config.Config, database *db.DB, args []string) error {
+	if len(args) != 3 {
+		return errors.New("usage: portal create-admin EMAIL GIVEN FAMILY")
+	}
+	n := accounts.NewStaff{Email: strings.TrimSpace(args[0]), GivenName: strings.TrimSpace(args[1]),
+		FamilyName: strings.TrimSpace(args[2]), StaffRole: accounts.StaffPortalAdmin}
+	if problems := n.Check(); len(problems) > 0 {
+		bundle, err := i18n.Load(sub("locales"))
+		if err != nil {
+			return err
+		}
+		var msgs []string
+		for _, p := range problems {
+			msgs = append(msgs, p.Field+": "+bundle.For("en").T(p.Key))
+		}
+		return errors.New("cannot create the admin:\n  " + strings.Join(msgs, "\n  "))
+	}
+	p, err := accounts.NewStore(database.Gorm).CreateStaff(ctx, n)
+	if errors.Is(err, accounts.ErrEmailTaken) {
+		return errors.New("this email address already has an account")
+	}
+	if err != nil {
+		return err
+	}
+	if err := audit.New(database.Gorm, clock.Real{}).Write(ctx, nil, audit.Event{Action: "staff.created",
+		Target: "person:" + strconv.FormatInt(p.ID, 10)}); err != nil {
+		return err
+	}
+	// Security: no email or name in the output, which may end up in a log.
+	fmt.Printf("Portal admin created. To sign in, set a password with \"Forgot your password?\" at %s/forgot-password\n",
+		cfg.BaseURL)
+	return nil
 }
 
 func openStorage(ctx context.Context, cfg config.Config) (storage.Store, error) {

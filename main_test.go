@@ -156,3 +156,63 @@ func TestProductionWithoutSecretsRefusesToStart(t *testing.T) {
 		}
 	}
 }
+
+func TestCreateAdminOnAnEmptyDatabase(t *testing.T) {
+	bin := buildBinary(t)
+	base, err := os.MkdirTemp("", "portal-admin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(base, "data")
+	e := &db.Embedded{Dir: filepath.Join(dataDir, "postgres")}
+	t.Cleanup(func() {
+		if e.Started() {
+			_ = e.StopAnyway()
+		}
+		os.RemoveAll(base)
+	})
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, append([]string{"create-admin"}, args...)...)
+		cmd.Env = append(os.Environ(), "DATA_DIR="+dataDir, "APP_ENV=development", "BASE_URL=https://portal.example.org",
+			"DATABASE_URL=", "S3_ENDPOINT=")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	out, err := run("first.admin@example.org", "Alex", "Admin")
+	if err != nil {
+		t.Fatalf("create-admin on an empty database: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, `set a password with "Forgot your password?" at https://portal.example.org/forgot-password`) {
+		t.Fatalf("create-admin does not say how to sign in:\n%s", out)
+	}
+	if strings.Contains(out, "first.admin@example.org") {
+		t.Fatalf("create-admin prints the email address:\n%s", out)
+	}
+	if out, err := run("FIRST.admin@example.org", "Alex", "Admin"); err == nil || !strings.Contains(out, "already has an account") {
+		t.Fatalf("create-admin for an email with an account: %v\n%s", err, out)
+	}
+	if out, err := run("not an email", "Alex", "Admin"); err == nil || !strings.Contains(out, "Enter an email address") {
+		t.Fatalf("create-admin with a bad email: %v\n%s", err, out)
+	}
+	if out, err := run("second.admin@example.org"); err == nil || !strings.Contains(out, "usage: portal create-admin") {
+		t.Fatalf("create-admin without the names: %v\n%s", err, out)
+	}
+
+	dsn, err := e.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Connect(context.Background(), strings.Replace(dsn, "dbname=postgres", "dbname=portal", 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Pool.Close()
+	var admins, events int
+	conn.Gorm.Raw(`SELECT count(*) FROM people WHERE role = 'staff' AND staff_role = 'portal_admin'
+		AND password_hash = '' AND team_id IS NULL AND status = 'active'`).Scan(&admins)
+	conn.Gorm.Raw(`SELECT count(*) FROM audit_events WHERE action = 'staff.created'`).Scan(&events)
+	if admins != 1 || events != 1 {
+		t.Fatalf("%d admins without a password and %d audit events, want 1 and 1", admins, events)
+	}
+}

@@ -36,6 +36,13 @@ const (
 	StaffPortalAdmin = "portal_admin"
 )
 
+// Statuses of an account. Only an active account signs in, and only an
+// active account's grants are in force (package access).
+const (
+	StatusActive      = "active"
+	StatusDeactivated = "deactivated"
+)
+
 // ErrNotFound is returned for a missing person.
 var ErrNotFound = errors.New("accounts: not found")
 
@@ -118,7 +125,7 @@ func (s *Store) Viewer(c *fiber.Ctx, personID int64) (*web.Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &web.Viewer{ID: p.ID, Name: p.FullName(), Staff: p.IsStaff()}, nil
+	return &web.Viewer{ID: p.ID, Name: p.FullName(), Staff: p.IsStaff(), StaffRole: p.StaffRole}, nil
 }
 
 // SetPassword replaces a person's password hash.

@@ -2,7 +2,6 @@ package staff
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -148,5 +147,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-func itoa(id int64) string { return strconv.FormatInt(id, 10) }

@@ -9,7 +9,10 @@
 //     anything else is the same 404 as a missing record.
 //   - Admin routes (teams, staff accounts, people) need a portal admin, who
 //     manages accounts but never reads record content: no admin route
-//     loads a record, a document, a form or a message.
+//     loads a record, a document, a form or a message; they show counts.
+//   - Removing a phone number and deactivating an account end every
+//     session of the person at once; an admin can do neither to themselves.
+//   - Only an active account reaches the staff view, whatever its session.
 //   - Every change and every opening of a record writes an audit event.
 package staff
 
@@ -54,10 +57,12 @@ func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 func (h *Handler) Mount(r fiber.Router) {
 	r.Use(h.loadActor)
 	r.Get("/", h.home).Name("staff.home")
-	team := r.Group("", h.require(accounts.StaffWorker, accounts.StaffTeamManager))
-	h.mountTeam(team)
+	// Admin first: the team group has no prefix, so its require runs for
+	// every path under /staff registered after it, /staff/admin included.
 	admin := r.Group("/admin", h.require(accounts.StaffPortalAdmin))
 	h.mountAdmin(admin)
+	team := r.Group("", h.require(accounts.StaffWorker, accounts.StaffTeamManager))
+	h.mountTeam(team)
 }
 
 // mountTeam adds the routes of workers and team managers.
@@ -77,7 +82,18 @@ func (h *Handler) mountTeam(r fiber.Router) {
 }
 
 // mountAdmin adds the routes of portal admins.
-func (h *Handler) mountAdmin(r fiber.Router) {}
+func (h *Handler) mountAdmin(r fiber.Router) {
+	r.Get("/", h.adminHome).Name("staff.admin")
+	r.Get("/teams", h.adminTeams).Name("staff.admin.teams")
+	r.Post("/teams", h.adminTeamCreate).Name("staff.admin.teams.create")
+	r.Get("/staff", h.adminStaff).Name("staff.admin.staff")
+	r.Post("/staff", h.adminStaffCreate).Name("staff.admin.staff.create")
+	r.Get("/people", h.adminPeople).Name("staff.admin.people")
+	r.Get("/people/:id", h.adminPerson).Name("staff.admin.person")
+	r.Post("/people/:id/remove-phone", h.adminPhoneRemove).Name("staff.admin.person.remove_phone")
+	r.Post("/people/:id/deactivate", h.adminStatusSet(accounts.StatusDeactivated)).Name("staff.admin.person.deactivate")
+	r.Post("/people/:id/reactivate", h.adminStatusSet(accounts.StatusActive)).Name("staff.admin.person.reactivate")
+}
 
 const actorKey = "staff.actor"
 
@@ -86,6 +102,11 @@ func (h *Handler) loadActor(c *fiber.Ctx) error {
 	p, err := h.People.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
 	if err != nil {
 		return err
+	}
+	// Security: deactivation ends the account's sessions; should one
+	// outlive that (a request already under way), it reaches nothing here.
+	if p.Status != accounts.StatusActive {
+		return web.NotFound()
 	}
 	c.Locals(actorKey, p)
 	return c.Next()

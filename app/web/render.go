@@ -67,6 +67,12 @@ type View struct {
 // "staff"); the staff layout adds the staff navigation.
 func (v *View) LayoutClass() string { return strings.TrimPrefix(v.Layout, "layouts/") }
 
+// Under reports whether the current path is prefix or below it, so a
+// navigation item stays marked on the pages of its section.
+func (v *View) Under(prefix string) bool {
+	return v.Path == prefix || strings.HasPrefix(v.Path, strings.TrimSuffix(prefix, "/")+"/")
+}
+
 // FieldView is one text input as views/partials/_text_field.html draws it:
 // the page's view, the input's name (also its id) and label message id.
 type FieldView struct {
@@ -91,6 +97,10 @@ type Viewer struct {
 	ID    int64
 	Name  string
 	Staff bool
+	// StaffRole is the member of staff's role ("worker", "team_manager",
+	// "portal_admin"; "" for citizens): the staff navigation offers each
+	// role its own pages. It decides what is shown, never what is allowed.
+	StaffRole string
 }
 
 // IdleState feeds the idle countdown banner.
@@ -240,15 +250,20 @@ type NavItem struct {
 	Current     bool
 }
 
-// StaffNav lists the staff view's sections, the current one marked (its
-// path is the page's, or a prefix of it).
+// StaffNav lists the staff view's sections for the viewer's role (team
+// pages for workers and team managers, Admin for portal admins), the
+// current one marked (its path is the page's, or a prefix of it).
 func (v *View) StaffNav() []NavItem {
-	items := []NavItem{{Path: "/staff", Label: "layout.staff.home"},
-		{Path: "/staff/records", Label: "layout.staff.records"},
-		{Path: "/staff/activations", Label: "layout.staff.activations"}}
+	items := []NavItem{{Path: "/staff", Label: "layout.staff.home"}}
+	if v.Viewer != nil && v.Viewer.StaffRole == "portal_admin" {
+		items = append(items, NavItem{Path: "/staff/admin", Label: "staff.admin.nav"})
+	} else {
+		items = append(items, NavItem{Path: "/staff/records", Label: "layout.staff.records"},
+			NavItem{Path: "/staff/activations", Label: "layout.staff.activations"})
+	}
 	for i := range items {
 		p := items[i].Path
-		items[i].Current = v.Path == p || (p != "/staff" && strings.HasPrefix(v.Path, p+"/"))
+		items[i].Current = v.Path == p || (p != "/staff" && v.Under(p))
 	}
 	return items
 }

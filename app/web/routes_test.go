@@ -53,6 +53,8 @@ func TestRouteByRole(t *testing.T) {
 		{"/staff", toSignIn, notFound, ok},
 		{"/staff/", toSignIn, notFound, ok},
 		{"/staff/anything", toSignIn, notFound, notFound},
+		{"/staff/admin", toSignIn, notFound, notFound}, // portal admins only: see staff.TestAdminRoutesByRole
+		{"/staff/admin/people", toSignIn, notFound, notFound},
 		{"/records/1", toSignIn, notFound, notFound},
 		{"/no-such-page", toSignIn, notFound, notFound},
 	}
