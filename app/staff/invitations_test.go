@@ -14,7 +14,6 @@ import (
 	"portal/app/apptest"
 )
 
-
 // linkRE finds the invitation link in its email.
 var linkRE = regexp.MustCompile(`/invitations/accept\?token=[A-Za-z0-9_-]+`)
 

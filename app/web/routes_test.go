@@ -48,8 +48,8 @@ func TestRouteByRole(t *testing.T) {
 		{"/account/setup", toSignIn, ok, ok},
 		{"/invitations/accept", ok, ok, ok},
 		{"/invitations/accept?token=forged", toSignIn, toSignIn, toSignIn}, // to the page without the token
-		{"/staff/records", toSignIn, notFound, notFound},     // this worker has no team: no team pages (see access tests)
-		{"/staff/activations", toSignIn, notFound, notFound}, // likewise
+		{"/staff/records", toSignIn, notFound, notFound},                   // this worker has no team: no team pages (see access tests)
+		{"/staff/activations", toSignIn, notFound, notFound},               // likewise
 		{"/staff", toSignIn, notFound, ok},
 		{"/staff/", toSignIn, notFound, ok},
 		{"/staff/anything", toSignIn, notFound, notFound},
