@@ -224,12 +224,4 @@ func (s *Store) Revoke(ctx context.Context, recordID, grantID int64) error {
 	return nil
 }
 
-// HasAny reports whether person holds, or ever held, any grant (retention
-// keeps such accounts).
-func (s *Store) HasAny(ctx context.Context, personID int64) (bool, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&Grant{}).Where("person_id = ?", personID).Count(&n).Error
-	return n > 0, err
-}
-
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }

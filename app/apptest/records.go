@@ -14,8 +14,8 @@ import (
 // NewTeam creates a team.
 func (a *TestApp) NewTeam(t testing.TB, name string) *records.Team {
 	t.Helper()
-	team := &records.Team{Name: name}
-	if err := records.NewStore(a.DB.Gorm).CreateTeam(context.Background(), team); err != nil {
+	team, err := records.NewStore(a.DB.Gorm).AddTeam(context.Background(), name)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return team

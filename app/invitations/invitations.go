@@ -364,6 +364,22 @@ func (s *Store) PendingFor(ctx context.Context, email string) ([]Invitation, err
 	return out, s.withItems(ctx, out)
 }
 
+// PendingCount counts the invitations still on their way to a person (to
+// their address, or accepted by them): not yet active, not ended, and
+// before acceptance not expired. For an admin's page: a number only.
+func (s *Store) PendingCount(ctx context.Context, personID int64, email string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM invitations
+		WHERE (person_id = @person OR lower(email) = lower(@email))
+		AND (state = @accepted OR (state IN (@code, @confirmed, @sent) AND expires_at > @now))`,
+		map[string]any{"person": personID, "email": strings.TrimSpace(email), "now": s.clock.Now(), "accepted": Accepted,
+			"code": CodeSent, "confirmed": CodeConfirmed, "sent": InvitationSent}).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("invitations: pending count: %w", err)
+	}
+	return n, nil
+}
+
 // Choice is what the person ticked at account setup: record ids per
 // invitation.
 type Choice map[int64][]int64

@@ -107,8 +107,3 @@ func (s *Store) Teams(ctx context.Context) ([]Team, error) {
 	var out []Team
 	return out, s.db.WithContext(ctx).Order("name, id").Find(&out).Error
 }
-
-// CreateTeam adds a team.
-func (s *Store) CreateTeam(ctx context.Context, t *Team) error {
-	return s.db.WithContext(ctx).Create(t).Error
-}

@@ -12,29 +12,14 @@ import (
 // ErrTeamNameTaken says another team has the name, in any case.
 var ErrTeamNameTaken = errors.New("records: team name taken")
 
-// teamNamesLock serialises AddTeam across app machines (a transaction-level
-// advisory lock), so two admins cannot add "North" and "north" at once.
-const teamNamesLock = 7_000_001
-
 // AddTeam adds a team whose name no other team has, compared without
-// regard to case (a portal admin's "Add a team").
+// regard to case (a portal admin's "Add a team"); the unique index on
+// lower(name) decides, so two machines cannot both add "North".
 func (s *Store) AddTeam(ctx context.Context, name string) (*Team, error) {
 	t := &Team{Name: strings.TrimSpace(name)}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, teamNamesLock).Error; err != nil {
-			return err
-		}
-		var n int64
-		if err := tx.Model(&Team{}).Where("lower(name) = lower(?)", t.Name).Count(&n).Error; err != nil {
-			return err
-		}
-		if n > 0 {
-			return ErrTeamNameTaken
-		}
-		return tx.Create(t).Error
-	})
-	if errors.Is(err, ErrTeamNameTaken) {
-		return nil, err
+	err := s.db.WithContext(ctx).Create(t).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return nil, ErrTeamNameTaken
 	}
 	if err != nil {
 		return nil, fmt.Errorf("records: add team: %w", err)

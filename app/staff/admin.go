@@ -3,11 +3,9 @@ package staff
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/web"
 )
@@ -40,12 +38,3 @@ func roleKey(p *accounts.Person) string {
 
 // statusKey is the message id of an account's status.
 func statusKey(p *accounts.Person) string { return "staff.admin.statuses." + p.Status }
-
-// when shows a time as staff read it, in the council's time zone; "" for
-// never. Day, month and year as numbers read the same in both languages.
-func when(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.In(access.London).Format("02/01/2006 15:04")
-}

@@ -1,6 +1,8 @@
 package staff
 
 import (
+	"time"
+
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,7 +17,8 @@ import (
 type PersonView struct {
 	ID                              int64
 	Name, Email, RoleKey, StatusKey string
-	Team, LastSignIn, PhoneHint     string
+	Team, PhoneHint                 string
+	LastSignIn                      *time.Time
 	PhoneRemoved                    bool // removed by staff, no new number yet
 	Active, Self                    bool
 	Records, Invitations            int64
@@ -38,12 +41,12 @@ func (h *Handler) adminPerson(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	invited, err := h.Access.PendingInvitationCount(ctx, p.ID, p.Email)
+	invited, err := h.Invitations.PendingCount(ctx, p.ID, p.Email)
 	if err != nil {
 		return err
 	}
 	v := PersonView{ID: p.ID, Name: p.FullName(), Email: p.Email, RoleKey: roleKey(p), StatusKey: statusKey(p),
-		LastSignIn: when(p.LastSignInAt), PhoneHint: p.PhoneHint, PhoneRemoved: p.PhoneHint == "" && p.PhoneRemovedAt != nil,
+		LastSignIn: p.LastSignInAt, PhoneHint: p.PhoneHint, PhoneRemoved: p.PhoneHint == "" && p.PhoneRemovedAt != nil,
 		Active: p.Status == accounts.StatusActive, Self: p.ID == actor(c).ID, Records: held, Invitations: invited,
 		ReenrolHours: int(auth.ReenrolWindow.Hours())}
 	if p.TeamID != nil {

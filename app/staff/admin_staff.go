@@ -1,6 +1,8 @@
 package staff
 
 import (
+	"time"
+
 	"errors"
 	"strconv"
 	"strings"
@@ -17,7 +19,8 @@ import (
 type StaffRow struct {
 	ID                         int64
 	Name, Email, RoleKey, Team string
-	StatusKey, LastSignIn      string
+	StatusKey                  string
+	LastSignIn                 *time.Time
 	Active                     bool
 }
 
@@ -59,7 +62,7 @@ func (h *Handler) staffPage(c *fiber.Ctx, form *web.Form, status int) error {
 	for i := range staff {
 		p := &staff[i]
 		row := StaffRow{ID: p.ID, Name: p.FullName(), Email: p.Email, RoleKey: roleKey(p),
-			StatusKey: statusKey(p), LastSignIn: when(p.LastSignInAt), Active: p.Status == accounts.StatusActive}
+			StatusKey: statusKey(p), LastSignIn: p.LastSignInAt, Active: p.Status == accounts.StatusActive}
 		if p.TeamID != nil {
 			row.Team = names[*p.TeamID]
 		}

@@ -7,6 +7,8 @@
 -- A record's placement with a foster carer can end; records also carry
 -- the case system's reference and their team (00001).
 CREATE INDEX records_team_idx ON records (team_id, family_name, given_name);
+-- Team names are unique without regard to case.
+CREATE UNIQUE INDEX teams_name_key ON teams (lower(name));
 
 -- An invitation moves: code_sent → code_confirmed (the worker entered the
 -- code the person read back, and ticked the checks) → invitation_sent (the
@@ -79,4 +81,5 @@ ALTER TABLE people DROP COLUMN retention_warned_at;
 DROP TABLE grants;
 DROP TABLE invitation_records;
 DROP TABLE invitations;
+DROP INDEX teams_name_key;
 DROP INDEX records_team_idx;
