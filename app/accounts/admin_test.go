@@ -8,7 +8,6 @@ import (
 
 	"portal/app/accounts"
 	"portal/app/apptest"
-	"portal/app/records"
 )
 
 func TestNewStaffCheck(t *testing.T) {
@@ -51,10 +50,7 @@ func TestCreateStaff(t *testing.T) {
 	ctx := context.Background()
 	people := accounts.NewStore(a.DB.Gorm)
 	a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
-	team := &records.Team{Name: "North"}
-	if err := records.NewStore(a.DB.Gorm).CreateTeam(ctx, team); err != nil {
-		t.Fatal(err)
-	}
+	team := a.NewTeam(t, "North")
 
 	p, err := people.CreateStaff(ctx, accounts.NewStaff{Email: "Robin@Example.org", GivenName: " Robin ",
 		FamilyName: "Quinlan", StaffRole: accounts.StaffTeamManager, TeamID: &team.ID})

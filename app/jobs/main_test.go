@@ -45,10 +45,7 @@ var refs atomic.Int64
 func record(t *testing.T, a *apptest.TestApp) *records.Record {
 	t.Helper()
 	store := records.NewStore(a.DB.Gorm)
-	team := &records.Team{Name: "Fostering South"}
-	if err := store.CreateTeam(ctx, team); err != nil {
-		t.Fatal(err)
-	}
+	team := a.NewTeam(t, fmt.Sprintf("Fostering South %d", refs.Add(1)))
 	r := &records.Record{Kind: records.KindChild, CaseReference: fmt.Sprintf("CASE-%d", 4400+refs.Add(1)),
 		GivenName: "Ellie", FamilyName: "Zebedee", TeamID: team.ID}
 	if err := store.Create(ctx, r); err != nil {
@@ -79,10 +76,7 @@ func invite(t *testing.T, a *apptest.TestApp, email, state string, personID int6
 	if worker == 0 {
 		worker = a.NewPerson(t, fmt.Sprintf("worker%d@example.org", refs.Add(1)), accounts.RoleStaff, "worker").ID
 	}
-	var team int64
-	if err := a.DB.Gorm.Raw(`INSERT INTO teams (name) VALUES ('Children in Need') RETURNING id`).Scan(&team).Error; err != nil {
-		t.Fatal(err)
-	}
+	team := a.NewTeam(t, fmt.Sprintf("Children in Need %d", refs.Add(1))).ID
 	var by *int64
 	if personID != 0 {
 		by = &personID

@@ -22,11 +22,7 @@ func TestMain(m *testing.M) { apptest.Main(m) }
 // team adds a team named name.
 func team(t *testing.T, a *apptest.TestApp, name string) *records.Team {
 	t.Helper()
-	tm := &records.Team{Name: name}
-	if err := records.NewStore(a.DB.Gorm).CreateTeam(context.Background(), tm); err != nil {
-		t.Fatal(err)
-	}
-	return tm
+	return a.NewTeam(t, name)
 }
 
 // inTeam puts a member of staff in team tm.
