@@ -212,8 +212,9 @@ func seedDemo(ctx context.Context, cfg config.Config, database *db.DB, hasher *a
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nDemo staff accounts (development only):\n  worker: %s\n  admin:  %s\n  password: %s\n"+
+	fmt.Printf("\nDemo accounts (development only), all with the same password:\n"+
+		"  worker: %s\n  admin:  %s\n  parent: %s (holds two children's records)\n  password: %s\n"+
 		"  Phone codes and emails arrive in the dev outbox: %s/dev/outbox\n",
-		demo.WorkerEmail, demo.AdminEmail, res.Password, cfg.BaseURL)
+		demo.WorkerEmail, demo.AdminEmail, demo.ParentEmail, res.Password, cfg.BaseURL)
 	return nil
 }

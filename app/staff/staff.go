@@ -145,7 +145,22 @@ func (h *Handler) page(c *fiber.Ctx, p web.Page) error {
 	return h.Render.Render(c, p)
 }
 
+// HomeView is the staff landing page: where to go, by role.
+type HomeView struct {
+	Admin   bool
+	Waiting int // accepted invitations of the team, waiting for activation
+}
+
 // home is the staff landing page.
 func (h *Handler) home(c *fiber.Ctx) error {
-	return h.page(c, web.Page{Template: "staff/home", Title: "staff.home.title"})
+	a := actor(c)
+	v := HomeView{Admin: a.StaffRole == accounts.StaffPortalAdmin}
+	if !v.Admin && a.TeamID != nil {
+		waiting, err := h.Invitations.AwaitingActivation(c.UserContext(), *a.TeamID)
+		if err != nil {
+			return err
+		}
+		v.Waiting = len(waiting)
+	}
+	return h.page(c, web.Page{Template: "staff/home", Title: "staff.home.title", Data: v})
 }
