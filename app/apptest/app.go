@@ -142,8 +142,12 @@ func secretsFor(dsn string) appSecrets {
 	return s.(appSecrets)
 }
 
-// T translates id in English, so tests find text by message id.
-func (a *TestApp) T(id string, args ...any) string { return a.Bundle.For("en").T(id, args...) }
+// T translates id in English, so tests find text by message id. Messages
+// that name the service get its default name, as the notifier gives them.
+func (a *TestApp) T(id string, args ...any) string {
+	en := a.Bundle.For("en")
+	return en.T(id, append(args, "Service", en.T("notify.service"))...)
+}
 
 // NewPerson creates a person with the given role and staff role, who has
 // already confirmed the terms (tests of that step clear it).

@@ -70,6 +70,9 @@ type Config struct {
 	TwilioFrom          string `env:"TWILIO_FROM" doc:"number texts and calls come from, such as +441632960000"`
 	TwilioBaseURL       string `env:"TWILIO_BASE_URL" default:"https://api.twilio.com" doc:"Twilio (or Twilio-compatible) API"`
 
+	ServiceName   string `env:"SERVICE_NAME" doc:"the service's name in emails and texts; default Children's Services Online (guide 003's council says My Norfolk Social Care)"`
+	ServiceNameCy string `env:"SERVICE_NAME_CY" doc:"the same in Welsh; default Gwasanaethau Plant Ar-lein"`
+
 	PhoneCountries string `env:"PHONE_COUNTRIES" default:"GB" doc:"regions whose phone numbers may sign in, comma separated (GB, IE)"`
 
 	TrustFlyClientIP bool          `env:"TRUST_FLY_CLIENT_IP" default:"false" doc:"take the client IP from Fly-Client-IP (only behind Fly's proxy)"`

@@ -81,7 +81,8 @@ func New(ctx context.Context, o Options) (*Notifier, error) {
 		}
 	}
 	n := &Notifier{
-		render:   renderer{bundle: o.Bundle, baseURL: strings.TrimRight(o.Config.BaseURL, "/")},
+		render: renderer{bundle: o.Bundle, baseURL: strings.TrimRight(o.Config.BaseURL, "/"),
+			service: map[string]string{"en": o.Config.ServiceName, "cy": o.Config.ServiceNameCy}},
 		provider: provider,
 		sealer:   sealer,
 		log:      o.Log,

@@ -2,11 +2,12 @@
 //
 // Invariants:
 //   - Nothing personal goes into any email, SMS or call: a body or subject
-//     holds only a one-time code and links built from BASE_URL, never a
-//     name, a record detail or message text. This is enforced, not hoped
-//     for: a Message carries at most a Code and a Link (Render refuses any
-//     other data), and the message texts in locales/notify.*.toml
-//     interpolate only {{.Code}} and {{.Link}} (a test checks every one).
+//     holds only a one-time code, links built from BASE_URL and the
+//     service's configured name, never a person's name, a record detail or
+//     message text. This is enforced, not hoped for: a Message carries at
+//     most a Code and a Link (Render refuses any other data), and the
+//     message texts in locales/notify.*.toml interpolate only {{.Code}},
+//     {{.Link}} and {{.Service}} (a test checks every one).
 //   - A link is BASE_URL + a path on this site; it is never built from the
 //     request's Host header, which an attacker can set.
 //   - Every message goes through the Postgres-backed River queue, so a
@@ -85,6 +86,9 @@ type Rendered struct {
 const (
 	DataCode = "Code"
 	DataLink = "Link"
+	// DataService is the service's name from the configuration; the
+	// renderer adds it to every message, and no caller can set it.
+	DataService = "Service"
 )
 
 var (
@@ -105,6 +109,9 @@ func invalid(format string, args ...any) error {
 type renderer struct {
 	bundle  *i18n.Bundle
 	baseURL string
+	// service is the service's name by language (SERVICE_NAME and
+	// SERVICE_NAME_CY); a language without one uses notify.service.
+	service map[string]string
 }
 
 // render checks m and fills its template. Errors never quote the recipient
@@ -143,6 +150,11 @@ func (r renderer) render(m Message) (Rendered, error) {
 	}
 	lang := i18n.Match(m.Lang, "")
 	loc := r.bundle.For(lang)
+	service := r.service[lang]
+	if service == "" {
+		service = loc.T("notify.service")
+	}
+	args = append(args, DataService, service)
 	out := Rendered{Channel: m.Channel, To: m.To, AnswerToken: m.AnswerToken, Lang: lang}
 	bodyID := m.Template + ".body"
 	if !r.bundle.Has("en", bodyID) {
@@ -154,7 +166,7 @@ func (r renderer) render(m Message) (Rendered, error) {
 		if !r.bundle.Has("en", subjectID) {
 			return Rendered{}, invalid("no message %q in locales/notify.en.toml", subjectID)
 		}
-		out.Subject = loc.T(subjectID)
+		out.Subject = loc.T(subjectID, DataService, service)
 	}
 	// go-i18n renders a key the caller did not give as "<no value>", and
 	// gives up (T then returns the id) when there is no data at all.

@@ -121,8 +121,8 @@ func TestSMTPDeliversToARealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	cy := bundle(t).For("cy")
-	if subject != cy.T("email_invitation.subject") {
-		t.Errorf("Subject %q, want the Welsh title %q", subject, cy.T("email_invitation.subject"))
+	if subject != cy.T("email_invitation.subject", "Service", cy.T("notify.service")) {
+		t.Errorf("Subject %q, want the Welsh title %q", subject, cy.T("email_invitation.subject", "Service", cy.T("notify.service")))
 	}
 	if to := m.Header.Get("To"); !strings.Contains(to, "carer@example.org") {
 		t.Errorf("To %q", to)

@@ -97,8 +97,11 @@ func TestMessageTextsInterpolateOnlyCodeAndLink(t *testing.T) {
 					t.Errorf("%s: %s.%s uses template logic; only {{.Code}} and {{.Link}} are allowed", lang, name, key)
 				}
 				for _, f := range names {
+					if f == notify.DataService {
+						continue // the configured service name, which the renderer adds itself
+					}
 					if key == "subject" || (f != notify.DataCode && f != notify.DataLink) {
-						t.Errorf("%s: %s.%s interpolates .%s; bodies may use only .Code and .Link, subjects nothing", lang, name, key, f)
+						t.Errorf("%s: %s.%s interpolates .%s; bodies may use only .Code, .Link and .Service, subjects .Service", lang, name, key, f)
 					}
 				}
 			}
@@ -142,7 +145,9 @@ func TestEveryTemplateRendersWithOnlyWhatItIsGiven(t *testing.T) {
 				Data: map[string]string{}}
 			names, _ := fields(t, table["body"])
 			for _, f := range names {
-				m.Data[f] = map[string]string{notify.DataCode: "908172", notify.DataLink: "/sign-in"}[f]
+				if f != notify.DataService {
+					m.Data[f] = map[string]string{notify.DataCode: "908172", notify.DataLink: "/sign-in"}[f]
+				}
 			}
 			if m.Channel == notify.Voice {
 				m.AnswerToken = "challenge-1"
@@ -202,19 +207,40 @@ func TestPersonalDataCannotGetIntoAMessage(t *testing.T) {
 }
 
 func TestGuideTitlesAreTheSubjects(t *testing.T) {
-	en := bundle(t).For("en")
-	for id, want := range map[string]string{
-		"email_invitation_code.subject":   "Set up your Children's Services Online Account",
-		"email_invitation.subject":        "Accept Children's Services Online Account Invitation",
-		"email_verification_code.subject": "Children's Services Online account verification code",
-		"email_activation.subject":        "New Children's Services Online activation",
-		"email_account_locked.subject":    "Sign-in to your account was locked",
+	subject := func(e *env, template string) string {
+		t.Helper()
+		m := notify.Message{Channel: notify.Email, To: "someone@example.org", Template: template, Lang: "en",
+			Data: map[string]string{"Code": "K7QM-3XHD", "Link": "/sign-in"}}
+		if template == "email_account_locked" || template == "email_invitation" || template == "email_activation" {
+			delete(m.Data, "Code")
+		} else {
+			delete(m.Data, "Link")
+		}
+		r, err := e.notifier.Render(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Subject
+	}
+	guides := newEnv(t, nil)
+	for template, want := range map[string]string{
+		"email_invitation_code":   "Set up your Children's Services Online Account",
+		"email_invitation":        "Accept Children's Services Online Account Invitation",
+		"email_verification_code": "Children's Services Online account verification code",
+		"email_activation":        "New Children's Services Online activation",
+		"email_account_locked":    "Sign-in to your account was locked",
 	} {
-		if got := en.T(id); got != want {
-			t.Errorf("%s = %q, want %q", id, got, want)
+		if got := subject(guides, template); got != want {
+			t.Errorf("%s = %q, want %q", template, got, want)
 		}
 	}
-	if got := en.T("sms_code.body", "Code", "123456"); got != "Your Children's Services Online code is 123456. Your worker will never ask for this code." {
+	// Guide 003's council names the service "My Norfolk Social Care".
+	norfolk := newEnv(t, func(o *notify.Options) { o.Config.ServiceName = "My Norfolk Social Care" })
+	if got := subject(norfolk, "email_invitation_code"); got != "Set up your My Norfolk Social Care Account" {
+		t.Errorf("with SERVICE_NAME the code email is titled %q", got)
+	}
+	en := bundle(t).For("en")
+	if got := en.T("sms_code.body", "Code", "123456", "Service", "Children's Services Online"); got != "Your Children's Services Online code is 123456. Your worker will never ask for this code." {
 		t.Errorf("sms_code.body = %q", got)
 	}
 	if got := en.T("voice_sign_in.body"); !strings.Contains(got, "press # only if you are signing in now") &&

@@ -265,10 +265,10 @@ func TestTextsAndCallsGoThroughTheQueueToTwilio(t *testing.T) {
 	}
 	cy := bundle(t).For("cy")
 	wantForm(t, got["Messages.json"], map[string]string{"To": "+447700900123", "From": twilioFrom,
-		"Body": cy.T("sms_code.body", "Code", "222222")})
+		"Body": cy.T("sms_code.body", "Code", "222222", "Service", cy.T("notify.service"))})
 	call := parseCall(t, got["Calls.json"].Get("Twiml"))
 	if len(call.Gather) != 1 || !strings.Contains(call.Gather[0].Action, "challenge=challenge-9") ||
-		len(call.Gather[0].Say) != 1 || call.Gather[0].Say[0].Text != cy.T("voice_sign_in.body") {
+		len(call.Gather[0].Say) != 1 || call.Gather[0].Say[0].Text != cy.T("voice_sign_in.body", "Service", cy.T("notify.service")) {
 		t.Fatalf("the call was not the Welsh sign-in call for challenge-9: %+v", call)
 	}
 	// Outside production nothing else changed: email still goes to the outbox.
