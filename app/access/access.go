@@ -196,12 +196,14 @@ func (s *Store) HoldersOf(ctx context.Context, recordID int64) ([]Holder, error)
 	return out, nil
 }
 
-// EndPlacement records that the placement behind grant grantID (of record
-// recordID) ended on day; access ends GraceDays later (GraceEnd).
+// EndPlacement records that the placement behind foster carer's grant
+// grantID (of record recordID) ended on day; access ends GraceDays later
+// (GraceEnd). Other grants have no placement: ErrNotFound.
 func (s *Store) EndPlacement(ctx context.Context, recordID, grantID int64, day time.Time) (time.Time, error) {
 	end := GraceEnd(day)
 	res := s.db.WithContext(ctx).Exec(`UPDATE grants SET placement_ended_on = ?, ends_at = ?, end_notice_sent_at = NULL
-		WHERE id = ? AND record_id = ? AND revoked_at IS NULL`, day.Format(time.DateOnly), end, grantID, recordID)
+		WHERE id = ? AND record_id = ? AND revoked_at IS NULL AND relationship = ?`,
+		day.Format(time.DateOnly), end, grantID, recordID, FosterCarer)
 	if res.Error != nil {
 		return time.Time{}, fmt.Errorf("access: end placement: %w", res.Error)
 	}

@@ -83,6 +83,7 @@ func (h *Handler) placementEnd(c *fiber.Ctx) error {
 		form.Add("ended_on-"+itoa(int64(grant)), "staff.record.error_ended_on")
 		return h.recordPage(c, r, form, 0, fiber.StatusUnprocessableEntity)
 	}
+	// Security: only a foster carer's grant has a placement to end.
 	if _, err := h.Access.EndPlacement(c.UserContext(), r.ID, int64(grant), day); errors.Is(err, access.ErrNotFound) {
 		return web.NotFound()
 	} else if err != nil {
