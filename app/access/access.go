@@ -39,6 +39,23 @@ const (
 // Relationships lists them in the order forms offer them.
 var Relationships = []string{Parent, Guardian, FosterCarer, Self, Network}
 
+// Fits reports whether relationship makes sense for a record of kind: a
+// foster carer holds children's records, "their own record" is a carer's
+// or an adult's, family and network hold a child's or an adult's.
+// Security: so a slip in the invite form cannot give a family a foster
+// carer's own record.
+func Fits(relationship, kind string) bool {
+	switch relationship {
+	case FosterCarer:
+		return kind == records.KindChild
+	case Self:
+		return kind == records.KindFosterCarer || kind == records.KindAdult
+	case Parent, Guardian, Network:
+		return kind == records.KindChild || kind == records.KindAdult
+	}
+	return false
+}
+
 // GraceDays is how long a foster carer keeps a child's record after the
 // placement ends, to finish outstanding forms and recordings (guide 002).
 const GraceDays = 7
@@ -134,9 +151,15 @@ func (s *Store) Holding(ctx context.Context, personID, recordID int64) (*Held, e
 }
 
 // Give creates grants in tx (the activation's transaction). A person who
-// already holds the record keeps the live grant.
+// holds the record now keeps that grant; one whose grant has ended (a
+// placement's grace passed) gets a new one: the ended grant is closed
+// first, so it does not block the new one.
 func (s *Store) Give(ctx context.Context, tx *gorm.DB, grants []Grant) error {
 	for _, g := range grants {
+		if err := tx.WithContext(ctx).Exec(`UPDATE grants SET revoked_at = ends_at WHERE person_id = ? AND record_id = ?
+			AND revoked_at IS NULL AND ends_at <= ?`, g.PersonID, g.RecordID, s.clock.Now()).Error; err != nil {
+			return fmt.Errorf("access: give: %w", err)
+		}
 		err := tx.WithContext(ctx).Exec(`INSERT INTO grants (person_id, record_id, relationship, invitation_id, granted_by, starts_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_id, record_id) WHERE revoked_at IS NULL DO NOTHING`,
 			g.PersonID, g.RecordID, g.Relationship, g.InvitationID, g.GrantedBy, s.clock.Now()).Error

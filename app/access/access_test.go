@@ -152,3 +152,43 @@ func TestCoHoldersNeverSeeEachOther(t *testing.T) {
 		t.Fatalf("RecordsOf = %v, %v", held, err)
 	}
 }
+
+func TestACarerPlacedAgainGetsTheRecordBack(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	team := a.NewTeam(t, "Fostering")
+	child := a.NewRecord(t, team, "Ellie", "Smith")
+	carer := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, carer, child, access.FosterCarer)
+	store := access.NewStore(a.DB.Gorm, a.Clock)
+	held, _ := store.RecordsOf(context.Background(), carer.ID)
+	if _, err := store.EndPlacement(context.Background(), child.ID, held[0].GrantID, apptest.Start); err != nil {
+		t.Fatal(err)
+	}
+	a.Clock.Advance(30 * 24 * time.Hour)
+	if _, err := store.Holding(context.Background(), carer.ID, child.ID); err == nil {
+		t.Fatal("access lasts past the grace")
+	}
+	a.Grant(t, carer, child, access.FosterCarer) // a new placement, a new activation
+	if _, err := store.Holding(context.Background(), carer.ID, child.ID); err != nil {
+		t.Fatalf("after a new activation the carer still cannot reach the record: %v", err)
+	}
+}
+
+func TestRelationshipsFitTheKindOfRecord(t *testing.T) {
+	for _, tc := range []struct {
+		relationship, kind string
+		fits               bool
+	}{
+		{access.Parent, "child", true},
+		{access.Parent, "foster_carer", false},
+		{access.FosterCarer, "child", true},
+		{access.FosterCarer, "foster_carer", false},
+		{access.Self, "foster_carer", true},
+		{access.Self, "child", false},
+		{access.Network, "adult", true},
+	} {
+		if got := access.Fits(tc.relationship, tc.kind); got != tc.fits {
+			t.Errorf("Fits(%s, %s) = %v, want %v", tc.relationship, tc.kind, got, tc.fits)
+		}
+	}
+}

@@ -37,6 +37,9 @@ func (h *Handler) invitationActivate(c *fiber.Ctx) error {
 		if inv, err = h.Invitations.Activate(c.UserContext(), tx, *actor(c).TeamID, int64(id)); err != nil {
 			return err
 		}
+		if inv.PersonID == nil { // the account was deleted meanwhile
+			return invitations.ErrNotFound
+		}
 		var grants []access.Grant
 		for _, it := range inv.Records {
 			if it.Accepted {
@@ -79,7 +82,9 @@ func (h *Handler) placementEnd(c *fiber.Ctx) error {
 	form := web.NewForm()
 	form.Values["ended_on"] = c.FormValue("ended_on")
 	day, perr := time.ParseInLocation(time.DateOnly, form.Values["ended_on"], access.London)
-	if perr != nil || day.After(h.Clock.Now().AddDate(0, 0, 1)) {
+	today := h.Clock.Now().In(access.London).Format(time.DateOnly)
+	if perr != nil || form.Values["ended_on"] > today { // ISO dates compare as strings
+		form.Values["ended_on"] = ""
 		form.Add("ended_on-"+itoa(int64(grant)), "staff.record.error_ended_on")
 		return h.recordPage(c, r, form, 0, fiber.StatusUnprocessableEntity)
 	}

@@ -33,6 +33,9 @@ func (h *Handler) teamInvitation(c *fiber.Ctx) (*invitations.Invitation, *record
 		}
 	}
 	r, err := h.Records.InTeam(c.UserContext(), inv.TeamID, back)
+	if errors.Is(err, records.ErrNotFound) {
+		return nil, nil, web.NotFound()
+	}
 	return inv, r, err
 }
 
@@ -82,6 +85,9 @@ func (h *Handler) invitationConfirm(c *fiber.Ctx) error {
 // Account Invitation") and goes back to the record.
 func (h *Handler) sendInvitation(c *fiber.Ctx, inv *invitations.Invitation, r *records.Record, action string) error {
 	token, err := h.Invitations.Send(c.UserContext(), inv.TeamID, inv.ID)
+	if errors.Is(err, invitations.ErrNotFound) {
+		return web.NotFound() // changed meanwhile (another worker, or accepted)
+	}
 	if err != nil {
 		return err
 	}
@@ -106,10 +112,13 @@ func (h *Handler) invitationResend(c *fiber.Ctx) error {
 		return err
 	}
 	switch inv.State {
-	case invitations.InvitationSent:
+	case invitations.InvitationSent, invitations.CodeConfirmed: // confirmed, but the link never went
 		return h.sendInvitation(c, inv, r, "invitation.resent")
 	case invitations.CodeSent:
 		_, code, err := h.Invitations.NewCodeFor(c.UserContext(), inv.TeamID, inv.ID)
+		if errors.Is(err, invitations.ErrNotFound) {
+			return web.NotFound()
+		}
 		if err != nil {
 			return err
 		}

@@ -212,3 +212,24 @@ func TestAnInvitationLinkWorksFourteenDaysAndCanBeSentAgain(t *testing.T) {
 		t.Fatal("the old link works again after Send again")
 	}
 }
+
+func TestAFamilyCannotBeInvitedToACarersOwnRecord(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	var team int64
+	a.DB.Gorm.Raw(`SELECT team_id FROM records WHERE id = ?`, w.recID).Scan(&team)
+	var carerRecord int64
+	a.DB.Gorm.Raw(`INSERT INTO records (kind, case_reference, given_name, family_name, team_id)
+		VALUES ('foster_carer', 'FC-1', 'Carol', 'Carer', ?) RETURNING id`, team).Scan(&carerRecord)
+	w.worker.Get(w.record() + "/invite")
+	res := w.worker.PostForm(w.record()+"/invite", url.Values{"email": {"parent@example.net"},
+		"relationship": {access.Parent}, "records": {strconv.FormatInt(carerRecord, 10)}})
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a parent invited to a foster carer's own record too = %d, want 422", res.StatusCode)
+	}
+	var n int64
+	a.DB.Gorm.Raw(`SELECT count(*) FROM invitations`).Scan(&n)
+	if n != 0 {
+		t.Fatal("the invitation was made anyway")
+	}
+}

@@ -61,9 +61,9 @@ func (h *Handler) inviteCreate(c *fiber.Ctx) error {
 	if !contains(access.Relationships, form.Values["relationship"]) {
 		form.Add("relationship", "staff.invite.error_relationship")
 	}
-	items, ticked, err := h.inviteItems(c, r, form.Values["relationship"])
-	if err != nil {
-		return err
+	items, ticked, misfit := h.inviteItems(c, r, form.Values["relationship"])
+	if form.Valid() && misfit {
+		form.Add("relationship", "staff.invite.error_misfit")
 	}
 	if !form.Valid() {
 		return h.invitePage(c, r, form, ticked, fiber.StatusUnprocessableEntity)
@@ -88,10 +88,12 @@ func (h *Handler) inviteCreate(c *fiber.Ctx) error {
 }
 
 // inviteItems is the record of the page and the other records ticked, each
-// checked to be the team's (a foreign id is simply not included).
-func (h *Handler) inviteItems(c *fiber.Ctx, r *records.Record, relationship string) ([]invitations.Item, map[int64]bool, error) {
+// checked to be the team's (a foreign id is simply not included); misfit
+// says the relationship does not fit one of them (access.Fits).
+func (h *Handler) inviteItems(c *fiber.Ctx, r *records.Record, relationship string) ([]invitations.Item, map[int64]bool, bool) {
 	items := []invitations.Item{{RecordID: r.ID, Relationship: relationship}}
 	ticked := map[int64]bool{}
+	misfit := !access.Fits(relationship, r.Kind)
 	args := c.Request().PostArgs()
 	for _, raw := range args.PeekMulti("records") {
 		id, err := strconv.ParseInt(string(raw), 10, 64)
@@ -103,7 +105,8 @@ func (h *Handler) inviteItems(c *fiber.Ctx, r *records.Record, relationship stri
 			continue // Security: not the team's, or gone: never invited to
 		}
 		ticked[id] = true
+		misfit = misfit || !access.Fits(relationship, other.Kind)
 		items = append(items, invitations.Item{RecordID: other.ID, Relationship: relationship})
 	}
-	return items, ticked, nil
+	return items, ticked, misfit
 }
