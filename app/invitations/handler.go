@@ -147,10 +147,23 @@ func (h *Handler) setupSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	for _, inv := range list {
+		id := strconv.FormatInt(inv.ID, 10)
+		anyTicked := false
 		for _, it := range inv.Records {
+			anyTicked = anyTicked || v.Ticked[id+":"+strconv.FormatInt(it.RecordID, 10)]
+		}
+		for _, it := range inv.Records {
+			// What happened to this record: accepted only if ticked; an
+			// invitation with nothing ticked was declined (Store.Accept).
+			what := action
+			if v.Yes && !v.Ticked[id+":"+strconv.FormatInt(it.RecordID, 10)] {
+				if what = "invitation.declined"; anyTicked {
+					continue // not chosen, but the invitation itself was accepted
+				}
+			}
 			rid := it.RecordID
-			if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: action, RecordID: &rid,
-				Target: "invitation:" + strconv.FormatInt(inv.ID, 10), RequestID: web.RequestID(c)}); err != nil {
+			if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: what, RecordID: &rid,
+				Target: "invitation:" + id, RequestID: web.RequestID(c)}); err != nil {
 				return err
 			}
 		}

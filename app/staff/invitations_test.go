@@ -112,6 +112,12 @@ func TestTheInvitationLifecycle(t *testing.T) {
 	if res := c.PostForm("/account/setup/submit", answers); res.Header.Get("Location") != "/account/setup/done?answer=yes" {
 		t.Fatalf("Submit = %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
+	var accepted int64
+	a.DB.Gorm.Raw(`SELECT count(*) FROM audit_events WHERE action = 'invitation.accepted' AND record_id = ? AND actor_id = ?`,
+		w.recID, parent.ID).Scan(&accepted)
+	if accepted != 1 {
+		t.Fatalf("%d invitation.accepted events for the ticked record, want 1", accepted)
+	}
 	if res := c.Get("/records/" + strconv.FormatInt(w.recID, 10)); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("before activation the record = %d, want 404", res.StatusCode)
 	}
