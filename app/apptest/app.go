@@ -193,8 +193,9 @@ func (a *TestApp) PasswordStep(t testing.TB, c *Client, person *accounts.Person)
 	c.Get("/sign-in/confirm") // the new session's CSRF token
 }
 
-// Password is the password of every person NewPerson makes.
-const Password = "Correct-Horse-9"
+// Password is the password of every person NewPerson makes: random for
+// each test run, so no credential is written in the code.
+var Password = "Test-" + config.RandomKey()[:20]
 
 // SignIn gives client a session for person at AAL2, as if they had passed
 // both factors.

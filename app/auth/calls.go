@@ -3,9 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/web"
 )
 
 // CallLifetime is how long a "Call Me" challenge can be answered and used:
@@ -65,14 +64,13 @@ func (s *Calls) hash(parts ...string) string {
 // calls of the same person and purpose stop counting: only the newest call
 // can sign in.
 func (s *Calls) Start(ctx context.Context, personID int64, purpose, number string) (Call, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	token, err := web.RandomToken()
+	if err != nil {
 		return Call{}, err
 	}
-	token := base64.RawURLEncoding.EncodeToString(b)
 	now := s.clock.Now()
 	var id int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(`UPDATE phone_calls SET expires_at = ? WHERE person_id = ? AND purpose = ? AND used_at IS NULL
 			AND expires_at > ?`, now, personID, purpose, now).Error; err != nil {
 			return err

@@ -18,7 +18,7 @@ func TestSignInWithPhoneEnrolsThenConfirmsTwice(t *testing.T) {
 	a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
 	c := a.Client(t)
 	c.Get("/sign-in")
-	c.PostForm("/sign-in", url.Values{"email": {"parent@example.net"}, "password": {"Correct-Horse-9"}})
+	c.PostForm("/sign-in", url.Values{"email": {"parent@example.net"}, "password": {apptest.Password}})
 	if page := c.Get("/sign-in/confirm"); page.Doc.Find("#phone").Length() != 1 {
 		t.Fatal("a first sign-in does not ask for a phone number")
 	}
@@ -71,7 +71,7 @@ func TestSignInReturnsToTheAskedPageOnlyIfItIsOurs(t *testing.T) {
 			a.NewPerson(t, email, accounts.RoleCitizen, "")
 			c := a.Client(t)
 			c.Get("/sign-in?next=" + url.QueryEscape(tc.next))
-			c.PostForm("/sign-in", url.Values{"email": {email}, "password": {"Correct-Horse-9"},
+			c.PostForm("/sign-in", url.Values{"email": {email}, "password": {apptest.Password},
 				"next": {tc.next}})
 			c.Get("/sign-in/confirm")
 			c.PostForm("/sign-in/confirm/send", url.Values{"country": {"GB"}, "phone": {"07911 12345" + strconv.Itoa(i)}})

@@ -56,7 +56,7 @@ func TestSignInWithPassword(t *testing.T) {
 		c := a.Client(t)
 		c.Get("/sign-in")
 		before := c.Cookie(a.Sessions.CookieName)
-		res := c.PostForm("/sign-in", url.Values{"email": {"PARENT@example.net"}, "password": {"Correct-Horse-9"}})
+		res := c.PostForm("/sign-in", url.Values{"email": {"PARENT@example.net"}, "password": {apptest.Password}})
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/sign-in/confirm" {
 			t.Fatalf("status %d location %q", res.StatusCode, res.Header.Get("Location"))
 		}
@@ -90,7 +90,7 @@ func TestLockoutAfterTenWrongPasswordsForOneHour(t *testing.T) {
 	if !strings.Contains(res.Text(".govuk-error-summary"), locked) {
 		t.Fatalf("the 10th failure did not lock until 10:00: %q", res.Text(".govuk-error-summary"))
 	}
-	if res := try("parent@example.net", "Correct-Horse-9"); !strings.Contains(res.Text(".govuk-error-summary"), locked) {
+	if res := try("parent@example.net", apptest.Password); !strings.Contains(res.Text(".govuk-error-summary"), locked) {
 		t.Fatal("the right password got through while locked")
 	}
 	if err := a.Notifier.Drain(context.Background()); err != nil {
@@ -103,11 +103,11 @@ func TestLockoutAfterTenWrongPasswordsForOneHour(t *testing.T) {
 		t.Fatalf("lock emails = %d, want 1", emails)
 	}
 	a.Clock.Advance(59*time.Minute + 59*time.Second)
-	if res := try("parent@example.net", "Correct-Horse-9"); res.StatusCode != http.StatusUnprocessableEntity {
+	if res := try("parent@example.net", apptest.Password); res.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("released before the hour: %d", res.StatusCode)
 	}
 	a.Clock.Advance(time.Second)
-	if res := try("parent@example.net", "Correct-Horse-9"); res.StatusCode != http.StatusSeeOther {
+	if res := try("parent@example.net", apptest.Password); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("not released after the hour: %d %s", res.StatusCode, res.Text(".govuk-error-summary"))
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,6 +32,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/web"
 )
 
 // Numbers of the lifecycle.
@@ -246,11 +246,10 @@ func (s *Store) ConfirmCode(ctx context.Context, teamID, id int64, code string, 
 // an invitation already sent: "Resend") and returns it; the link works for
 // Lifetime from now.
 func (s *Store) Send(ctx context.Context, teamID, id int64) (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	token, err := web.RandomToken()
+	if err != nil {
 		return "", err
 	}
-	token := base64.RawURLEncoding.EncodeToString(b)
 	now := s.clock.Now()
 	res := s.db.WithContext(ctx).Exec(`UPDATE invitations SET state = ?, token_hash = ?, sent_at = ?, expires_at = ?
 		WHERE id = ? AND team_id = ? AND (state = ? OR state = ?)`, InvitationSent, s.hash("token", token), now,

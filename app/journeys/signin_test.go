@@ -34,7 +34,7 @@ func TestSignInPasswordStep(t *testing.T) {
 		t.Fatalf("CSP violations: %v", v)
 	}
 	b.ClearLogs() // Chrome logs the expected 422 itself as a console error
-	b.Fill("#password", "Correct-Horse-9")
+	b.Fill("#password", apptest.Password)
 	b.ClickAndWait(`form[action="/sign-in"] button`)
 	if b.Path() != "/sign-in/confirm" || b.Text("h1") != tr(t, a.T, "auth.confirm.title") {
 		t.Fatalf("after the right password: %s %q", b.Path(), b.Text("h1"))

@@ -130,11 +130,11 @@ func (s *Sessions) Touch(ctx context.Context, sess *Session) error {
 
 // create inserts a new session and returns it with its token.
 func (s *Sessions) create(ctx context.Context, personID *int64, aal int16, data json.RawMessage) (*Session, string, error) {
-	token, err := randomToken()
+	token, err := RandomToken()
 	if err != nil {
 		return nil, "", err
 	}
-	csrf, err := randomToken()
+	csrf, err := RandomToken()
 	if err != nil {
 		return nil, "", err
 	}
@@ -296,7 +296,9 @@ func SessionJustExpired(c *fiber.Ctx) bool {
 	return v
 }
 
-func randomToken() (string, error) {
+// RandomToken returns 256 random bits, base64url: the one way the portal
+// makes session and CSRF tokens, call challenges and invitation links.
+func RandomToken() (string, error) {
 	b := make([]byte, 32) // Security: 256 bits
 	if _, err := rand.Read(b); err != nil {
 		return "", err
