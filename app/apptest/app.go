@@ -195,7 +195,7 @@ func (a *TestApp) PasswordStep(t testing.TB, c *Client, person *accounts.Person)
 
 // Password is the password of every person NewPerson makes: random for
 // each test run, so no credential is written in the code.
-var Password = "Test-" + config.RandomKey()[:20]
+var Password = config.RandomKey()[:20] + "-Aa9"
 
 // SignIn gives client a session for person at AAL2, as if they had passed
 // both factors.
