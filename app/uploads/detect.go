@@ -1,0 +1,190 @@
+package uploads
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+)
+
+const (
+	// maxZipEntries bounds the entries of a DOCX; Word documents have tens.
+	maxZipEntries = 10_000
+	// maxContentTypes bounds how much of [Content_Types].xml is decompressed.
+	maxContentTypes = 1 << 20
+
+	docxMain = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+)
+
+var (
+	sigPDF  = []byte("%PDF-")
+	sigPNG  = []byte("\x89PNG\r\n\x1a\n")
+	sigJPEG = []byte{0xFF, 0xD8, 0xFF}
+	sigZIP  = []byte("PK\x03\x04")
+)
+
+// notAllowed wraps ErrNotAllowed with why, for logs; why never carries
+// bytes from the file.
+func notAllowed(why string) error {
+	return fmt.Errorf("%w: %s", ErrNotAllowed, why)
+}
+
+// detect decides the type of the n bytes in f from their content only.
+// Images are only recognised here; their structure is checked as they are
+// rewritten.
+func detect(f io.ReaderAt, n int64) (Type, error) {
+	head := make([]byte, 8)
+	k, err := f.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return Type{}, fmt.Errorf("uploads: reading spooled file: %w", err)
+	}
+	head = head[:k]
+	switch {
+	case bytes.HasPrefix(head, sigPDF):
+		return PDF, nil
+	case bytes.HasPrefix(head, sigPNG):
+		return PNG, nil
+	case bytes.HasPrefix(head, sigJPEG):
+		return JPEG, nil
+	case bytes.HasPrefix(head, sigZIP):
+		// Security: the ZIP must start at offset 0; archive/zip would also
+		// open one appended to an executable or a web page.
+		if err := checkDOCX(f, n); err != nil {
+			return Type{}, err
+		}
+		return DOCX, nil
+	}
+	// SVG, HTML, XML, OLE (DOC, XLS, encrypted OOXML), executables and
+	// everything else match nothing above. Nothing is trimmed first, so
+	// leading whitespace cannot make a page look like something else.
+	return Type{}, notAllowed("unrecognised content")
+}
+
+// contentTypes is [Content_Types].xml of an OOXML package.
+type contentTypes struct {
+	Defaults []struct {
+		Extension   string `xml:"Extension,attr"`
+		ContentType string `xml:"ContentType,attr"`
+	} `xml:"Default"`
+	Overrides []struct {
+		PartName    string `xml:"PartName,attr"`
+		ContentType string `xml:"ContentType,attr"`
+	} `xml:"Override"`
+}
+
+// checkDOCX accepts a Word document without macros and refuses every other
+// ZIP. Only [Content_Types].xml is decompressed.
+func checkDOCX(f io.ReaderAt, n int64) error {
+	zr, err := zip.NewReader(f, n)
+	if err != nil {
+		return notAllowed("not a readable zip")
+	}
+	// Security: zip.NewReader's memory is bounded by the file size (at
+	// most Limit); this bounds the work below.
+	if len(zr.File) > maxZipEntries {
+		return notAllowed("too many zip entries")
+	}
+
+	names := make(map[string]bool, len(zr.File))
+	var ct *zip.File
+	for _, e := range zr.File {
+		// Part names in OOXML compare case-insensitively.
+		name := strings.ToLower(e.Name)
+		// Security: two entries with one name let Word read a different
+		// one from the one checked here.
+		if names[name] {
+			return notAllowed("duplicate zip entry")
+		}
+		names[name] = true
+		// Security: a VBA project is a macro, whatever the content types say.
+		if strings.HasSuffix(name, "vbaproject.bin") {
+			return notAllowed("vba project")
+		}
+		if name == "[content_types].xml" {
+			ct = e
+		}
+	}
+	if ct == nil {
+		return notAllowed("zip without [Content_Types].xml")
+	}
+	// Security: zip bomb; the declared size is checked first, the actual
+	// bytes read are capped below in case it lies.
+	if ct.UncompressedSize64 > maxContentTypes {
+		return notAllowed("[Content_Types].xml too large")
+	}
+	rc, err := ct.Open()
+	if err != nil {
+		return notAllowed("unreadable [Content_Types].xml")
+	}
+	raw, err := io.ReadAll(io.LimitReader(rc, maxContentTypes+1))
+	rc.Close()
+	if err != nil {
+		return notAllowed("unreadable [Content_Types].xml")
+	}
+	if len(raw) > maxContentTypes {
+		return notAllowed("[Content_Types].xml too large")
+	}
+	// encoding/xml does not expand entities defined in a DTD, so there is
+	// no entity-expansion bomb to guard against here.
+	var types contentTypes
+	if err := xml.Unmarshal(raw, &types); err != nil {
+		return notAllowed("malformed [Content_Types].xml")
+	}
+
+	for _, d := range types.Defaults {
+		if err := refusedContentType(d.ContentType); err != nil {
+			return err
+		}
+		// The main part must be named by an Override, as Word writes it.
+		if isMainPart(d.ContentType) {
+			return notAllowed("main part by default extension")
+		}
+	}
+	mains := 0
+	for _, o := range types.Overrides {
+		if err := refusedContentType(o.ContentType); err != nil {
+			return err
+		}
+		if !isMainPart(o.ContentType) {
+			continue
+		}
+		// Security: templates, spreadsheets and presentations have main
+		// parts of their own type; only a Word document's is accepted.
+		if !strings.EqualFold(strings.TrimSpace(o.ContentType), docxMain) {
+			return notAllowed("not a word document")
+		}
+		part := strings.ToLower(strings.TrimPrefix(path.Clean("/"+o.PartName), "/"))
+		if !names[part] {
+			return notAllowed("main part missing")
+		}
+		mains++
+	}
+	if mains != 1 {
+		return notAllowed("no single word document part")
+	}
+	return nil
+}
+
+// refusedContentType refuses parts that run code in Office: macros (VBA),
+// ActiveX controls and embedded OLE objects (packaged executables, the
+// equation editor).
+func refusedContentType(ct string) error {
+	l := strings.ToLower(ct)
+	for _, bad := range []string{"macroenabled", "vbaproject", "activex", "oleobject"} {
+		// Security: these are what a document uses to run code on a
+		// family's device; a letter or an assessment needs none of them.
+		if strings.Contains(l, bad) {
+			return notAllowed("content type " + bad)
+		}
+	}
+	return nil
+}
+
+// isMainPart reports whether ct is the type of an OOXML package's main part
+// (document, template, workbook, presentation, ...).
+func isMainPart(ct string) bool {
+	return strings.HasSuffix(strings.ToLower(strings.TrimSpace(ct)), ".main+xml")
+}

@@ -1,0 +1,351 @@
+package uploads
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image/jpeg"
+	"image/png"
+	"io"
+)
+
+// JPEG markers.
+const (
+	mSOI  = 0xD8
+	mEOI  = 0xD9
+	mSOS  = 0xDA
+	mRST0 = 0xD0
+	mRST7 = 0xD7
+	mTEM  = 0x01
+	mAPP0 = 0xE0
+	mAPP1 = 0xE1
+	mAPP2 = 0xE2
+	mAPPE = 0xEE // APP14
+	mAPPF = 0xEF // APP15
+	mCOM  = 0xFE
+
+	tagOrientation = 0x0112
+)
+
+var (
+	prefixJFIF  = []byte("JFIF\x00")
+	prefixExif  = []byte("Exif\x00\x00")
+	prefixICC   = []byte("ICC_PROFILE\x00")
+	prefixAdobe = []byte("Adobe")
+)
+
+// stripJPEG copies the JPEG in r to w segment by segment, keeping only
+// what is needed to show the image: JFIF (without its thumbnail), ICC
+// profiles, the Adobe colour transform, tables, frames and scans. Exif is
+// replaced by a minimal Exif holding only a non-default Orientation. The
+// walk stops at EOI; anything after it is dropped.
+func stripJPEG(r io.Reader, w io.Writer) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bw := bufio.NewWriterSize(w, 64<<10)
+
+	var soi [2]byte
+	if _, err := io.ReadFull(br, soi[:]); err != nil || soi[0] != 0xFF || soi[1] != mSOI {
+		return notAllowed("jpeg without start of image")
+	}
+	bw.Write(soi[:])
+
+	sawExif, sawScan := false, false
+	next := -1 // a marker already read by the entropy-coded data copy
+	for {
+		var m byte
+		if next >= 0 {
+			m, next = byte(next), -1
+		} else {
+			var err error
+			if m, err = readMarker(br); err != nil {
+				return err
+			}
+		}
+
+		switch {
+		case m == mEOI:
+			if !sawScan {
+				return notAllowed("jpeg without image data")
+			}
+			bw.Write([]byte{0xFF, mEOI})
+			// Security: bytes after EOI are not the picture (phones append
+			// motion-photo video and depth maps there); they are dropped.
+			return bw.Flush()
+		case m >= mRST0 && m <= mRST7 || m == mTEM:
+			bw.Write([]byte{0xFF, m})
+			continue
+		case m == mSOI || m == 0x00:
+			return notAllowed("malformed jpeg marker")
+		}
+
+		var lb [2]byte
+		if _, err := io.ReadFull(br, lb[:]); err != nil {
+			return notAllowed("truncated jpeg")
+		}
+		length := int(binary.BigEndian.Uint16(lb[:]))
+		if length < 2 {
+			return notAllowed("malformed jpeg segment")
+		}
+		payload := make([]byte, length-2)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			return notAllowed("truncated jpeg")
+		}
+
+		switch {
+		case m == mAPP0:
+			// Security: a JFIF thumbnail can show what an edit cropped out.
+			if bytes.HasPrefix(payload, prefixJFIF) && len(payload) >= 14 {
+				p := append([]byte(nil), payload[:14]...)
+				p[12], p[13] = 0, 0 // no thumbnail
+				writeSegment(bw, mAPP0, p)
+			}
+		case m == mAPP1:
+			// Security: Exif holds GPS, serial numbers, times and a
+			// thumbnail; XMP repeats them. Only Orientation is put back.
+			if !sawExif && bytes.HasPrefix(payload, prefixExif) {
+				sawExif = true
+				if order, v, ok := exifOrientation(payload[len(prefixExif):]); ok && v != 1 {
+					writeSegment(bw, mAPP1, minimalExif(order, v))
+				}
+			}
+		case m == mAPP2:
+			if bytes.HasPrefix(payload, prefixICC) {
+				writeSegment(bw, m, payload)
+			}
+		case m == mAPPE:
+			if bytes.HasPrefix(payload, prefixAdobe) {
+				writeSegment(bw, m, payload)
+			}
+		case m >= mAPP0 && m <= mAPPF || m == mCOM:
+			// Security: other application segments (IPTC, MPF pictures,
+			// FlashPix, vendor data) and comments are not needed to show
+			// the image and may identify someone.
+		default:
+			writeSegment(bw, m, payload)
+		}
+
+		if m == mSOS {
+			sawScan = true
+			mk, err := copyEntropy(br, bw)
+			if err != nil {
+				return err
+			}
+			next = int(mk)
+		}
+	}
+}
+
+// readMarker reads 0xFF, any fill bytes, and the marker after them.
+func readMarker(br *bufio.Reader) (byte, error) {
+	b, err := br.ReadByte()
+	if err != nil {
+		return 0, notAllowed("jpeg without end of image")
+	}
+	if b != 0xFF {
+		return 0, notAllowed("malformed jpeg")
+	}
+	for {
+		b, err = br.ReadByte()
+		if err != nil {
+			return 0, notAllowed("jpeg without end of image")
+		}
+		if b != 0xFF {
+			return b, nil
+		}
+	}
+}
+
+// copyEntropy copies entropy-coded data (with its stuffed bytes and restart
+// markers) and returns the marker that ends it, already read.
+func copyEntropy(br *bufio.Reader, bw *bufio.Writer) (byte, error) {
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			return 0, notAllowed("truncated jpeg scan")
+		}
+		if b != 0xFF {
+			bw.WriteByte(b)
+			continue
+		}
+		for {
+			c, err := br.ReadByte()
+			if err != nil {
+				return 0, notAllowed("truncated jpeg scan")
+			}
+			if c == 0xFF {
+				continue // fill byte
+			}
+			if c == 0x00 || c >= mRST0 && c <= mRST7 {
+				bw.Write([]byte{0xFF, c})
+				break
+			}
+			return c, nil
+		}
+	}
+}
+
+func writeSegment(bw *bufio.Writer, m byte, payload []byte) {
+	var h [4]byte
+	h[0], h[1] = 0xFF, m
+	binary.BigEndian.PutUint16(h[2:], uint16(len(payload)+2))
+	bw.Write(h[:])
+	bw.Write(payload)
+}
+
+// exifOrientation finds Orientation in IFD0 of the TIFF structure t (an
+// Exif payload after "Exif\0\0").
+func exifOrientation(t []byte) (binary.ByteOrder, uint16, bool) {
+	if len(t) < 8 {
+		return nil, 0, false
+	}
+	var order binary.ByteOrder
+	switch string(t[:4]) {
+	case "II*\x00":
+		order = binary.LittleEndian
+	case "MM\x00*":
+		order = binary.BigEndian
+	default:
+		return nil, 0, false
+	}
+	off := uint64(order.Uint32(t[4:8]))
+	if off < 8 || off+2 > uint64(len(t)) {
+		return nil, 0, false
+	}
+	count := uint64(order.Uint16(t[off:]))
+	for i := uint64(0); i < count; i++ {
+		e := off + 2 + 12*i
+		if e+12 > uint64(len(t)) {
+			break
+		}
+		if order.Uint16(t[e:]) != tagOrientation {
+			continue
+		}
+		typ, n, v := order.Uint16(t[e+2:]), order.Uint32(t[e+4:]), order.Uint16(t[e+8:])
+		if typ != 3 || n != 1 || v < 1 || v > 8 { // SHORT, one value, 1..8
+			return nil, 0, false
+		}
+		return order, v, true
+	}
+	return nil, 0, false
+}
+
+// minimalExif is an Exif APP1 payload whose only tag is Orientation v.
+func minimalExif(order binary.ByteOrder, v uint16) []byte {
+	p := make([]byte, len(prefixExif)+26)
+	copy(p, prefixExif)
+	t := p[len(prefixExif):]
+	if order == binary.LittleEndian {
+		copy(t, "II*\x00")
+	} else {
+		copy(t, "MM\x00*")
+	}
+	order.PutUint32(t[4:], 8)               // IFD0 right after the header
+	order.PutUint16(t[8:], 1)               // one entry
+	order.PutUint16(t[10:], tagOrientation) // tag
+	order.PutUint16(t[12:], 3)              // SHORT
+	order.PutUint32(t[14:], 1)              // one value
+	order.PutUint16(t[18:], v)              // value, left-justified in 4 bytes
+	// t[22:26] stays 0: no next IFD, so no thumbnail IFD1.
+	return p
+}
+
+// pngDropped are the PNG chunks that carry metadata rather than pixels.
+var pngDropped = map[string]bool{
+	"eXIf": true, // Exif, with GPS
+	"tEXt": true, // free text: authors, software, XMP, raw Exif profiles
+	"zTXt": true,
+	"iTXt": true,
+	"tIME": true, // when it was last edited
+}
+
+// stripPNG copies the n-byte PNG in r to w chunk by chunk, checking lengths
+// and CRCs, dropping metadata chunks and keeping all others byte for byte.
+// The walk stops at IEND; anything after it is dropped.
+func stripPNG(r io.Reader, n int64, w io.Writer) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bw := bufio.NewWriterSize(w, 64<<10)
+
+	sig := make([]byte, len(sigPNG))
+	if _, err := io.ReadFull(br, sig); err != nil || !bytes.Equal(sig, sigPNG) {
+		return notAllowed("png without signature")
+	}
+	bw.Write(sig)
+	left := n - int64(len(sigPNG))
+
+	first, sawIDAT := true, false
+	for {
+		var hdr [8]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return notAllowed("png without IEND")
+		}
+		length := int64(binary.BigEndian.Uint32(hdr[:4]))
+		typ := string(hdr[4:])
+		left -= 8
+		if length > 1<<31-1 || length+4 > left {
+			return notAllowed("png chunk longer than the file")
+		}
+		left -= length + 4
+		for _, c := range hdr[4:] {
+			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+				return notAllowed("malformed png chunk type")
+			}
+		}
+		if first && (typ != "IHDR" || length != 13) {
+			return notAllowed("png without IHDR")
+		}
+		first = false
+		if typ == "IDAT" {
+			sawIDAT = true
+		}
+
+		keep := !pngDropped[typ]
+		dst := io.Discard
+		if keep {
+			bw.Write(hdr[:])
+			dst = bw
+		}
+		crc := crc32.NewIEEE()
+		crc.Write(hdr[4:])
+		if _, err := io.CopyN(io.MultiWriter(dst, crc), br, length); err != nil {
+			return notAllowed("truncated png")
+		}
+		var sum [4]byte
+		if _, err := io.ReadFull(br, sum[:]); err != nil {
+			return notAllowed("truncated png")
+		}
+		if binary.BigEndian.Uint32(sum[:]) != crc.Sum32() {
+			return notAllowed("png chunk CRC mismatch")
+		}
+		if keep {
+			bw.Write(sum[:])
+		}
+
+		if typ == "IEND" {
+			if !sawIDAT {
+				return notAllowed("png without image data")
+			}
+			// Security: bytes after IEND are not the picture; a polyglot
+			// or hidden payload would ride there.
+			return bw.Flush()
+		}
+	}
+}
+
+// decodesAs checks that a standard decoder reads r's header as type t.
+func decodesAs(r io.Reader, t Type) error {
+	var err error
+	switch t {
+	case JPEG:
+		_, err = jpeg.DecodeConfig(r)
+	case PNG:
+		_, err = png.DecodeConfig(r)
+	default:
+		err = errors.New("not an image")
+	}
+	if err != nil {
+		return notAllowed("image does not decode")
+	}
+	return nil
+}
