@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/seal"
+	"portal/app/uploads"
 	"portal/app/web"
 	"portal/storage"
 )
@@ -55,6 +57,9 @@ type Deps struct {
 	Notifier *notify.Notifier
 	// UnsafeLimit overrides the per-IP limit on unsafe requests (tests).
 	UnsafeLimit *ratelimit.Rule
+	// Scanner checks every uploaded file for viruses before it is stored;
+	// nil is uploads.NoScan.
+	Scanner uploads.Scanner
 }
 
 // App is the assembled portal: the Fiber app and the services tests reach.
@@ -107,17 +112,23 @@ func New(d Deps) (*App, error) {
 		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
 
 	a.App = fiber.New(fiber.Config{
-		Immutable:             true,
-		BodyLimit:             BodyLimit,
-		ErrorHandler:          a.Render.ErrorHandler(d.Log),
-		DisableStartupMessage: true,
-		ReadBufferSize:        16 * 1024,
+		Immutable: true,
+		BodyLimit: BodyLimit,
+		// Bodies are streamed so that the upload route can take a file
+		// without memory; web.LimitBody keeps BodyLimit everywhere else.
+		// Security: no multipart pre-parse, which would spool any size.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ErrorHandler:                 a.Render.ErrorHandler(d.Log),
+		DisableStartupMessage:        true,
+		ReadBufferSize:               16 * 1024,
 		// Security: take the client address from the connection; Fly's header
 		// is read by web.ClientIP only when configured.
 		ProxyHeader: "",
 	})
 	a.Use(recover.New())
 	a.Use(web.RequestIDs(), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
+	a.Use(web.LimitBody(BodyLimit, isUpload))
 	mountStatic(a.App, d.Static)
 	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware(), web.CSRF(csrfExempt))
 	limit := unsafeRequests
@@ -139,6 +150,14 @@ var unsafeRequests = ratelimit.Rule{Name: "unsafe:ip", Max: 300, Window: time.Mi
 func csrfExempt(c *fiber.Ctx) bool {
 	p := c.Path()
 	return strings.HasPrefix(p, "/callbacks/") || (strings.HasPrefix(p, "/dev/outbox/") && strings.HasSuffix(p, "/answer"))
+}
+
+// uploadRoute is the one route whose body may exceed BodyLimit: a worker
+// sending a document (staff.documentUpload reads it as a stream).
+var uploadRoute = regexp.MustCompile(`^/staff/records/[0-9]+/documents$`)
+
+func isUpload(c *fiber.Ctx) bool {
+	return c.Method() == fiber.MethodPost && uploadRoute.MatchString(c.Path())
 }
 
 // mountStatic serves static/ at /static and govuk-frontend's assets at

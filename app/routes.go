@@ -6,12 +6,14 @@ import (
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/auth"
+	"portal/app/documents"
 	"portal/app/invitations"
 	"portal/app/notify"
 	"portal/app/ops"
 	"portal/app/pages"
 	"portal/app/records"
 	"portal/app/staff"
+	"portal/app/uploads"
 	"portal/app/web"
 )
 
@@ -49,13 +51,25 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	invitationsH.MountSignedIn(signedIn)
 	holdersH := access.NewHandler(a.Render, grants, a.Audit)
 	holdersH.Pending = invitationsH.Pending
-	holdersH.Mount(signedIn)
+	holdersH.Placeholders = []string{"messages", "forms"}
+	docs := documents.NewStore(d.DB.Gorm, d.Clock)
+	holdersH.Counts["documents"] = docs.Unopened
+	record := holdersH.Mount(signedIn)
+	documents.NewHandler(a.Render, docs, d.Store, a.Audit).Mount(record)
 
 	staffH := staff.NewHandler(staff.Deps{DB: d.DB.Gorm, Render: a.Render, People: people,
-		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
+		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Documents: docs, Objects: d.Store, Scanner: scanner(d), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
 		Notifier: d.Notifier, Clock: d.Clock, TrustFly: d.Config.TrustFlyClientIP})
 	staffGroup := signedIn.Group("/staff", authH.RequireStaff())
 	staffH.Mount(staffGroup)
 
 	a.Use(func(c *fiber.Ctx) error { return web.NotFound() })
+}
+
+// scanner is the virus scanner uploads go through: NoScan unless one is given.
+func scanner(d Deps) uploads.Scanner {
+	if d.Scanner == nil {
+		return uploads.NoScan{}
+	}
+	return d.Scanner
 }

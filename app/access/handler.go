@@ -1,6 +1,7 @@
 package access
 
 import (
+	"context"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,22 +20,34 @@ type Handler struct {
 	// Account setup (the invitations feature sets it; guide 001 sends them
 	// there first).
 	Pending func(c *fiber.Ctx, personID int64) (bool, error)
+	// Counts give the dashboard's tiles their numbers, by section: each
+	// feature sets its own (unopened documents, forms waiting, unread
+	// messages). A section without one shows no number.
+	Counts map[string]Counter
+	// Placeholders are the sections no feature serves yet.
+	Placeholders []string
 }
+
+// Counter counts what is new for person on record in one section.
+type Counter func(ctx context.Context, personID, recordID int64) (int64, error)
 
 // NewHandler returns the holder pages' handler.
 func NewHandler(r *web.Renderer, s *Store, a *audit.Log) *Handler {
-	return &Handler{render: r, store: s, audit: a}
+	return &Handler{render: r, store: s, audit: a, Counts: map[string]Counter{}}
 }
 
-// Mount adds the holder's routes to the signed-in group.
-func (h *Handler) Mount(r fiber.Router) {
+// Mount adds the holder's routes to the signed-in group, and returns the
+// group of one record's pages (/records/:record), which only a holder of
+// the record passes: the features mount their sections on it.
+func (h *Handler) Mount(r fiber.Router) fiber.Router {
 	r.Get("/account", h.selectAccount).Name("access.select")
 	rec := r.Group("/records/:record<int>", h.requireHolding)
 	rec.Get("/", h.dashboard).Name("access.dashboard")
-	for _, s := range []string{"messages", "documents", "forms"} {
+	for _, s := range h.Placeholders {
 		section := s
 		rec.Get("/"+section, func(c *fiber.Ctx) error { return h.section(c, section) }).Name("access." + section)
 	}
+	return rec
 }
 
 // selectAccount is "Select an account": with one record, straight to its
@@ -88,8 +101,22 @@ func Frame(held *Held, section string) *web.RecordFrame {
 	return &web.RecordFrame{ID: held.ID, Name: held.FullName(), Section: section}
 }
 
-// dashboard is a record's dashboard: its tiles, and until when access
-// lasts if a placement has ended. Opening it is audited.
+// Dashboard is a record's dashboard page.
+type Dashboard struct {
+	*Held
+	Counts map[string]int64 // by section; a section missing has no count
+}
+
+// Count is the number on section's tile, or -1 for none.
+func (d Dashboard) Count(section string) int64 {
+	if n, ok := d.Counts[section]; ok {
+		return n
+	}
+	return -1
+}
+
+// dashboard is a record's dashboard: its tiles with their counts, and
+// until when access lasts if a placement has ended. Opening it is audited.
 func (h *Handler) dashboard(c *fiber.Ctx) error {
 	held := Holding(c)
 	person := *web.CurrentSession(c).PersonID
@@ -97,7 +124,15 @@ func (h *Handler) dashboard(c *fiber.Ctx) error {
 		RecordID: &held.ID, RequestID: web.RequestID(c)}); err != nil {
 		return err
 	}
-	return h.render.Render(c, web.Page{Template: "records/dashboard", Title: "records.dashboard.title", Data: held,
+	v := Dashboard{Held: held, Counts: map[string]int64{}}
+	for section, count := range h.Counts {
+		n, err := count(c.UserContext(), person, held.ID)
+		if err != nil {
+			return err
+		}
+		v.Counts[section] = n
+	}
+	return h.render.Render(c, web.Page{Template: "records/dashboard", Title: "records.dashboard.title", Data: v,
 		Record: Frame(held, "dashboard")})
 }
 

@@ -52,6 +52,7 @@ type TestApp struct {
 	Config   config.Config
 	Notifier *notify.Notifier
 	Hasher   *auth.Hasher
+	Store    storage.Store // the documents' object store (local unless Tune changed it)
 	// Jobs is built but not started: tests call its work (Cleanup,
 	// SendGrantEndNotices, Retention) when they mean to, after moving Clock.
 	Jobs *jobs.Runner
@@ -128,7 +129,7 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		_ = a.Shutdown(ctx)
 	})
 	return &TestApp{App: a, URL: url, DSN: o.DSN, DB: database, Clock: clk, Bundle: bundle, Config: cfg,
-		Notifier: notifier, Hasher: deps.Hasher, Jobs: runner}
+		Notifier: notifier, Hasher: deps.Hasher, Jobs: runner, Store: deps.Store}
 }
 
 // appSecrets are the keys of the apps on one database: like machines of

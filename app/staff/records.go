@@ -9,6 +9,7 @@ import (
 
 	"portal/app/access"
 	"portal/app/audit"
+	"portal/app/documents"
 	"portal/app/invitations"
 	"portal/app/records"
 	"portal/app/web"
@@ -40,11 +41,12 @@ func (h *Handler) teamRecord(c *fiber.Ctx) (*records.Record, error) {
 }
 
 // RecordView is the staff record page: the record, who holds it, its
-// invitations and its history.
+// invitations, the documents sent on it and its history.
 type RecordView struct {
 	Record      *records.Record
 	Holders     []access.Holder
 	Invitations []invitations.Invitation
+	Documents   []documents.Sent
 	Events      []audit.Event
 	Now         time.Time
 	// Focus is the invitation whose confirm form is in error, if any.
@@ -70,6 +72,9 @@ func (h *Handler) recordPage(c *fiber.Ctx, r *records.Record, form *web.Form, fo
 		return err
 	}
 	if v.Invitations, err = h.Invitations.ForRecord(c.UserContext(), r.ID); err != nil {
+		return err
+	}
+	if v.Documents, err = h.Documents.ForRecord(c.UserContext(), r.ID, 100); err != nil {
 		return err
 	}
 	if v.Events, err = h.Audit.ForRecord(c.UserContext(), r.ID, 50); err != nil {

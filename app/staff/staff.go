@@ -13,6 +13,9 @@
 //   - Removing a phone number and deactivating an account end every
 //     session of the person at once; an admin can do neither to themselves.
 //   - Only an active account reaches the staff view, whatever its session.
+//   - A document goes only to the holders the worker ticked, each holding
+//     the record now; nothing is ticked for them. Its file is checked by
+//     content (uploads.Prepare) before anything stores it.
 //   - Every change and every opening of a record writes an audit event.
 package staff
 
@@ -24,11 +27,14 @@ import (
 	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/clock"
+	"portal/app/documents"
 	"portal/app/invitations"
 	"portal/app/notify"
 	"portal/app/records"
 	"portal/app/seal"
+	"portal/app/uploads"
 	"portal/app/web"
+	"portal/storage"
 )
 
 // Deps are what the staff view works with.
@@ -39,6 +45,9 @@ type Deps struct {
 	Records     *records.Store
 	Access      *access.Store
 	Invitations *invitations.Store
+	Documents   *documents.Store
+	Objects     storage.Store   // the documents' files
+	Scanner     uploads.Scanner // called on every upload before it is stored
 	Audit       *audit.Log
 	Sessions    *web.Sessions
 	Sealer      *seal.Sealer
@@ -74,6 +83,12 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	r.Get("/records/:record<int>/invite", h.inviteForm).Name("staff.invite")
 	r.Post("/records/:record<int>/invite", h.inviteCreate).Name("staff.invite.create")
 	r.Post("/records/:record<int>/grants/:grant<int>/placement-end", h.placementEnd).Name("staff.placement_end")
+	r.Get("/records/:record<int>/documents/new", h.documentNew).Name("staff.document.new")
+	// The one route with a large, streamed body (app.isUpload).
+	r.Post("/records/:record<int>/documents", h.documentUpload).Name("staff.document.upload")
+	r.Get("/records/:record<int>/documents/:document<int>", h.documentDownload).Name("staff.document.download")
+	r.Get("/records/:record<int>/documents/:document<int>/withdraw", h.documentWithdrawConfirm).Name("staff.document.withdraw_confirm")
+	r.Post("/records/:record<int>/documents/:document<int>/withdraw", h.documentWithdraw).Name("staff.document.withdraw")
 	r.Post("/invitations/:invitation<int>/confirm", h.invitationConfirm).Name("staff.invitation.confirm")
 	r.Post("/invitations/:invitation<int>/resend", h.invitationResend).Name("staff.invitation.resend")
 	r.Post("/invitations/:invitation<int>/withdraw", h.invitationWithdraw).Name("staff.invitation.withdraw")
@@ -131,12 +146,17 @@ func (h *Handler) require(roles ...string) fiber.Handler {
 
 // audit writes an event by the actor, about record recordID when not 0.
 func (h *Handler) audit(c *fiber.Ctx, action string, recordID int64, target string) error {
+	return h.auditTx(c, nil, action, recordID, target)
+}
+
+// auditTx is audit inside the transaction of the change it records.
+func (h *Handler) auditTx(c *fiber.Ctx, tx *gorm.DB, action string, recordID int64, target string) error {
 	e := audit.Event{ActorID: &actor(c).ID, Action: action, Target: target,
 		IP: web.ClientIP(c, h.TrustFly), RequestID: web.RequestID(c)}
 	if recordID != 0 {
 		e.RecordID = &recordID
 	}
-	return h.Audit.Write(c.UserContext(), nil, e)
+	return h.Audit.Write(c.UserContext(), tx, e)
 }
 
 // page renders a staff page.

@@ -53,5 +53,15 @@ func (f *Form) Error(field string) string {
 	return ""
 }
 
+// FieldError is a field's first error, with its data, or the zero value.
+func (f *Form) FieldError(field string) FieldError {
+	for _, e := range f.Errors {
+		if e.Field == field {
+			return e
+		}
+	}
+	return FieldError{}
+}
+
 // Value is what the person typed in a field.
 func (f *Form) Value(field string) string { return f.Values[field] }

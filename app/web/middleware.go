@@ -110,7 +110,8 @@ func Lang(c *fiber.Ctx) string {
 }
 
 // CSRF refuses every unsafe request that does not carry the session's token,
-// in the _csrf form field or, from HTMX, the X-CSRF-Token header. It runs
+// in the _csrf form field (the first part of a multipart body) or, from
+// HTMX, the X-CSRF-Token header. It runs
 // after the session middleware. exempt names provider callbacks, which
 // prove themselves by signature instead.
 func CSRF(exempt func(*fiber.Ctx) bool) fiber.Handler {
@@ -124,7 +125,11 @@ func CSRF(exempt func(*fiber.Ctx) bool) fiber.Handler {
 		}
 		sess := CurrentSession(c)
 		token := c.Get("X-CSRF-Token")
-		if token == "" {
+		if token == "" && isMultipart(c) {
+			// Security: never c.FormValue here, which would read a whole
+			// upload into memory to find one field.
+			token = multipartToken(c)
+		} else if token == "" {
 			token = c.FormValue("_csrf")
 		}
 		if sess == nil || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {

@@ -81,8 +81,8 @@ document.addEventListener('htmx:beforeSwap', (event) => {
   passiveSwap = headers['X-Portal-Passive'] === '1'
   const xhr = detail.xhr
   if (!xhr || xhr.status < 400) return
-  if (xhr.status === 422) {
-    // An invalid form comes back with its errors: show it.
+  if (xhr.status === 422 || (xhr.status === 413 && !xhr.getResponseHeader('HX-Retarget'))) {
+    // An invalid form (or an upload too large) comes back with its errors: show it.
     detail.shouldSwap = true
     detail.isError = false
   } else if (xhr.getResponseHeader('HX-Retarget')) {

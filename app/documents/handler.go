@@ -1,0 +1,101 @@
+package documents
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/access"
+	"portal/app/audit"
+	"portal/app/uploads"
+	"portal/app/web"
+	"portal/storage"
+)
+
+// Handler serves "Items to view" to a record's holders.
+type Handler struct {
+	render  *web.Renderer
+	store   *Store
+	objects storage.Store
+	audit   *audit.Log
+}
+
+// NewHandler returns the holder's documents handler.
+func NewHandler(r *web.Renderer, s *Store, objects storage.Store, a *audit.Log) *Handler {
+	return &Handler{render: r, store: s, objects: objects, audit: a}
+}
+
+// Mount adds "Items to view" to the group of a record's pages, which lets
+// through only a holder of the record.
+func (h *Handler) Mount(rec fiber.Router) {
+	rec.Get("/documents", h.list).Name("documents.list")
+	rec.Get("/documents/:document<int>", h.download).Name("documents.download")
+}
+
+// list is "Items to view": what was sent to this holder on this record,
+// newest first, unopened items in bold. There is no upload here (guide 001:
+// items to view cannot be sent back).
+func (h *Handler) list(c *fiber.Ctx) error {
+	held := access.Holding(c)
+	items, err := h.store.ForHolder(c.UserContext(), *web.CurrentSession(c).PersonID, held.ID)
+	if err != nil {
+		return err
+	}
+	return h.render.Render(c, web.Page{Template: "documents/list", Title: "records.nav.documents", Data: items,
+		Record: access.Frame(held, "documents")})
+}
+
+// download streams one item to its recipient. Every download is audited;
+// the first also marks the item opened.
+func (h *Handler) download(c *fiber.Ctx) error {
+	held := access.Holding(c)
+	person := *web.CurrentSession(c).PersonID
+	id, err := c.ParamsInt("document")
+	if err != nil {
+		return web.NotFound()
+	}
+	item, err := h.store.HolderItem(c.UserContext(), person, held.ID, int64(id))
+	if errors.Is(err, ErrNotFound) {
+		return web.NotFound()
+	}
+	if err != nil {
+		return err
+	}
+	first, err := h.store.MarkOpened(c.UserContext(), person, item.ID)
+	if err != nil {
+		return err
+	}
+	action := "document.downloaded"
+	if first {
+		action = "document.opened"
+	}
+	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person, Action: action, RecordID: &held.ID,
+		Target: fmt.Sprintf("document:%d", item.ID), RequestID: web.RequestID(c)}); err != nil {
+		return err
+	}
+	return Send(c, h.objects, &item.Document)
+}
+
+// Send streams d's file from storage as a download. The headers keep a
+// browser from running or embedding it: a sandbox CSP (a PDF viewer or an
+// image opened in place can run nothing), nosniff with the type checked at
+// upload, same-origin only, never cached.
+func Send(c *fiber.Ctx, objects storage.Store, d *Document) error {
+	r, info, err := objects.Get(c.UserContext(), d.ObjectKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return web.NotFound()
+	}
+	if err != nil {
+		return fmt.Errorf("documents: send %d: %w", d.ID, err)
+	}
+	h := &c.Response().Header
+	h.Set(fiber.HeaderContentType, d.ContentType)
+	h.Set(fiber.HeaderContentDisposition, uploads.ContentDisposition(d.FileName))
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set(fiber.HeaderCacheControl, "no-store")
+	// Streamed: fasthttp copies from r in small buffers and closes it.
+	return c.SendStream(r, int(info.Size))
+}

@@ -1,0 +1,143 @@
+package staff
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/access"
+	"portal/app/documents"
+	"portal/app/records"
+	"portal/app/web"
+)
+
+// DocumentView is "Send a document": the record and who can receive it.
+type DocumentView struct {
+	Record  *records.Record
+	Holders []access.Holder // in force only: nobody else can be chosen
+	Kinds   []string
+	Ticked  map[int64]bool // recipients chosen before an error
+	// LimitMB and TitleMax are the form's limits, for its hints.
+	LimitMB  int64
+	TitleMax int
+}
+
+// documentNew is "Send a document". Nobody is chosen to receive it until
+// the worker ticks them.
+func (h *Handler) documentNew(c *fiber.Ctx) error {
+	r, err := h.teamRecord(c)
+	if err != nil {
+		return err
+	}
+	return h.documentPage(c, r, web.NewForm(), nil, fiber.StatusOK)
+}
+
+func (h *Handler) documentPage(c *fiber.Ctx, r *records.Record, form *web.Form, ticked map[int64]bool, status int) error {
+	holders, err := h.holdersInForce(c, r.ID)
+	if err != nil {
+		return err
+	}
+	v := DocumentView{Record: r, Holders: holders, Kinds: documents.UploadKinds, Ticked: ticked,
+		LimitMB: uploadLimit >> 20, TitleMax: documents.TitleMax}
+	return h.page(c, web.Page{Template: "staff/document_new", Title: "staff.document.title", Data: v, Form: form, Status: status})
+}
+
+// holdersInForce are the record's holders who can receive something now.
+func (h *Handler) holdersInForce(c *fiber.Ctx, recordID int64) ([]access.Holder, error) {
+	all, err := h.Access.HoldersOf(c.UserContext(), recordID)
+	if err != nil {
+		return nil, err
+	}
+	var out []access.Holder
+	for _, x := range all {
+		if x.InForce {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// documentDownload lets the record's workers read what was sent, withdrawn
+// documents excepted (their file is gone). Audited like a holder's.
+func (h *Handler) documentDownload(c *fiber.Ctx) error {
+	d, r, err := h.teamDocument(c)
+	if err != nil {
+		return err
+	}
+	if d.WithdrawnAt != nil {
+		return web.NotFound()
+	}
+	if err := h.audit(c, "document.downloaded", r.ID, "document:"+itoa(d.ID)); err != nil {
+		return err
+	}
+	return documents.Send(c, h.Objects, d)
+}
+
+// WithdrawView is "Withdraw a document".
+type WithdrawView struct {
+	Record   *records.Record
+	Document *documents.Document
+}
+
+// documentWithdrawConfirm asks before withdrawing: it cannot be undone.
+func (h *Handler) documentWithdrawConfirm(c *fiber.Ctx) error {
+	d, r, err := h.teamDocument(c)
+	if err != nil {
+		return err
+	}
+	if d.WithdrawnAt != nil {
+		return web.NotFound()
+	}
+	return h.page(c, web.Page{Template: "staff/document_withdraw", Title: "staff.document.withdraw_title",
+		Data: WithdrawView{Record: r, Document: d}})
+}
+
+// documentWithdraw takes back a document sent in error: holders no longer
+// see it, its file is deleted, and the trail keeps what happened.
+func (h *Handler) documentWithdraw(c *fiber.Ctx) error {
+	d, r, err := h.teamDocument(c)
+	if err != nil {
+		return err
+	}
+	tx := h.DB.WithContext(c.UserContext()).Begin()
+	defer tx.Rollback()
+	if _, err := h.Documents.Withdraw(c.UserContext(), tx, r.ID, d.ID, actor(c).ID); errors.Is(err, documents.ErrNotFound) {
+		return web.NotFound()
+	} else if err != nil {
+		return err
+	}
+	if err := h.auditTx(c, tx, "document.withdrawn", r.ID, "document:"+itoa(d.ID)); err != nil {
+		return err
+	}
+	if err := tx.Commit().Error; err != nil {
+		return err
+	}
+	// After the commit: a failed delete leaves a file nobody can reach
+	// (the row says withdrawn), never a listed document without its file.
+	if err := h.Objects.Delete(c.UserContext(), d.ObjectKey); err != nil {
+		return err
+	}
+	if err := h.Sessions.AddFlash(c, "success", "staff.document.withdrawn"); err != nil {
+		return err
+	}
+	return web.Redirect(c, recordPath(r.ID)+"#documents")
+}
+
+// teamDocument loads :document of the URL's record, if the record is the
+// actor's team's; anything else is a 404.
+func (h *Handler) teamDocument(c *fiber.Ctx) (*documents.Document, *records.Record, error) {
+	r, err := h.teamRecord(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := strconv.ParseInt(c.Params("document"), 10, 64)
+	if err != nil {
+		return nil, nil, web.NotFound()
+	}
+	d, err := h.Documents.OnRecord(c.UserContext(), r.ID, id)
+	if errors.Is(err, documents.ErrNotFound) {
+		return nil, nil, web.NotFound()
+	}
+	return d, r, err
+}
