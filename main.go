@@ -135,7 +135,7 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	}
 	defer maintenance.Stop(context.Background())
 	if cfg.IsDevelopment() {
-		if err := seedDemo(ctx, cfg, database, hasher); err != nil {
+		if err := seedDemo(ctx, cfg, database, hasher, store); err != nil {
 			return err
 		}
 	}
@@ -203,13 +203,16 @@ func openStorage(ctx context.Context, cfg config.Config) (storage.Store, error) 
 }
 
 // seedDemo creates the demo service on first start and prints how to sign in.
-func seedDemo(ctx context.Context, cfg config.Config, database *db.DB, hasher *auth.Hasher) error {
+func seedDemo(ctx context.Context, cfg config.Config, database *db.DB, hasher *auth.Hasher, store storage.Store) error {
 	password, err := demo.Password(cfg.DataDir, cfg.DemoPassword)
 	if err != nil {
 		return err
 	}
 	res, err := demo.Seed(ctx, database.Gorm, hasher, password)
 	if err != nil {
+		return err
+	}
+	if err := demo.SeedDocuments(ctx, database.Gorm, store); err != nil {
 		return err
 	}
 	fmt.Printf("\nDemo accounts (development only), all with the same password:\n"+

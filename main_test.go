@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"portal/app/db"
+	"portal/storage"
 )
 
 // These tests run the real binary the README's run command runs.
@@ -136,6 +137,20 @@ func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
 	conn.Gorm.Raw(`SELECT count(*) FROM people WHERE email = 'worker@example.org'`).Scan(&workers)
 	if workers != 1 {
 		t.Fatalf("demo workers after restart = %d, want 1 (seeded once, kept)", workers)
+	}
+	var keys []string
+	conn.Gorm.Raw(`SELECT object_key FROM documents`).Scan(&keys)
+	if len(keys) != 2 {
+		t.Fatalf("demo documents after restart = %d, want 2 (seeded once, kept)", len(keys))
+	}
+	objects, err := storage.NewLocal(filepath.Join(dataDir, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if info, err := objects.Stat(context.Background(), k); err != nil || info.ContentType != "application/pdf" {
+			t.Errorf("demo document %s in DATA_DIR/objects: %+v, %v", k, info, err)
+		}
 	}
 	if !strings.Contains(out2.String(), "worker@example.org") {
 		t.Fatalf("the second start does not print the demo sign-in:\n%s", out2)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
@@ -546,6 +547,25 @@ func (b *Browser) SetCookie(name, value, url string) {
 	b.do("set cookie "+name, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, network.SetCookie, network.SetCookieParams{Name: name, Value: value, URL: url,
 			Path: "/", HTTPOnly: new(true), SameSite: network.CookieSameSiteLax})
+		return err
+	}))
+}
+
+// SetFiles chooses files for the file input sel, as a person picking them
+// in the browser's dialog would.
+func (b *Browser) SetFiles(sel string, paths ...string) {
+	b.t.Helper()
+	b.do("choose files for "+sel, chromedp.SetUploadFiles(chromedp.CSS(sel), paths, chromedp.NodeReady))
+}
+
+// AllowDownloads saves what the tab downloads in dir, under the names the
+// server gives (Content-Disposition).
+func (b *Browser) AllowDownloads(dir string) {
+	b.t.Helper()
+	b.do("allow downloads", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir,
+			BrowserContextID: chromedp.FromContext(ctx).BrowserContextID})
 		return err
 	}))
 }

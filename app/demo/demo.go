@@ -1,6 +1,6 @@
 // Package demo seeds a development database with a demo service: a team, a
 // worker, a portal admin, three child records and a parent who holds two of
-// them, so a newcomer can sign in on either side and look around. It never
+// them, with two documents to view on the first (SeedDocuments), so a newcomer can sign in on either side and look around. It never
 // runs outside development.
 //
 // Invariants:

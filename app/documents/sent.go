@@ -15,7 +15,7 @@ import (
 // Sent is a document as the record's workers see it.
 type Sent struct {
 	Document
-	SenderName string // "" when the portal made it
+	SenderName string    // "" when the portal made it
 	Recipients []Opening `gorm:"-"`
 }
 

@@ -149,8 +149,10 @@ func (h *Handler) readFile(c *fiber.Ctx, up *upload, part *multipart.Part) error
 func checkDocument(up *upload, holders []access.Holder) []access.Holder {
 	f := up.form
 	title := f.Values["title"]
-	if title == "" || utf8.RuneCountInString(title) > documents.TitleMax {
-		f.AddArgs("title", "staff.document.error_title", "Max", documents.TitleMax)
+	if title == "" {
+		f.Add("title", "staff.document.error_title")
+	} else if utf8.RuneCountInString(title) > documents.TitleMax {
+		f.AddArgs("title", "staff.document.error_title_long", "Max", documents.TitleMax)
 	}
 	if !contains(documents.UploadKinds, f.Values["kind"]) {
 		f.Add("kind", "staff.document.error_kind")

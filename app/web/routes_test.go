@@ -56,6 +56,11 @@ func TestRouteByRole(t *testing.T) {
 		{"/staff/admin", toSignIn, notFound, notFound}, // portal admins only: see staff.TestAdminRoutesByRole
 		{"/staff/admin/people", toSignIn, notFound, notFound},
 		{"/records/1", toSignIn, notFound, notFound},
+		{"/records/1/documents", toSignIn, notFound, notFound},
+		{"/records/1/documents/1", toSignIn, notFound, notFound},
+		{"/staff/records/1/documents/new", toSignIn, notFound, notFound},
+		{"/staff/records/1/documents/1", toSignIn, notFound, notFound},
+		{"/staff/records/1/documents/1/withdraw", toSignIn, notFound, notFound},
 		{"/no-such-page", toSignIn, notFound, notFound},
 	}
 	for _, r := range routes {

@@ -108,3 +108,36 @@ document.addEventListener('htmx:sendError', (event) => {
   if (isPassive(event.detail && event.detail.elt)) return
   setFlash(document.getElementById('flash')?.getAttribute('data-offline') || '')
 })
+
+// Uploads ("Send a document"): a progress bar while the file goes up
+// (htmx's xhr progress events on form[data-upload]), and "Select everyone"
+// buttons (data-select-all names the checkboxes), shown only with
+// JavaScript: without it the form posts as a plain multipart form and each
+// person is ticked by hand. Listeners sit on the document, so content that
+// HTMX swaps in (the form back with its errors) works the same.
+function showSelectAll (root) {
+  root.querySelectorAll('button[data-select-all]').forEach((button) => { button.hidden = false })
+}
+showSelectAll(document)
+document.addEventListener('htmx:load', (event) => {
+  const elt = event.detail && event.detail.elt
+  if (elt && elt.querySelectorAll) showSelectAll(elt)
+})
+document.addEventListener('click', (event) => {
+  const button = event.target.closest && event.target.closest('button[data-select-all]')
+  if (!button || !button.form) return
+  const name = button.getAttribute('data-select-all')
+  button.form.querySelectorAll('input[type="checkbox"]').forEach((box) => {
+    if (box.name === name) box.checked = true
+  })
+})
+function uploadProgress (event) {
+  const form = event.target.closest && event.target.closest('form[data-upload]')
+  const bar = form && form.querySelector('progress')
+  if (!bar) return
+  bar.closest('.app-upload-progress').hidden = false
+  const d = event.detail
+  if (d && d.lengthComputable && d.total > 0) bar.value = Math.round(d.loaded / d.total * 100)
+}
+document.addEventListener('htmx:xhr:loadstart', uploadProgress)
+document.addEventListener('htmx:xhr:progress', uploadProgress)

@@ -1,0 +1,84 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"portal/app/clock"
+	"portal/app/documents"
+	"portal/storage"
+)
+
+// demoDocuments are what the worker has sent the parent on Mia's record,
+// so Items to view has something to open on the first visit.
+var demoDocuments = []struct{ kind, title, file string }{
+	{documents.KindPlan, "Care and support plan", "Care and support plan.pdf"},
+	{documents.KindLetter, "Letter about the review meeting", "Review meeting letter.pdf"},
+}
+
+// SeedDocuments puts the demo documents in objects and sends them to the
+// parent, unless Mia's record already has documents. Idempotent.
+func SeedDocuments(ctx context.Context, db *gorm.DB, objects storage.Store) error {
+	var ids struct{ Record, Parent, Worker int64 }
+	err := db.WithContext(ctx).Raw(`SELECT r.id AS record, p.id AS parent, w.id AS worker FROM records r, people p, people w
+		WHERE r.case_reference = 'DEMO-0001' AND p.email = ? AND w.email = ?`, ParentEmail, WorkerEmail).Scan(&ids).Error
+	if err != nil || ids.Record == 0 {
+		return err
+	}
+	var n int64
+	if err := db.WithContext(ctx).Model(&documents.Document{}).Where("record_id = ?", ids.Record).Count(&n).Error; err != nil || n > 0 {
+		return err
+	}
+	store := documents.NewStore(db, clock.Real{})
+	for _, d := range demoDocuments {
+		body := demoPDF(d.title, "This is a demonstration document. It contains no real information.")
+		key := storage.NewKey("documents/")
+		info, err := objects.Put(ctx, key, bytes.NewReader(body), int64(len(body)),
+			storage.Meta{ContentType: "application/pdf", FileName: d.file})
+		if err != nil {
+			return fmt.Errorf("demo: documents: %w", err)
+		}
+		sum := sha256.Sum256(body)
+		doc := &documents.Document{RecordID: ids.Record, Kind: d.kind, Title: d.title, ObjectKey: key, FileName: d.file,
+			ContentType: "application/pdf", Size: info.Size, SHA256: hex.EncodeToString(sum[:]), SentBy: &ids.Worker}
+		if err := store.Create(ctx, nil, doc, []int64{ids.Parent}); err != nil {
+			return fmt.Errorf("demo: documents: %w", err)
+		}
+	}
+	return nil
+}
+
+// demoPDF is a one-page PDF with a title and a line of text, in the
+// standard Helvetica font (ASCII text only).
+func demoPDF(title, text string) []byte {
+	esc := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`)
+	content := fmt.Sprintf("BT /F1 20 Tf 72 760 Td (%s) Tj 0 -36 Td /F1 12 Tf (%s) Tj ET", esc.Replace(title), esc.Replace(text))
+	objects := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objects))
+	for i, o := range objects {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
+	return b.Bytes()
+}
+
