@@ -35,11 +35,16 @@ func (h *Handler) Mount(rec fiber.Router) {
 
 // list is "Items to view": what was sent to this holder on this record,
 // newest first, unopened items in bold. There is no upload here (guide 001:
-// items to view cannot be sent back).
+// items to view cannot be sent back). Seeing the list is audited.
 func (h *Handler) list(c *fiber.Ctx) error {
 	held := access.Holding(c)
-	items, err := h.store.ForHolder(c.UserContext(), *web.CurrentSession(c).PersonID, held.ID)
+	person := *web.CurrentSession(c).PersonID
+	items, err := h.store.ForHolder(c.UserContext(), person, held.ID)
 	if err != nil {
+		return err
+	}
+	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person, Action: "document.listed",
+		RecordID: &held.ID, RequestID: web.RequestID(c)}); err != nil {
 		return err
 	}
 	return h.render.Render(c, web.Page{Template: "documents/list", Title: "records.nav.documents", Data: items,

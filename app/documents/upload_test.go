@@ -2,17 +2,21 @@ package documents_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"portal/app"
 	"portal/app/accounts"
 	"portal/app/apptest"
 	"portal/app/uploads"
@@ -175,5 +179,41 @@ func TestAPhotosLocationIsRemovedBeforeItIsStored(t *testing.T) {
 	}
 	if !strings.Contains(got.Header.Get("Content-Disposition"), `filename="IMG_0001.png"`) {
 		t.Errorf("Content-Disposition = %q", got.Header.Get("Content-Disposition"))
+	}
+}
+
+// eicar stands in for the council's virus scanner: it refuses the EICAR
+// test string, as every real scanner does.
+type eicar struct{ calls int }
+
+func (s *eicar) Scan(_ context.Context, f io.ReaderAt, size int64) error {
+	s.calls++
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, size))
+	if err != nil {
+		return err
+	}
+	if bytes.Contains(b, []byte("EICAR-STANDARD-ANTIVIRUS-TEST-FILE")) {
+		return fmt.Errorf("eicar: %w", uploads.ErrInfected)
+	}
+	return nil
+}
+
+func TestTheVirusScannerIsCalledBeforeAnythingIsStored(t *testing.T) {
+	scanner := &eicar{}
+	w := newWorld(t, apptest.Options{Tune: func(d *app.Deps) { d.Scanner = scanner }})
+	infected := append(pdf(t, 1000), `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`...)
+	res := w.send(t, w.ellie, "Plan", "plan.pdf", infected, w.mum)
+	if res.StatusCode != http.StatusUnprocessableEntity || res.Text("#file-error") == "" ||
+		!strings.Contains(res.Text("#file-error"), w.a.T("staff.document.error_infected")) {
+		t.Fatalf("an infected file = %d %q", res.StatusCode, res.Text("#file-error"))
+	}
+	var n int64
+	w.a.DB.Gorm.Raw(`SELECT count(*) FROM documents`).Scan(&n)
+	if n != 0 || scanner.calls != 1 {
+		t.Errorf("%d documents stored, the scanner called %d times", n, scanner.calls)
+	}
+	w.sent(t, w.ellie, "Plan", pdf(t, 1000), w.mum)
+	if scanner.calls != 2 {
+		t.Errorf("the clean file was not scanned: %d calls", scanner.calls)
 	}
 }

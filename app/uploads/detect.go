@@ -3,6 +3,7 @@ package uploads
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -75,15 +76,38 @@ type contentTypes struct {
 	} `xml:"Override"`
 }
 
+// zipEntries reads the entry count from a ZIP's end of central directory
+// record, which sits in the last 22 bytes plus at most a 64 KiB comment.
+// A ZIP64 archive (0xFFFF entries: more than a Word document ever has) is
+// reported as too many.
+func zipEntries(f io.ReaderAt, n int64) (int, bool) {
+	const eocdLen, maxComment = 22, 0xFFFF
+	size := min(n, eocdLen+maxComment)
+	tail := make([]byte, size)
+	if _, err := f.ReadAt(tail, n-size); err != nil && err != io.EOF {
+		return 0, false
+	}
+	for i := len(tail) - eocdLen; i >= 0; i-- {
+		if binary.LittleEndian.Uint32(tail[i:]) == 0x06054b50 {
+			return int(binary.LittleEndian.Uint16(tail[i+10:])), true
+		}
+	}
+	return 0, false
+}
+
 // checkDOCX accepts a Word document without macros and refuses every other
 // ZIP. Only [Content_Types].xml is decompressed.
 func checkDOCX(f io.ReaderAt, n int64) error {
+	// Security: archive/zip reads the whole directory before anything can
+	// count its entries; the end record says how many there are, so a
+	// directory of a million tiny entries is refused before it is read.
+	if entries, ok := zipEntries(f, n); !ok || entries > maxZipEntries {
+		return notAllowed("too many zip entries, or no end record")
+	}
 	zr, err := zip.NewReader(f, n)
 	if err != nil {
 		return notAllowed("not a readable zip")
 	}
-	// Security: zip.NewReader's memory is bounded by the file size (at
-	// most Limit); this bounds the work below.
 	if len(zr.File) > maxZipEntries {
 		return notAllowed("too many zip entries")
 	}

@@ -138,6 +138,12 @@ func TestPrepareRefusesEverythingElse(t *testing.T) {
 			zipOf(t, wordParts(contentTypesXML(mainDocx, "<!--"+strings.Repeat("A", maxContentTypes)+"-->"))...), ErrNotAllowed},
 		{"a docx behind an executable stub is refused", append([]byte("MZ\x90\x00"+strings.Repeat("\x00", 60)), docx...), ErrNotAllowed},
 		{"a truncated docx is refused", docx[:len(docx)/2], ErrNotAllowed},
+		{"a docx without its end record is refused", docx[:len(docx)-22], ErrNotAllowed},
+		{"a docx whose end record claims 60,000 entries is refused", func() []byte {
+			b := append([]byte{}, docx...)
+			binary.LittleEndian.PutUint16(b[len(b)-22+10:], 60000)
+			return b
+		}(), ErrNotAllowed},
 		{"an OLE compound file (DOC, or encrypted OOXML) is refused", ole, ErrNotAllowed},
 		{"a Windows executable is refused", []byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"), ErrNotAllowed},
 		{"an ELF executable is refused", []byte("\x7fELF\x02\x01\x01\x00"), ErrNotAllowed},
