@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"math/rand/v2"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -168,25 +169,8 @@ func measureDownload(t *testing.T, a *apptest.TestApp, c *apptest.Client, path s
 	req.AddCookie(&http.Cookie{Name: name, Value: c.Cookie(name)})
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	m := &heapSampler{base: ms.HeapInuse}
-	stop, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				m.sample()
-			}
-		}
-	}()
-	defer func() { close(stop); <-stopped }()
+	m, stop := watchHeap()
+	defer stop()
 
 	start := time.Now()
 	res, err := client.Do(req)
@@ -203,6 +187,30 @@ func measureDownload(t *testing.T, a *apptest.TestApp, c *apptest.Client, path s
 	m.sample()
 	return download{status: res.StatusCode, header: res.Header, n: n, sha256: hex.EncodeToString(h.Sum(nil)),
 		peak: m.peak.Load(), samples: m.samples.Load(), took: took}
+}
+
+// watchHeap starts sampling the heap every 2 ms from a baseline taken
+// after a collection; stop ends the sampling.
+func watchHeap() (m *heapSampler, stop func()) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m = &heapSampler{base: ms.HeapInuse}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				m.sample()
+			}
+		}
+	}()
+	return m, func() { close(done); <-stopped }
 }
 
 // heapSampler records the peak of HeapInuse above base. As an io.Writer it
@@ -236,4 +244,56 @@ func (m *heapSampler) Write(p []byte) (int, error) {
 		m.sample()
 	}
 	return len(p), nil
+}
+
+func TestAnUploadStreamsWithBoundedMemory(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	a := w.a
+	const size = 24 << 20 // under the 25 MiB limit
+	w.worker.Get(staffRecord(w.ellie) + "/documents/new")
+	// The body is made as it is sent: its fields, a generated file, the
+	// closing boundary, with a Content-Length as a browser gives.
+	var head bytes.Buffer
+	mw := multipart.NewWriter(&head)
+	for _, f := range [][2]string{{"_csrf", w.worker.CSRF()}, {"title", "Big plan"}, {"kind", "plan"}, {"recipients", id(w.mum)}} {
+		mw.WriteField(f[0], f[1])
+	}
+	if _, err := mw.CreateFormFile("file", "big.pdf"); err != nil {
+		t.Fatal(err)
+	}
+	tail := "\r\n--" + mw.Boundary() + "--\r\n"
+	hash := sha256.New()
+	body := io.MultiReader(bytes.NewReader(head.Bytes()), io.TeeReader(generated(size), hash), strings.NewReader(tail))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, a.URL+staffRecord(w.ellie)+"/documents", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(head.Len()) + size + int64(len(tail))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.AddCookie(&http.Cookie{Name: a.Sessions.CookieName, Value: w.worker.Cookie(a.Sessions.CookieName)})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	m, stop := watchHeap()
+	res, err := client.Do(req)
+	m.sample()
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("upload = %d", res.StatusCode)
+	}
+	var stored struct {
+		Size   int64
+		SHA256 string `gorm:"column:sha256"`
+	}
+	a.DB.Gorm.Raw(`SELECT size, sha256 FROM documents`).Scan(&stored)
+	if stored.Size != size || stored.SHA256 != hex.EncodeToString(hash.Sum(nil)) {
+		t.Errorf("stored %d bytes, sha256 %s; sent %d", stored.Size, stored.SHA256, size)
+	}
+	t.Logf("a %d MiB upload: peak heap growth %.1f MiB over %d samples", size>>20, float64(m.peak.Load())/(1<<20), m.samples.Load())
+	if peak := m.peak.Load(); peak > 16<<20 {
+		t.Errorf("the heap grew by %.1f MiB during a %d MiB upload: the body is buffered", float64(peak)/(1<<20), size>>20)
+	}
 }
