@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -309,6 +310,16 @@ func (b *Browser) where() string {
 func (b *Browser) Viewport(width, height int64) {
 	b.t.Helper()
 	b.do(fmt.Sprintf("viewport %dx%d", width, height), chromedp.EmulateViewport(width, height, chromedp.EmulateMobile))
+}
+
+// NoScript turns the page's JavaScript off (or back on), to prove a
+// journey works without it; the test's own Eval still runs.
+func (b *Browser) NoScript(off bool) {
+	b.t.Helper()
+	b.do("scripts off", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: off})
+		return err
+	}))
 }
 
 // Phone sets the viewport to 375×812.
