@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -54,7 +55,7 @@ type Phone struct {
 // and premium-rate, shared-cost and similar ranges.
 func ParsePhone(allowed []string, region, typed string) (Phone, error) {
 	country, ok := Countries[region]
-	if !ok || !contains(allowed, region) {
+	if !ok || !slices.Contains(allowed, region) {
 		return Phone{}, ErrPhoneCountry
 	}
 	n, err := phonenumbers.Parse(strings.TrimSpace(typed), region)
@@ -87,15 +88,6 @@ func blocked(e164 string) bool {
 	}
 	for _, p := range blockedPrefixes {
 		if strings.HasPrefix(e164, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
 			return true
 		}
 	}

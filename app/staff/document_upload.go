@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"mime/multipart"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -154,7 +155,7 @@ func checkDocument(up *upload, holders []access.Holder) []access.Holder {
 	} else if utf8.RuneCountInString(title) > documents.TitleMax {
 		f.AddArgs("title", "staff.document.error_title_long", "Max", documents.TitleMax)
 	}
-	if !contains(documents.UploadKinds, f.Values["kind"]) {
+	if !slices.Contains(documents.UploadKinds, f.Values["kind"]) {
 		f.Add("kind", "staff.document.error_kind")
 	}
 	var to []access.Holder

@@ -1,6 +1,7 @@
 package staff
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,7 +59,7 @@ func (h *Handler) inviteCreate(c *fiber.Ctx) error {
 	if !web.ValidEmail(form.Values["email"]) {
 		form.Add("email", "auth.sign_in.error_email")
 	}
-	if !contains(access.Relationships, form.Values["relationship"]) {
+	if !slices.Contains(access.Relationships, form.Values["relationship"]) {
 		form.Add("relationship", "staff.invite.error_relationship")
 	}
 	items, ticked, misfit := h.inviteItems(c, r, form.Values["relationship"])

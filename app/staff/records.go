@@ -2,6 +2,7 @@ package staff
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,7 +121,7 @@ func (h *Handler) recordCreate(c *fiber.Ctx) error {
 func bindRecord(form *web.Form) *records.Record {
 	r := &records.Record{Kind: form.Values["kind"], CaseReference: form.Values["case_reference"],
 		GivenName: form.Values["given_name"], FamilyName: form.Values["family_name"]}
-	if !contains(records.Kinds, r.Kind) {
+	if !slices.Contains(records.Kinds, r.Kind) {
 		form.Add("kind", "staff.record_new.error_kind")
 	}
 	if r.CaseReference == "" || len(r.CaseReference) > 40 {
@@ -143,12 +144,3 @@ func bindRecord(form *web.Form) *records.Record {
 }
 
 func recordPath(id int64) string { return "/staff/records/" + itoa(id) }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}

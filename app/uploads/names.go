@@ -1,6 +1,7 @@
 package uploads
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -68,7 +69,7 @@ func cleanStem(name string, t Type) string {
 	name = strings.TrimRight(b.String(), ". ")
 	if dot := strings.LastIndexByte(name, '.'); dot >= 0 && t.Ext != "" {
 		ext := strings.ToLower(name[dot:])
-		if ext == strings.ToLower(t.Ext) || contains(extAliases[strings.ToLower(t.Ext)], ext) {
+		if ext == strings.ToLower(t.Ext) || slices.Contains(extAliases[strings.ToLower(t.Ext)], ext) {
 			name = name[:dot]
 		}
 	}
@@ -103,15 +104,6 @@ func isDeviceName(name string) bool {
 	}
 	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
 		return base[3] >= '0' && base[3] <= '9'
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
 	}
 	return false
 }
