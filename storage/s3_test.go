@@ -89,4 +89,3 @@ func TestS3PingFailsWhenTheServerIsGone(t *testing.T) {
 		t.Error("Ping succeeded against a stopped server")
 	}
 }
-
