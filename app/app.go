@@ -111,6 +111,9 @@ func New(d Deps) (*App, error) {
 		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP,
 		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
 
+	if d.Scanner == nil && d.Config.IsProduction() {
+		d.Log.Warn("uploads are not virus-scanned: no scanner is configured (app.Deps.Scanner)")
+	}
 	a.App = fiber.New(fiber.Config{
 		Immutable: true,
 		BodyLimit: BodyLimit,
@@ -119,18 +122,24 @@ func New(d Deps) (*App, error) {
 		// Security: no multipart pre-parse, which would spool any size.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
-		ErrorHandler:                 a.Render.ErrorHandler(d.Log),
-		DisableStartupMessage:        true,
-		ReadBufferSize:               16 * 1024,
+		// Security: a connection that drips cannot be held for ever. The
+		// read deadline covers a whole request, so it leaves a 25 MiB
+		// upload five minutes (about 0.7 Mbit/s).
+		ReadTimeout:           5 * time.Minute,
+		IdleTimeout:           90 * time.Second,
+		ErrorHandler:          a.Render.ErrorHandler(d.Log),
+		DisableStartupMessage: true,
+		ReadBufferSize:        16 * 1024,
 		// Security: take the client address from the connection; Fly's header
 		// is read by web.ClientIP only when configured.
 		ProxyHeader: "",
 	})
 	a.Use(recover.New())
 	a.Use(web.RequestIDs(), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
-	a.Use(web.LimitBody(BodyLimit, isUpload))
+	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, isUpload))
 	mountStatic(a.App, d.Static)
-	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware(), web.CSRF(csrfExempt))
+	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware())
+	a.Use(web.UploadsSignedIn(), web.CSRF(csrfExempt))
 	limit := unsafeRequests
 	if d.UnsafeLimit != nil {
 		limit = *d.UnsafeLimit
@@ -156,8 +165,15 @@ func csrfExempt(c *fiber.Ctx) bool {
 // sending a document (staff.documentUpload reads it as a stream).
 var uploadRoute = regexp.MustCompile(`^/staff/records/[0-9]+/documents$`)
 
+// uploadOverhead is what an upload's form may add to its file: the other
+// fields and the parts' headers.
+const uploadOverhead = 1 << 20
+
+// isUpload lets a body past BodyLimit only as a well-formed multipart POST
+// to the upload route (and web.UploadsSignedIn only from someone signed
+// in). Security: any other large body is refused before anything reads it.
 func isUpload(c *fiber.Ctx) bool {
-	return c.Method() == fiber.MethodPost && uploadRoute.MatchString(c.Path())
+	return c.Method() == fiber.MethodPost && uploadRoute.MatchString(c.Path()) && web.MultipartBoundary(c) != ""
 }
 
 // mountStatic serves static/ at /static and govuk-frontend's assets at

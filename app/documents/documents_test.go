@@ -240,3 +240,19 @@ func TestAWithdrawnDocumentCannotBeDownloaded(t *testing.T) {
 		t.Error("the record page does not show the withdrawal")
 	}
 }
+
+func TestOnlyTheHoldersOwnDownloadMarksADocumentOpened(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	path := w.sent(t, w.ellie, "Plan", pdf(t, 2000), w.mum)
+	w.mumC.Header.Set("Sec-Fetch-Site", "cross-site")
+	if res := w.mumC.Get(path); res.StatusCode != http.StatusNotFound {
+		t.Errorf("a download from another site's link = %d, want 404", res.StatusCode)
+	}
+	w.mumC.Header.Del("Sec-Fetch-Site")
+	if res := w.mumC.Do(http.MethodHead, path, nil, ""); res.StatusCode != http.StatusOK {
+		t.Errorf("HEAD = %d", res.StatusCode)
+	}
+	if got := w.mumC.Get(holderRecord(w.ellie)).Text("#count-documents"); got != w.a.T("records.count.documents", "N", 1) {
+		t.Errorf("after a cross-site link and a HEAD the tile says %q: the document counts as opened", got)
+	}
+}

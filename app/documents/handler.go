@@ -52,12 +52,14 @@ func (h *Handler) list(c *fiber.Ctx) error {
 }
 
 // download streams one item to its recipient. Every download is audited;
-// the first also marks the item opened.
+// the first also marks the item opened, once the file is on its way.
+// Security: a link from another site (SameSite=Lax lets the session
+// through) downloads nothing, so "opened" means the holder asked for it.
 func (h *Handler) download(c *fiber.Ctx) error {
 	held := access.Holding(c)
 	person := *web.CurrentSession(c).PersonID
 	id, err := c.ParamsInt("document")
-	if err != nil {
+	if err != nil || c.Get("Sec-Fetch-Site") == "cross-site" {
 		return web.NotFound()
 	}
 	item, err := h.store.HolderItem(c.UserContext(), person, held.ID, int64(id))
@@ -67,32 +69,42 @@ func (h *Handler) download(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	first, err := h.store.MarkOpened(c.UserContext(), person, item.ID)
-	if err != nil {
-		return err
-	}
-	action := "document.downloaded"
-	if first {
-		action = "document.opened"
-	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person, Action: action, RecordID: &held.ID,
-		Target: fmt.Sprintf("document:%d", item.ID), RequestID: web.RequestID(c)}); err != nil {
-		return err
-	}
-	return Send(c, h.objects, &item.Document)
+	return Send(c, h.objects, &item.Document, func() error {
+		if c.Method() != fiber.MethodGet {
+			return nil // HEAD: headers only, nothing opened
+		}
+		first, err := h.store.MarkOpened(c.UserContext(), person, item.ID)
+		if err != nil {
+			return err
+		}
+		action := "document.downloaded"
+		if first {
+			action = "document.opened"
+		}
+		return h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person, Action: action, RecordID: &held.ID,
+			Target: fmt.Sprintf("document:%d", item.ID), RequestID: web.RequestID(c)})
+	})
 }
 
-// Send streams d's file from storage as a download. The headers keep a
-// browser from running or embedding it: a sandbox CSP (a PDF viewer or an
-// image opened in place can run nothing), nosniff with the type checked at
-// upload, same-origin only, never cached.
-func Send(c *fiber.Ctx, objects storage.Store, d *Document) error {
+// Send streams d's file from storage as a download, calling sending (if
+// not nil) once the file is found, before any byte goes: what it records
+// (an open, an audit event) is true only of a download under way. The
+// headers keep a browser from running or embedding the file: a sandbox
+// CSP (a PDF viewer or an image opened in place can run nothing), nosniff
+// with the type checked at upload, same-origin only, never cached.
+func Send(c *fiber.Ctx, objects storage.Store, d *Document, sending func() error) error {
 	r, info, err := objects.Get(c.UserContext(), d.ObjectKey)
 	if errors.Is(err, storage.ErrNotFound) {
 		return web.NotFound()
 	}
 	if err != nil {
 		return fmt.Errorf("documents: send %d: %w", d.ID, err)
+	}
+	if sending != nil {
+		if err := sending(); err != nil {
+			r.Close()
+			return err
+		}
 	}
 	h := &c.Response().Header
 	h.Set(fiber.HeaderContentType, d.ContentType)

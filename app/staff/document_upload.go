@@ -1,6 +1,7 @@
 package staff
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -31,9 +32,6 @@ const uploadLimit = uploads.Limit
 const (
 	maxParts     = 100  // a form with more is not ours
 	maxFieldSize = 1024 // bytes of one text field
-	// drainLimit is how much of a refused upload is read and dropped, so a
-	// browser still sending sees the answer (web.DrainBody).
-	drainLimit = 32 << 20
 )
 
 // upload is what the "Send a document" form sent.
@@ -69,6 +67,10 @@ func (h *Handler) documentUpload(c *fiber.Ctx) error {
 		return h.documentPage(c, r, up.form, up.recipients, up.status)
 	}
 	d, err := h.storeDocument(c, r, up)
+	if errors.Is(err, errRecipientsChanged) {
+		up.form.Add("recipients", "staff.document.error_recipients")
+		return h.documentPage(c, r, up.form, up.recipients, fiber.StatusUnprocessableEntity)
+	}
 	if err != nil {
 		return err
 	}
@@ -132,7 +134,7 @@ func (h *Handler) readFile(c *fiber.Ctx, up *upload, part *multipart.Part) error
 	case errors.Is(err, uploads.ErrTooLarge):
 		up.form.AddArgs("file", "staff.document.error_too_large", "MB", uploadLimit>>20)
 		up.status = fiber.StatusRequestEntityTooLarge
-		web.DrainBody(c, drainLimit)
+		web.DrainBody(c)
 	case errors.Is(err, uploads.ErrEmpty):
 		up.form.Add("file", "staff.document.error_empty")
 	case errors.Is(err, uploads.ErrNotAllowed):
@@ -178,8 +180,14 @@ func checkDocument(up *upload, holders []access.Holder) []access.Holder {
 	return to
 }
 
+// errRecipientsChanged is a recipient whose access ended while the file
+// was being stored.
+var errRecipientsChanged = errors.New("staff: recipients changed")
+
 // storeDocument puts the file in storage, then its row, recipients and
 // audit event in one transaction; a failed transaction removes the file.
+// The recipients are checked again after the upload to storage (seconds,
+// on S3): an access that ended meanwhile gets nothing.
 func (h *Handler) storeDocument(c *fiber.Ctx, r *records.Record, up *upload) (*documents.Document, error) {
 	f := up.file
 	key := storage.NewKey("documents/")
@@ -193,9 +201,12 @@ func (h *Handler) storeDocument(c *fiber.Ctx, r *records.Record, up *upload) (*d
 	for id := range up.recipients {
 		recipients = append(recipients, id)
 	}
+	err := h.stillHolders(c, r.ID, recipients)
 	tx := h.DB.WithContext(c.UserContext()).Begin()
 	defer tx.Rollback()
-	err := h.Documents.Create(c.UserContext(), tx, d, recipients)
+	if err == nil {
+		err = h.Documents.Create(c.UserContext(), tx, d, recipients)
+	}
 	if err == nil {
 		err = h.auditTx(c, tx, "document.sent", r.ID, "document:"+itoa(d.ID))
 	}
@@ -203,10 +214,25 @@ func (h *Handler) storeDocument(c *fiber.Ctx, r *records.Record, up *upload) (*d
 		err = tx.Commit().Error
 	}
 	if err != nil {
-		_ = h.Objects.Delete(c.UserContext(), key)
+		// Security: not the request's context, which may be why it failed.
+		_ = h.Objects.Delete(context.WithoutCancel(c.UserContext()), key)
 		return nil, err
 	}
 	return d, nil
+}
+
+// stillHolders checks that every recipient holds the record now.
+func (h *Handler) stillHolders(c *fiber.Ctx, recordID int64, recipients []int64) error {
+	holders, err := h.holdersInForce(c, recordID)
+	if err != nil {
+		return err
+	}
+	for _, p := range recipients {
+		if !slices.ContainsFunc(holders, func(x access.Holder) bool { return x.PersonID == p }) {
+			return errRecipientsChanged
+		}
+	}
+	return nil
 }
 
 // notifyRecipients emails each recipient "You have a new document to

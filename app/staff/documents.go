@@ -68,10 +68,9 @@ func (h *Handler) documentDownload(c *fiber.Ctx) error {
 	if d.WithdrawnAt != nil {
 		return web.NotFound()
 	}
-	if err := h.audit(c, "document.downloaded", r.ID, "document:"+itoa(d.ID)); err != nil {
-		return err
-	}
-	return documents.Send(c, h.Objects, d)
+	return documents.Send(c, h.Objects, d, func() error {
+		return h.audit(c, "document.downloaded", r.ID, "document:"+itoa(d.ID))
+	})
 }
 
 // WithdrawView is "Withdraw a document".

@@ -124,15 +124,18 @@ func CSRF(exempt func(*fiber.Ctx) bool) fiber.Handler {
 			return Forbidden("errors.forbidden.csrf")
 		}
 		sess := CurrentSession(c)
+		if sess == nil {
+			return Forbidden("errors.forbidden.csrf")
+		}
 		token := c.Get("X-CSRF-Token")
-		if token == "" && isMultipart(c) {
-			// Security: never c.FormValue here, which would read a whole
-			// upload into memory to find one field.
+		if token == "" && isStreamed(c) {
+			// Security: never c.FormValue on an upload, which would read
+			// it whole to find one field.
 			token = multipartToken(c)
 		} else if token == "" {
-			token = c.FormValue("_csrf")
+			token = c.FormValue("_csrf") // a body LimitBody has read, small
 		}
-		if sess == nil || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {
+		if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {
 			return Forbidden("errors.forbidden.csrf")
 		}
 		return c.Next()

@@ -11,25 +11,64 @@ import (
 
 // Request bodies are streamed (fiber.Config.StreamRequestBody), so that the
 // one upload route can take a large file without holding it in memory.
-// Everywhere else LimitBody keeps the small limit: a body is read whole
-// only when it is known to be small.
+// fasthttp reads only the first 8 KiB before the handler and never drains
+// what a handler leaves unread: those bytes would be parsed as the next
+// request on the connection (a proxy could then hand one family's answer
+// to another person). So LimitBody either reads every small body whole
+// before any handler runs, or, for an upload, closes the connection after
+// the answer.
 
 // LimitBody refuses, with 413, a body larger than limit (or of unknown
-// length) on every request but those isUpload lets through.
-func LimitBody(limit int, isUpload func(*fiber.Ctx) bool) fiber.Handler {
+// length) on every request but an upload (isUpload), reads the bodies it
+// lets through, and lets an upload be read as a stream of at most
+// uploadMax bytes on a connection that closes after the answer. It runs
+// first, before any handler (static files included); UploadsSignedIn
+// then refuses an upload from someone not signed in.
+func LimitBody(limit int, uploadMax int64, isUpload func(*fiber.Ctx) bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		n := c.Request().Header.ContentLength()
-		if (n > limit || n == -1) && !isUpload(c) {
-			// Security: the rest of the body is never read, so the
-			// connection cannot carry another request.
+		if isUpload(c) {
 			c.Set(fiber.HeaderConnection, "close")
+			c.Locals(streamLimitKey, uploadMax)
+			return c.Next()
+		}
+		if n := c.Request().Header.ContentLength(); n > limit || n == -1 {
+			c.Set(fiber.HeaderConnection, "close")
+			return &Error{Status: fiber.StatusRequestEntityTooLarge, Key: "errors.too_large.body"}
+		}
+		// Security: the whole body, now, whatever the handler reads later.
+		_ = c.Request().Body()
+		return c.Next()
+	}
+}
+
+// UploadsSignedIn refuses an upload's body, unread, unless its sender is
+// signed in (AAL2). It runs after the session middleware and before CSRF,
+// which would read the upload's first part.
+func UploadsSignedIn() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if isStreamed(c) && !CurrentSession(c).SignedIn() {
 			return &Error{Status: fiber.StatusRequestEntityTooLarge, Key: "errors.too_large.body"}
 		}
 		return c.Next()
 	}
 }
 
-const multipartKey = "web.multipart"
+// MultipartBoundary is the boundary of a well-formed multipart/form-data
+// Content-Type, or "" (upload routes take nothing else).
+func MultipartBoundary(c *fiber.Ctx) string {
+	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mt != fiber.MIMEMultipartForm {
+		return ""
+	}
+	return params["boundary"]
+}
+
+const streamLimitKey = "web.stream_limit"
+
+const (
+	multipartKey = "web.multipart"
+	limitedKey   = "web.limited_body"
+)
 
 // ErrNotMultipart is a request to an upload route that is not a
 // multipart/form-data body.
@@ -42,23 +81,29 @@ func Multipart(c *fiber.Ctx) (*multipart.Reader, error) {
 	if mr, ok := c.Locals(multipartKey).(*multipart.Reader); ok {
 		return mr, nil
 	}
-	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	if err != nil || mt != fiber.MIMEMultipartForm || params["boundary"] == "" {
-		return nil, ErrNotMultipart
-	}
+	boundary := MultipartBoundary(c)
 	body := c.Context().RequestBodyStream()
-	if body == nil {
+	if boundary == "" || body == nil {
 		return nil, ErrNotMultipart
 	}
-	mr := multipart.NewReader(body, params["boundary"])
+	// Security: LimitBody let a large body through only for an upload,
+	// with a ceiling on everything read from it, part headers included.
+	limit, ok := c.Locals(streamLimitKey).(int64)
+	if !ok {
+		limit = int64(len(c.Request().Body()))
+	}
+	limited := io.LimitReader(body, limit)
+	mr := multipart.NewReader(limited, boundary)
 	c.Locals(multipartKey, mr)
+	c.Locals(limitedKey, limited)
 	return mr, nil
 }
 
-// isMultipart reports whether the request has a multipart body.
-func isMultipart(c *fiber.Ctx) bool {
-	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	return err == nil && mt == fiber.MIMEMultipartForm
+// isStreamed reports whether LimitBody let the request's body through as
+// a stream (an upload): it must never be read whole.
+func isStreamed(c *fiber.Ctx) bool {
+	_, ok := c.Locals(streamLimitKey).(int64)
+	return ok
 }
 
 // multipartToken reads the CSRF token from the first part of a multipart
@@ -80,13 +125,11 @@ func multipartToken(c *fiber.Ctx) string {
 	return string(b)
 }
 
-// DrainBody reads and discards what is left of a streamed request body,
-// at most limit bytes, before an early answer (a file too large): a browser
-// that is still sending shows the answer instead of a reset connection.
-// More than limit left, and the connection is closed after the answer.
-func DrainBody(c *fiber.Ctx, limit int64) {
-	c.Set(fiber.HeaderConnection, "close")
-	if body := c.Context().RequestBodyStream(); body != nil {
-		_, _ = io.CopyN(io.Discard, body, limit)
+// DrainBody reads and drops what is left of an upload, within its ceiling,
+// before an early answer (a file too large), so a browser still sending
+// shows the answer rather than a reset connection.
+func DrainBody(c *fiber.Ctx) {
+	if r, ok := c.Locals(limitedKey).(io.Reader); ok {
+		_, _ = io.Copy(io.Discard, r)
 	}
 }
