@@ -39,8 +39,11 @@ import (
 	"portal/storage"
 )
 
-// BodyLimit caps every request body but the upload route's.
-const BodyLimit = 64 * 1024
+// BodyLimit caps every request body but the upload route's. A form's
+// 50,000-character answer, URL-encoded, can take 150 KB and more (a Welsh
+// ŵ is six bytes): the limit leaves room for one such answer and the rest
+// of its page, and no more, since small bodies are read whole.
+const BodyLimit = 320 << 10
 
 // Deps are everything the portal needs from outside; main and the test
 // harness build them.

@@ -85,14 +85,14 @@ func TestAnUploadInErrorKeepsTheAnswersAndStoresNothing(t *testing.T) {
 func TestEveryOtherRouteKeepsTheSmallBodyLimit(t *testing.T) {
 	w := newWorld(t, apptest.Options{})
 	w.mumC.Get("/profile")
-	big := url.Values{"given_name": {strings.Repeat("x", 100_000)}}
+	big := url.Values{"given_name": {strings.Repeat("x", 400_000)}}
 	if res := w.mumC.PostForm("/profile", big); res.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("a 100 KB form to /profile = %d, want 413", res.StatusCode)
+		t.Errorf("a 400 KB form to /profile = %d, want 413", res.StatusCode)
 	}
 	// Security: the upload route's exception is for POST to it only.
-	res := w.mumC.Do(http.MethodPost, "/staff/records/1/documents/new", bytes.NewReader(make([]byte, 200_000)), "application/octet-stream")
+	res := w.mumC.Do(http.MethodPost, "/staff/records/1/documents/new", bytes.NewReader(make([]byte, 400_000)), "application/octet-stream")
 	if res.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("a 200 KB body elsewhere under /staff = %d, want 413", res.StatusCode)
+		t.Errorf("a 400 KB body elsewhere under /staff = %d, want 413", res.StatusCode)
 	}
 }
 

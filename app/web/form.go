@@ -17,6 +17,9 @@ type FieldError struct {
 	Field string // the input's id, the summary links to it
 	Key   string // message id
 	Args  []any  // the message's data, as name, value pairs
+	// Text is a message already in the page's language (a form template's
+	// own error text); when set, Key is not looked up.
+	Text string
 }
 
 // ValidEmail reports whether s looks like an email address, as typed in

@@ -238,6 +238,9 @@ var london = func() *time.Location {
 // ErrorText is a form error's message in the page's language: with its
 // own data, or the time of a lockout or limit the form carries.
 func (v *View) ErrorText(e FieldError) string {
+	if e.Text != "" {
+		return e.Text
+	}
 	if len(e.Args) > 0 {
 		return v.T(e.Key, e.Args...)
 	}
