@@ -30,6 +30,8 @@ import (
 	"portal/app/clock"
 	"portal/app/config"
 	"portal/app/db"
+	"portal/app/formdef"
+	"portal/app/forms"
 	"portal/app/i18n"
 	"portal/app/notify"
 	"portal/app/ratelimit"
@@ -75,6 +77,7 @@ type App struct {
 	Render   *web.Renderer
 	Codes    *auth.Codes // one-time codes; the clean-up job deletes old ones
 	Calls    *auth.Calls // "Call Me" challenges; likewise
+	Forms    *forms.Store
 }
 
 // New builds the portal from its dependencies.
@@ -100,6 +103,16 @@ func New(d Deps) (*App, error) {
 	a.Codes = auth.NewCodes(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
 	a.Calls = auth.NewCalls(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
 	people := accounts.NewStore(d.DB.Gorm)
+	// Form templates are data (app/formdef/templates): each start stores
+	// a changed one as a new version; forms already sent keep theirs.
+	templates, err := formdef.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	a.Forms = forms.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
+	if err := a.Forms.Sync(context.Background(), templates); err != nil {
+		return nil, err
+	}
 	a.Render = web.NewRenderer(engine, d.Bundle, a.Sessions, people.Viewer, d.Config.IsDevelopment())
 	if err := auth.CheckRegions(d.Config.PhoneRegions()); err != nil {
 		return nil, err

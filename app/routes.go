@@ -7,6 +7,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/auth"
 	"portal/app/documents"
+	"portal/app/forms"
 	"portal/app/invitations"
 	"portal/app/notify"
 	"portal/app/ops"
@@ -51,11 +52,13 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	invitationsH.MountSignedIn(signedIn)
 	holdersH := access.NewHandler(a.Render, grants, a.Audit)
 	holdersH.Pending = invitationsH.Pending
-	holdersH.Placeholders = []string{"messages", "forms"}
+	holdersH.Placeholders = []string{"messages"}
 	docs := documents.NewStore(d.DB.Gorm, d.Clock)
 	holdersH.Counts["documents"] = docs.Unopened
+	holdersH.Counts["forms"] = a.Forms.Count
 	record := holdersH.Mount(signedIn)
 	documents.NewHandler(a.Render, docs, d.Store, a.Audit).Mount(record)
+	forms.NewHandler(a.Render, a.Forms, a.Audit, a.Sessions, d.Clock).Mount(record)
 
 	staffH := staff.NewHandler(staff.Deps{DB: d.DB.Gorm, Render: a.Render, People: people,
 		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Documents: docs, Objects: d.Store, Scanner: scanner(d), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,

@@ -89,7 +89,7 @@ const (
 // Submit buttons a template's final page can show (Template.Submit).
 const (
 	SubmitSubmit       = "submit"       // "Submit"
-	SubmitContribution = "contribution" // "Submit contribution" (guide 000)
+	SubmitContribution = "contribution" // "Submit Contribution" (guide 000)
 )
 
 // Relationships a template can be sent to (Template.For). They are the

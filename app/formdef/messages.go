@@ -73,7 +73,7 @@ var Messages = []Message{
 	{KeyMinSelected, Text{EN: "Select at least {{.Min}} options for {{.Label}}", CY: "{{.LabelStart}}: dewiswch o leiaf {{.Min}} ateb"}},
 	{KeyMaxSelected, Text{EN: "Select no more than {{.Max}} options for {{.Label}}", CY: "{{.LabelStart}}: peidiwch â dewis mwy na {{.Max}} ateb"}},
 	{"forms.submit.submit", Text{EN: "Submit", CY: "Cyflwyno"}},
-	{"forms.submit.contribution", Text{EN: "Submit contribution", CY: "Cyflwyno cyfraniad"}},
+	{"forms.submit.contribution", Text{EN: "Submit Contribution", CY: "Cyflwyno cyfraniad"}},
 }
 
 // Error is one field's problem with a page's answers.

@@ -103,3 +103,11 @@ func TestMatchPrefersTheChoiceThenTheBrowser(t *testing.T) {
 		})
 	}
 }
+
+// TestTheMessagesLoad loads locales/ as the app does: go-i18n refuses a
+// table that mixes plural words (one, other, description, …) with keys.
+func TestTheMessagesLoad(t *testing.T) {
+	if _, err := i18n.Load(os.DirFS(filepath.Join(repo(t), "locales"))); err != nil {
+		t.Fatal(err)
+	}
+}

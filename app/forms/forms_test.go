@@ -1,0 +1,186 @@
+package forms_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"portal/app/access"
+	"portal/app/accounts"
+	"portal/app/apptest"
+	"portal/app/records"
+)
+
+func TestMain(m *testing.M) { apptest.Main(m) }
+
+// world is Ellie's record held by mum and dad, Sam's by a stranger, and a
+// worker of the team.
+type world struct {
+	a               *apptest.TestApp
+	ellie, sam      *records.Record
+	mum, dad, other *accounts.Person
+	worker          *accounts.Person
+	mumC, dadC      *apptest.Client
+}
+
+func newWorld(t *testing.T) *world {
+	a := apptest.NewApp(t, apptest.Options{})
+	team := a.NewTeam(t, "North Locality Team")
+	w := &world{a: a, ellie: a.NewRecord(t, team, "Ellie", "Smith"), sam: a.NewRecord(t, team, "Sam", "Jones")}
+	w.worker = a.NewWorker(t, "worker@example.org", team)
+	w.mum = a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	w.dad = a.NewPerson(t, "dad@example.net", accounts.RoleCitizen, "")
+	w.other = a.NewPerson(t, "other@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, w.mum, w.ellie, access.Parent)
+	a.Grant(t, w.dad, w.ellie, access.Parent)
+	a.Grant(t, w.other, w.sam, access.Parent)
+	w.mumC, w.dadC = a.Client(t), a.Client(t)
+	a.SignIn(t, w.mumC, w.mum)
+	a.SignIn(t, w.dadC, w.dad)
+	return w
+}
+
+// send gives person a copy of template key on r, as a worker would, and
+// returns the form's path.
+func (w *world) send(t *testing.T, key string, r *records.Record, p *accounts.Person) string {
+	t.Helper()
+	latest, err := w.a.Forms.Latest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tpl := range latest {
+		if tpl.Key == key {
+			sent, err := w.a.Forms.Send(context.Background(), w.a.DB.Gorm, tpl.ID, r.ID, []int64{p.ID}, nil, w.worker.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/records/" + strconv.FormatInt(r.ID, 10) + "/forms/" + strconv.FormatInt(sent[0].ID, 10)
+		}
+	}
+	t.Fatalf("no template %q", key)
+	return ""
+}
+
+func records_(r *records.Record) string { return "/records/" + strconv.FormatInt(r.ID, 10) }
+
+// post posts a page's form as the browser would, with the page's revision.
+func post(c *apptest.Client, page *apptest.Response, action string, answers url.Values) *apptest.Response {
+	form := url.Values{"action": {action}}
+	rev, _ := page.Doc.Find(`input[name="revision"]`).Attr("value")
+	form.Set("revision", rev)
+	for k, v := range answers {
+		form[k] = v
+	}
+	path, _ := page.Doc.Find(`form[action*="/pages/"]`).Attr("action")
+	return c.PostForm(path, form)
+}
+
+func TestAFormIsSavedForLaterAndComesBackIntact(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	path := w.send(t, "review_contribution", w.ellie, w.mum)
+	if got := w.mumC.Get(records_(w.ellie)).Text("#count-forms"); got != a.T("records.count.forms", "N", 1) {
+		t.Errorf("the Items to complete tile says %q", got)
+	}
+	list := w.mumC.Get(records_(w.ellie) + "/forms")
+	if href, _ := list.Doc.Find(".app-items__link").Attr("href"); href != path {
+		t.Fatalf("Items to complete links to %q, want %q", href, path)
+	}
+	if res := w.mumC.Get(path); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != path+"/pages/1" {
+		t.Fatalf("opening the form = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	page := w.mumC.Get(path + "/pages/1")
+	if !strings.Contains(page.Text(".govuk-caption-l"), a.T("forms.page.progress", "Page", 1, "Count", 3)) {
+		t.Errorf("no progress: %q", page.Text(".govuk-caption-l"))
+	}
+
+	// Continue without the required answers: 422, a summary linking to
+	// each, what was typed kept.
+	res := post(w.mumC, page, "continue", url.Values{"your_name": {"Pat Example"}})
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("an incomplete page = %d, want 422", res.StatusCode)
+	}
+	if res.Doc.Find(`.govuk-error-summary a[href="#relationship"]`).Length() == 0 {
+		t.Errorf("the summary does not link to the missing answer: %q", res.Text(".govuk-error-summary"))
+	}
+	if v, _ := res.Doc.Find("#your_name").Attr("value"); v != "Pat Example" {
+		t.Errorf("the typed name came back as %q", v)
+	}
+
+	// Save for later: back to Items to complete, the answers kept.
+	res = post(w.mumC, res, "later", url.Values{"your_name": {"Pat Example"}, "relationship": {"Mum"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != records_(w.ellie)+"/forms" {
+		t.Fatalf("Save for later = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	again := w.mumC.Get(path + "/pages/1")
+	if v, _ := again.Doc.Find("#your_name").Attr("value"); v != "Pat Example" {
+		t.Errorf("after Save for later the name is %q", v)
+	}
+	if v, _ := again.Doc.Find("#relationship").Attr("value"); v != "Mum" {
+		t.Errorf("after Save for later the relationship is %q", v)
+	}
+	if !strings.Contains(w.mumC.Get(records_(w.ellie)+"/forms").Text(".app-items"), a.T("forms.list.started")) {
+		t.Error("the form is not shown as started")
+	}
+	var sealed string
+	a.DB.Gorm.Raw(`SELECT answers FROM forms`).Scan(&sealed)
+	if strings.Contains(sealed, "Pat Example") || sealed == "" {
+		t.Errorf("the answers are not sealed at rest: %q", sealed)
+	}
+}
+
+func TestTheLaterOfTwoTabsDoesNotOverwriteSilently(t *testing.T) {
+	w := newWorld(t)
+	path := w.send(t, "review_contribution", w.ellie, w.mum)
+	tab1 := w.mumC.Get(path + "/pages/1")
+	tab2 := w.mumC.Get(path + "/pages/1")
+	if res := post(w.mumC, tab1, "save", url.Values{"your_name": {"From the phone"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the first save = %d", res.StatusCode)
+	}
+	res := post(w.mumC, tab2, "save", url.Values{"your_name": {"From the laptop"}})
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("the stale save = %d, want 409", res.StatusCode)
+	}
+	if !strings.Contains(res.Text("[role=alert]"), w.a.T("forms.conflict.title")) {
+		t.Error("the person is not told the answers changed elsewhere")
+	}
+	if v, _ := res.Doc.Find("#your_name").Attr("value"); v != "From the phone" {
+		t.Errorf("the page shows %q, want the newer answer", v)
+	}
+	if v, _ := w.mumC.Get(path + "/pages/1").Doc.Find("#your_name").Attr("value"); v != "From the phone" {
+		t.Errorf("the stale save overwrote the newer one: %q", v)
+	}
+	// Saving again from the refreshed page works.
+	if res := post(w.mumC, res, "save", url.Values{"your_name": {"From the laptop"}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("saving after the conflict = %d", res.StatusCode)
+	}
+}
+
+func TestAnotherHoldersOrRecordsFormIsTheSame404(t *testing.T) {
+	w := newWorld(t)
+	mums := w.send(t, "review_contribution", w.ellie, w.mum)
+	others := w.send(t, "review_contribution", w.sam, w.other)
+	othersID := others[strings.LastIndex(others, "/")+1:]
+	missing := w.mumC.Get(records_(w.ellie) + "/forms/999999/pages/1")
+	if missing.StatusCode != http.StatusNotFound {
+		t.Fatalf("a missing form = %d", missing.StatusCode)
+	}
+	for name, res := range map[string]*apptest.Response{
+		"a co-holder's form":                  w.dadC.Get(mums + "/pages/1"),
+		"another record's form under mine":    w.mumC.Get(records_(w.ellie) + "/forms/" + othersID + "/pages/1"),
+		"another record's form under its own": w.mumC.Get(others + "/pages/1"),
+		"a page past the last":                w.mumC.Get(mums + "/pages/4"),
+	} {
+		if res.StatusCode != http.StatusNotFound || res.Text("h1") != missing.Text("h1") {
+			t.Errorf("%s = %d %q, want the 404 of a missing one", name, res.StatusCode, res.Text("h1"))
+		}
+	}
+	dadPage := w.dadC.Get(records_(w.ellie) + "/forms")
+	if strings.Contains(dadPage.Body, mums) {
+		t.Error("dad's Items to complete lists mum's form")
+	}
+}
+

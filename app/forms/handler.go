@@ -1,0 +1,260 @@
+package forms
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/access"
+	"portal/app/audit"
+	"portal/app/clock"
+	"portal/app/formdef"
+	"portal/app/web"
+)
+
+// Handler serves "Items to complete" to a record's holders.
+type Handler struct {
+	render   *web.Renderer
+	store    *Store
+	audit    *audit.Log
+	sessions *web.Sessions
+	clock    clock.Clock
+}
+
+// NewHandler returns the holder's forms handler.
+func NewHandler(r *web.Renderer, s *Store, a *audit.Log, sessions *web.Sessions, clk clock.Clock) *Handler {
+	return &Handler{render: r, store: s, audit: a, sessions: sessions, clock: clk}
+}
+
+// Mount adds "Items to complete" to the group of a record's pages, which
+// lets through only a holder of the record.
+func (h *Handler) Mount(rec fiber.Router) {
+	rec.Get("/forms", h.list).Name("forms.list")
+	rec.Get("/forms/:form<int>", h.resume).Name("forms.resume")
+	rec.Get("/forms/:form<int>/pages/:page<int>", h.pageShow).Name("forms.page")
+	rec.Post("/forms/:form<int>/pages/:page<int>", h.pageSave).Name("forms.page.save")
+}
+
+// list is "Items to complete": this holder's forms not yet submitted.
+func (h *Handler) list(c *fiber.Ctx) error {
+	held := access.Holding(c)
+	waiting, err := h.store.ForHolder(c.UserContext(), *web.CurrentSession(c).PersonID, held.ID)
+	if err != nil {
+		return err
+	}
+	return h.render.Render(c, web.Page{Template: "forms/list", Title: "records.nav.forms", Data: waiting,
+		Record: access.Frame(held, "forms")})
+}
+
+// holderForm loads the URL's form as this holder's, with its template;
+// a submitted form is found too (pages refuse to change it).
+func (h *Handler) holderForm(c *fiber.Ctx) (*Form, Template, error) {
+	held := access.Holding(c)
+	id, err := c.ParamsInt("form")
+	if err != nil {
+		return nil, Template{}, web.NotFound()
+	}
+	f, err := h.store.HolderForm(c.UserContext(), *web.CurrentSession(c).PersonID, held.ID, int64(id))
+	if errors.Is(err, ErrNotFound) {
+		return nil, Template{}, web.NotFound()
+	}
+	if err != nil {
+		return nil, Template{}, err
+	}
+	t, err := h.store.TemplateByID(c.UserContext(), f.TemplateID)
+	return f, t, err
+}
+
+// resume opens a form where the holder left it.
+func (h *Handler) resume(c *fiber.Ctx) error {
+	f, t, err := h.holderForm(c)
+	if err != nil {
+		return err
+	}
+	if f.SubmittedAt != nil {
+		return web.NotFound()
+	}
+	return web.Redirect(c, pagePath(f, min(f.Page, len(t.Pages)-1)))
+}
+
+// pageNumber is the URL's page as an index of t's pages, or a 404.
+func pageNumber(c *fiber.Ctx, t Template) (int, error) {
+	n, err := c.ParamsInt("page")
+	if err != nil || n < 1 || n > len(t.Pages) {
+		return 0, web.NotFound()
+	}
+	return n - 1, nil
+}
+
+// pageShow is one page of a form with the answers saved so far. Opening a
+// form is audited.
+func (h *Handler) pageShow(c *fiber.Ctx) error {
+	f, t, err := h.holderForm(c)
+	if err != nil {
+		return err
+	}
+	page, err := pageNumber(c, t)
+	if err != nil || f.SubmittedAt != nil {
+		return web.NotFound()
+	}
+	answers, err := h.store.AnswersOf(f)
+	if err != nil {
+		return err
+	}
+	if err := h.auditForm(c, "form.opened", f); err != nil {
+		return err
+	}
+	return h.page(c, PageView{Form: f, Template: t, Page: page, Answers: answers, Revision: f.Revision}, fiber.StatusOK)
+}
+
+// The buttons of a form page.
+const (
+	actionContinue = "continue" // validate this page, save, next page
+	actionBack     = "back"     // save as typed, previous page
+	actionSave     = "save"     // save as typed, stay (the "Save" inside long pages)
+	actionLater    = "later"    // save as typed, back to Items to complete
+)
+
+// pageSave saves the page's answers (every button saves: nothing typed is
+// lost) and moves as the button says. Only Continue validates; an invalid
+// page is shown again with its answers and a 422. A save from an older
+// revision is refused and the page shows the newer answers.
+func (h *Handler) pageSave(c *fiber.Ctx) error {
+	f, t, err := h.holderForm(c)
+	if err != nil {
+		return err
+	}
+	page, err := pageNumber(c, t)
+	if err != nil || f.SubmittedAt != nil {
+		return web.NotFound()
+	}
+	saved, err := h.store.AnswersOf(f)
+	if err != nil {
+		return err
+	}
+	posted := formdef.Normalise(t.Template, page, postedAnswers(c, t.Template, page))
+	revision, _ := strconv.Atoi(c.FormValue("revision"))
+	action := c.FormValue("action")
+	v := PageView{Form: f, Template: t, Page: page, Answers: merge(saved, t.Template, page, posted), Revision: revision}
+	if action == actionContinue {
+		v.Errors = t.Validate(page, posted, h.today())
+	}
+	next := page
+	switch {
+	case action == actionContinue && len(v.Errors) == 0:
+		next = min(page+1, len(t.Pages)-1)
+	case action == actionBack:
+		next = max(page-1, 0)
+	}
+	newRevision, err := h.store.Save(c.UserContext(), f, revision, v.Answers, next)
+	if errors.Is(err, ErrConflict) {
+		return h.conflict(c, f, t, page)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return web.NotFound() // submitted meanwhile, in another tab
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.auditForm(c, "form.saved", f); err != nil {
+		return err
+	}
+	v.Revision = newRevision
+	if len(v.Errors) > 0 {
+		return h.page(c, v, fiber.StatusUnprocessableEntity)
+	}
+	return h.moveOn(c, f, t, page, next, action)
+}
+
+// moveOn answers a successful save: where the button leads.
+func (h *Handler) moveOn(c *fiber.Ctx, f *Form, t Template, page, next int, action string) error {
+	switch {
+	case action == actionLater:
+		if err := h.sessions.AddFlash(c, "success", "forms.saved_for_later"); err != nil {
+			return err
+		}
+		return web.Redirect(c, "/records/"+itoa(f.RecordID)+"/forms")
+	case action == actionContinue && page == len(t.Pages)-1:
+		return web.Redirect(c, formPath(f)+"/check")
+	case action == actionSave:
+		if err := h.sessions.AddFlash(c, "success", "forms.saved"); err != nil {
+			return err
+		}
+	}
+	return web.Redirect(c, pagePath(f, next))
+}
+
+// conflict shows the page again with what is saved now (from another tab
+// or device), and says so: the person's last changes were not saved over it.
+func (h *Handler) conflict(c *fiber.Ctx, f *Form, t Template, page int) error {
+	now, err := h.store.HolderForm(c.UserContext(), f.PersonID, f.RecordID, f.ID)
+	if err != nil {
+		return err
+	}
+	answers, err := h.store.AnswersOf(now)
+	if err != nil {
+		return err
+	}
+	v := PageView{Form: now, Template: t, Page: page, Answers: answers, Revision: now.Revision, Conflict: true}
+	return h.page(c, v, fiber.StatusConflict)
+}
+
+func (h *Handler) page(c *fiber.Ctx, v PageView, status int) error {
+	held := access.Holding(c)
+	v.Lang = web.Lang(c)
+	form := web.NewForm()
+	for _, e := range v.Errors {
+		fe := web.FieldError{Field: e.Field, Key: e.Key, Args: e.Data(v.Lang)}
+		if !e.Text.IsZero() {
+			fe.Text = e.Text.In(v.Lang)
+		}
+		form.Errors = append(form.Errors, fe)
+	}
+	return h.render.Render(c, web.Page{Template: "forms/page", Title: "forms.page.title", Data: v, Form: form,
+		Status: status, Record: access.Frame(held, "forms")})
+}
+
+func (h *Handler) auditForm(c *fiber.Ctx, action string, f *Form) error {
+	person := *web.CurrentSession(c).PersonID
+	return h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person, Action: action, RecordID: &f.RecordID,
+		Target: "form:" + itoa(f.ID), RequestID: web.RequestID(c)})
+}
+
+// today is the calendar day in London, for date rules.
+func (h *Handler) today() time.Time { return h.clock.Now().In(access.London) }
+
+// postedAnswers reads the page's fields from the posted form.
+func postedAnswers(c *fiber.Ctx, t *formdef.Template, page int) formdef.Answers {
+	a := formdef.Answers{}
+	args := c.Request().PostArgs()
+	for _, f := range t.Pages[page].Fields {
+		for _, v := range args.PeekMulti(f.Name) {
+			a[f.Name] = append(a[f.Name], string(v))
+		}
+	}
+	return a
+}
+
+// merge is saved with page's fields replaced by posted (an emptied field
+// is emptied).
+func merge(saved formdef.Answers, t *formdef.Template, page int, posted formdef.Answers) formdef.Answers {
+	out := formdef.Answers{}
+	for k, v := range saved {
+		out[k] = v
+	}
+	for _, f := range t.Pages[page].Fields {
+		delete(out, f.Name)
+		if v, ok := posted[f.Name]; ok {
+			out[f.Name] = v
+		}
+	}
+	return out
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func formPath(f *Form) string { return "/records/" + itoa(f.RecordID) + "/forms/" + itoa(f.ID) }
+
+func pagePath(f *Form, page int) string { return formPath(f) + "/pages/" + strconv.Itoa(page+1) }
