@@ -183,4 +183,3 @@ func TestAnotherHoldersOrRecordsFormIsTheSame404(t *testing.T) {
 		t.Error("dad's Items to complete lists mum's form")
 	}
 }
-
