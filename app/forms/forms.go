@@ -181,11 +181,11 @@ func (s *Store) ForHolder(ctx context.Context, personID, recordID int64) ([]Wait
 	}
 	out := make([]Waiting, len(rows))
 	for i, r := range rows {
-		var t struct{ Title formdef.Text }
-		if err := json.Unmarshal(r.Definition, &t); err != nil {
-			return nil, fmt.Errorf("forms: for holder: %w", err)
+		title, err := titleOf(r.Definition)
+		if err != nil {
+			return nil, err
 		}
-		out[i] = Waiting{Form: r.Form, Title: t.Title, Started: r.Revision > 0}
+		out[i] = Waiting{Form: r.Form, Title: title, Started: r.Revision > 0}
 	}
 	return out, nil
 }
@@ -271,4 +271,58 @@ func (s *Store) whyNot(ctx context.Context, f *Form) error {
 		return ErrNotFound
 	}
 	return ErrConflict
+}
+
+// Sent is a form as the record's workers see it.
+type Sent struct {
+	Form
+	Title      formdef.Text
+	GivenName  string // the holder's
+	FamilyName string
+}
+
+// Status is where the form is: not_started, started or submitted.
+func (s Sent) Status() string {
+	switch {
+	case s.SubmittedAt != nil:
+		return "submitted"
+	case s.Revision > 0:
+		return "started"
+	}
+	return "not_started"
+}
+
+// ForRecord lists the forms sent on record, newest first, with whom they
+// went to. The caller has found the record in the worker's team.
+func (s *Store) ForRecord(ctx context.Context, recordID int64, limit int) ([]Sent, error) {
+	var rows []struct {
+		Form
+		Definition json.RawMessage
+		GivenName  string
+		FamilyName string
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT f.*, t.definition, p.given_name, p.family_name
+		FROM forms f JOIN form_templates t ON t.id = f.template_id JOIN people p ON p.id = f.person_id
+		WHERE f.record_id = ? AND f.withdrawn_at IS NULL ORDER BY f.created_at DESC, f.id DESC LIMIT ?`, recordID, limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("forms: for record: %w", err)
+	}
+	out := make([]Sent, len(rows))
+	for i, r := range rows {
+		title, err := titleOf(r.Definition)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Sent{Form: r.Form, Title: title, GivenName: r.GivenName, FamilyName: r.FamilyName}
+	}
+	return out, nil
+}
+
+// titleOf reads only the title of a stored template.
+func titleOf(def json.RawMessage) (formdef.Text, error) {
+	var t struct{ Title formdef.Text }
+	if err := json.Unmarshal(def, &t); err != nil {
+		return formdef.Text{}, fmt.Errorf("forms: template title: %w", err)
+	}
+	return t.Title, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/apptest"
@@ -183,3 +185,63 @@ func TestAnotherHoldersOrRecordsFormIsTheSame404(t *testing.T) {
 		t.Error("dad's Items to complete lists mum's form")
 	}
 }
+
+func TestAWorkerSendsEachChosenHolderTheirOwnCopy(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	worker := a.Client(t)
+	a.SignIn(t, worker, w.worker)
+	staff := "/staff/records/" + strconv.FormatInt(w.ellie.ID, 10)
+	page := worker.Get(staff + "/forms/new")
+	if page.Doc.Find(`input:checked`).Length() != 0 {
+		t.Error("something is chosen before the worker chose it")
+	}
+	ids := map[string]string{}
+	page.Doc.Find(`input[name="template"]`).Each(func(_ int, s *goquery.Selection) {
+		v, _ := s.Attr("value")
+		ids[strings.TrimSpace(s.Parent().Find("label").Text())] = v
+	})
+	review, recording := ids["Parent/carer contribution to a review"], ids["Foster carer recording"]
+	if review == "" || recording == "" {
+		t.Fatalf("the templates offered: %v", ids)
+	}
+	for name, tt := range map[string]struct {
+		form  url.Values
+		field string
+	}{
+		"no due date":             {url.Values{"template": {review}, "recipients": {id(w.mum)}}, "due_on"},
+		"a due date in the past":  {url.Values{"template": {review}, "recipients": {id(w.mum)}, "due_on": {"2026-11-22"}}, "due_on"},
+		"nobody chosen":           {url.Values{"template": {review}, "due_on": {"2026-12-14"}}, "recipients"},
+		"a recording to a parent": {url.Values{"template": {recording}, "recipients": {id(w.mum)}, "due_on": {"2026-12-14"}}, "recipients"},
+		"another record's holder": {url.Values{"template": {review}, "recipients": {id(w.other)}, "due_on": {"2026-12-14"}}, "recipients"},
+	} {
+		res := worker.PostForm(staff+"/forms", tt.form)
+		if res.StatusCode != http.StatusUnprocessableEntity || res.Doc.Find(`.govuk-error-summary a[href="#`+tt.field+`"]`).Length() == 0 {
+			t.Errorf("%s = %d, want 422 on %s: %q", name, res.StatusCode, tt.field, res.Text(".govuk-error-summary"))
+		}
+	}
+	res := worker.PostForm(staff+"/forms", url.Values{"template": {review}, "recipients": {id(w.mum), id(w.dad)}, "due_on": {"2026-12-14"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send = %d: %s", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	var copies int64
+	a.DB.Gorm.Raw(`SELECT count(DISTINCT person_id) FROM forms WHERE record_id = ?`, w.ellie.ID).Scan(&copies)
+	if copies != 2 {
+		t.Errorf("%d holders have a copy, want 2", copies)
+	}
+	for _, p := range []*accounts.Person{w.mum, w.dad} {
+		mail := a.LastSent(t, "email", p.Email)
+		if mail.Subject != a.T("email_new_form.subject") || strings.Contains(mail.Body, "Ellie") || strings.Contains(mail.Body, "review") {
+			t.Errorf("the email to %s: %q\n%s", p.Email, mail.Subject, mail.Body)
+		}
+	}
+	list := w.mumC.Get(records_(w.ellie) + "/forms")
+	if !strings.Contains(list.Text(".app-items"), a.T("forms.list.due", "Date", "14 December 2026")) {
+		t.Errorf("Items to complete does not show the due date: %q", list.Text(".app-items"))
+	}
+	if got := worker.Get(staff).Text("#forms + table"); !strings.Contains(got, a.T("staff.form.status_not_started")) {
+		t.Errorf("the record page's forms: %q", got)
+	}
+}
+
+func id(p *accounts.Person) string { return strconv.FormatInt(p.ID, 10) }

@@ -14,7 +14,6 @@ import (
 
 	"portal/app/access"
 	"portal/app/documents"
-	"portal/app/notify"
 	"portal/app/records"
 	"portal/app/uploads"
 	"portal/app/web"
@@ -74,7 +73,7 @@ func (h *Handler) documentUpload(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.notifyRecipients(c, to); err != nil {
+	if err := h.notify(c, to, "email_new_document"); err != nil {
 		return err
 	}
 	if err := h.Sessions.AddFlash(c, "success", "staff.document.sent"); err != nil {
@@ -230,23 +229,6 @@ func (h *Handler) stillHolders(c *fiber.Ctx, recordID int64, recipients []int64)
 	for _, p := range recipients {
 		if !slices.ContainsFunc(holders, func(x access.Holder) bool { return x.PersonID == p }) {
 			return errRecipientsChanged
-		}
-	}
-	return nil
-}
-
-// notifyRecipients emails each recipient "You have a new document to
-// view", in their language. Security: the email names no child, record or
-// document (guide 001), only a link to sign in.
-func (h *Handler) notifyRecipients(c *fiber.Ctx, to []access.Holder) error {
-	for _, x := range to {
-		p, err := h.People.Get(c.UserContext(), x.PersonID)
-		if err != nil {
-			return err
-		}
-		if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
-			Template: "email_new_document", Data: map[string]string{"Link": "/sign-in"}}); err != nil {
-			return err
 		}
 	}
 	return nil

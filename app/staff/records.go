@@ -11,6 +11,7 @@ import (
 	"portal/app/access"
 	"portal/app/audit"
 	"portal/app/documents"
+	"portal/app/forms"
 	"portal/app/invitations"
 	"portal/app/records"
 	"portal/app/web"
@@ -48,6 +49,7 @@ type RecordView struct {
 	Holders     []access.Holder
 	Invitations []invitations.Invitation
 	Documents   []documents.Sent
+	Forms       []forms.Sent
 	Events      []audit.Event
 	Now         time.Time
 	// Focus is the invitation whose confirm form is in error, if any.
@@ -76,6 +78,9 @@ func (h *Handler) recordPage(c *fiber.Ctx, r *records.Record, form *web.Form, fo
 		return err
 	}
 	if v.Documents, err = h.Documents.ForRecord(c.UserContext(), r.ID, 100); err != nil {
+		return err
+	}
+	if v.Forms, err = h.Forms.ForRecord(c.UserContext(), r.ID, 100); err != nil {
 		return err
 	}
 	if v.Events, err = h.Audit.ForRecord(c.UserContext(), r.ID, 50); err != nil {

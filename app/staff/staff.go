@@ -28,6 +28,7 @@ import (
 	"portal/app/audit"
 	"portal/app/clock"
 	"portal/app/documents"
+	"portal/app/forms"
 	"portal/app/invitations"
 	"portal/app/notify"
 	"portal/app/records"
@@ -46,6 +47,7 @@ type Deps struct {
 	Access      *access.Store
 	Invitations *invitations.Store
 	Documents   *documents.Store
+	Forms       *forms.Store
 	Objects     storage.Store   // the documents' files
 	Scanner     uploads.Scanner // called on every upload before it is stored
 	Audit       *audit.Log
@@ -83,6 +85,8 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	r.Get("/records/:record<int>/invite", h.inviteForm).Name("staff.invite")
 	r.Post("/records/:record<int>/invite", h.inviteCreate).Name("staff.invite.create")
 	r.Post("/records/:record<int>/grants/:grant<int>/placement-end", h.placementEnd).Name("staff.placement_end")
+	r.Get("/records/:record<int>/forms/new", h.formNew).Name("staff.form.new")
+	r.Post("/records/:record<int>/forms", h.formSend).Name("staff.form.send")
 	r.Get("/records/:record<int>/documents/new", h.documentNew).Name("staff.document.new")
 	// The one route with a large, streamed body (app.isUpload).
 	r.Post("/records/:record<int>/documents", h.documentUpload).Name("staff.document.upload")

@@ -1,0 +1,148 @@
+package staff
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/access"
+	"portal/app/forms"
+	"portal/app/notify"
+	"portal/app/records"
+	"portal/app/web"
+)
+
+// FormSendView is "Send a form": the templates, and the holders who can
+// receive each.
+type FormSendView struct {
+	Record    *records.Record
+	Templates []forms.Template
+	Holders   []access.Holder
+	Ticked    map[int64]bool
+}
+
+// formNew is "Send a form". Nothing is chosen for the worker.
+func (h *Handler) formNew(c *fiber.Ctx) error {
+	r, err := h.teamRecord(c)
+	if err != nil {
+		return err
+	}
+	return h.formPage(c, r, web.NewForm(), nil, fiber.StatusOK)
+}
+
+func (h *Handler) formPage(c *fiber.Ctx, r *records.Record, form *web.Form, ticked map[int64]bool, status int) error {
+	v := FormSendView{Record: r, Ticked: ticked}
+	var err error
+	if v.Templates, err = h.Forms.Latest(c.UserContext()); err != nil {
+		return err
+	}
+	if v.Holders, err = h.holdersInForce(c, r.ID); err != nil {
+		return err
+	}
+	return h.page(c, web.Page{Template: "staff/form_new", Title: "staff.form.title", Data: v, Form: form, Status: status})
+}
+
+// formSend gives each ticked holder their own copy of the chosen form,
+// due on the date given, and emails each "You have a form to complete".
+func (h *Handler) formSend(c *fiber.Ctx) error {
+	r, err := h.teamRecord(c)
+	if err != nil {
+		return err
+	}
+	form := web.NewForm()
+	form.Values["template"] = c.FormValue("template")
+	form.Values["due_on"] = strings.TrimSpace(c.FormValue("due_on"))
+	ticked := map[int64]bool{}
+	for _, v := range c.Request().PostArgs().PeekMulti("recipients") {
+		if id, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			ticked[id] = true
+		}
+	}
+	tpl, to, due, err := h.checkFormSend(c, r, form, ticked)
+	if err != nil {
+		return err
+	}
+	if !form.Valid() {
+		return h.formPage(c, r, form, ticked, fiber.StatusUnprocessableEntity)
+	}
+	people := make([]int64, len(to))
+	for i, x := range to {
+		people[i] = x.PersonID
+	}
+	tx := h.DB.WithContext(c.UserContext()).Begin()
+	defer tx.Rollback()
+	sent, err := h.Forms.Send(c.UserContext(), tx, tpl.ID, r.ID, people, &due, actor(c).ID)
+	if err != nil {
+		return err
+	}
+	for _, f := range sent {
+		if err := h.auditTx(c, tx, "form.sent", r.ID, "form:"+itoa(f.ID)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit().Error; err != nil {
+		return err
+	}
+	if err := h.notify(c, to, "email_new_form"); err != nil {
+		return err
+	}
+	if err := h.Sessions.AddFlash(c, "success", "staff.form.sent"); err != nil {
+		return err
+	}
+	return web.Redirect(c, recordPath(r.ID)+"#forms")
+}
+
+// checkFormSend adds the form's errors and returns the template, the
+// recipients (each holds the record now, in a relationship the template
+// is for) and the due date.
+func (h *Handler) checkFormSend(c *fiber.Ctx, r *records.Record, form *web.Form, ticked map[int64]bool) (forms.Template, []access.Holder, time.Time, error) {
+	latest, err := h.Forms.Latest(c.UserContext())
+	if err != nil {
+		return forms.Template{}, nil, time.Time{}, err
+	}
+	i := slices.IndexFunc(latest, func(t forms.Template) bool { return strconv.FormatInt(t.ID, 10) == form.Values["template"] })
+	var tpl forms.Template
+	if i < 0 {
+		form.Add("template", "staff.form.error_template")
+	} else {
+		tpl = latest[i]
+	}
+	holders, err := h.holdersInForce(c, r.ID)
+	if err != nil {
+		return tpl, nil, time.Time{}, err
+	}
+	var to []access.Holder
+	for _, x := range holders {
+		if ticked[x.PersonID] && (tpl.Template == nil || tpl.SendableTo(x.Relationship)) {
+			to = append(to, x)
+		}
+	}
+	if len(to) == 0 || len(to) != len(ticked) {
+		form.Add("recipients", "staff.form.error_recipients")
+	}
+	due, err := time.ParseInLocation(time.DateOnly, form.Values["due_on"], access.London)
+	now := h.Clock.Now().In(access.London)
+	if err != nil || due.Before(time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, access.London)) {
+		form.Add("due_on", "staff.form.error_due_on")
+	}
+	return tpl, to, due, nil
+}
+
+// notify emails each holder the template's message, in their language.
+// Security: the email names no child, record or form, only a link to sign in.
+func (h *Handler) notify(c *fiber.Ctx, to []access.Holder, template string) error {
+	for _, x := range to {
+		p, err := h.People.Get(c.UserContext(), x.PersonID)
+		if err != nil {
+			return err
+		}
+		if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
+			Template: template, Data: map[string]string{"Link": "/sign-in"}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
