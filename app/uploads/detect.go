@@ -95,8 +95,9 @@ func zipEntries(f io.ReaderAt, n int64) (int, bool) {
 	return 0, false
 }
 
-// checkDOCX accepts a Word document without macros and refuses every other
-// ZIP. Only [Content_Types].xml is decompressed.
+// checkDOCX accepts a Word document without macros, remote content or DDE
+// and refuses every other ZIP. Only [Content_Types].xml, the relationships
+// parts and the Word parts are decompressed, each within a bound.
 func checkDOCX(f io.ReaderAt, n int64) error {
 	// Security: archive/zip reads the whole directory before anything can
 	// count its entries; the end record says how many there are, so a
@@ -114,6 +115,7 @@ func checkDOCX(f io.ReaderAt, n int64) error {
 
 	names := make(map[string]bool, len(zr.File))
 	var ct *zip.File
+	var rels []*zip.File
 	for _, e := range zr.File {
 		// Part names in OOXML compare case-insensitively.
 		name := strings.ToLower(e.Name)
@@ -129,6 +131,9 @@ func checkDOCX(f io.ReaderAt, n int64) error {
 		}
 		if name == "[content_types].xml" {
 			ct = e
+		}
+		if strings.HasSuffix(name, ".rels") {
+			rels = append(rels, e)
 		}
 	}
 	if ct == nil {
@@ -189,7 +194,7 @@ func checkDOCX(f io.ReaderAt, n int64) error {
 	if mains != 1 {
 		return notAllowed("no single word document part")
 	}
-	return nil
+	return checkDOCXParts(zr.File, rels, types)
 }
 
 // refusedContentType refuses parts that run code in Office: macros (VBA),

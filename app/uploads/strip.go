@@ -13,18 +13,24 @@ import (
 
 // JPEG markers.
 const (
-	mSOI  = 0xD8
-	mEOI  = 0xD9
-	mSOS  = 0xDA
-	mRST0 = 0xD0
-	mRST7 = 0xD7
-	mTEM  = 0x01
-	mAPP0 = 0xE0
-	mAPP1 = 0xE1
-	mAPP2 = 0xE2
-	mAPPE = 0xEE // APP14
-	mAPPF = 0xEF // APP15
-	mCOM  = 0xFE
+	mSOF0  = 0xC0
+	mDHT   = 0xC4
+	mJPG   = 0xC8
+	mDAC   = 0xCC
+	mSOF15 = 0xCF
+	mSOI   = 0xD8
+	mEOI   = 0xD9
+	mSOS   = 0xDA
+	mDQT   = 0xDB
+	mDNL   = 0xDC
+	mDRI   = 0xDD
+	mRST0  = 0xD0
+	mRST7  = 0xD7
+	mTEM   = 0x01
+	mAPP0  = 0xE0
+	mAPP1  = 0xE1
+	mAPP2  = 0xE2
+	mAPPE  = 0xEE // APP14
 
 	tagOrientation = 0x0112
 )
@@ -38,9 +44,10 @@ var (
 
 // stripJPEG copies the JPEG in r to w segment by segment, keeping only
 // what is needed to show the image: JFIF (without its thumbnail), ICC
-// profiles, the Adobe colour transform, tables, frames and scans. Exif is
-// replaced by a minimal Exif holding only a non-default Orientation. The
-// walk stops at EOI; anything after it is dropped.
+// profiles, the Adobe colour transform, tables, frames, scans and restart
+// markers. Exif is replaced by a minimal Exif holding only a non-default
+// Orientation. Every other segment is dropped, known or not. The walk stops
+// at EOI; anything after it is dropped.
 func stripJPEG(r io.Reader, w io.Writer) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -73,9 +80,11 @@ func stripJPEG(r io.Reader, w io.Writer) error {
 			// Security: bytes after EOI are not the picture (phones append
 			// motion-photo video and depth maps there); they are dropped.
 			return bw.Flush()
-		case m >= mRST0 && m <= mRST7 || m == mTEM:
+		case m >= mRST0 && m <= mRST7:
 			bw.Write([]byte{0xFF, m})
 			continue
+		case m == mTEM:
+			continue // standalone and only for private use: dropped
 		case m == mSOI || m == 0x00:
 			return notAllowed("malformed jpeg marker")
 		}
@@ -118,12 +127,14 @@ func stripJPEG(r io.Reader, w io.Writer) error {
 			if bytes.HasPrefix(payload, prefixAdobe) {
 				writeSegment(bw, m, payload)
 			}
-		case m >= mAPP0 && m <= mAPPF || m == mCOM:
-			// Security: other application segments (IPTC, MPF pictures,
-			// FlashPix, vendor data) and comments are not needed to show
-			// the image and may identify someone.
-		default:
+		case jpegDecodes(m):
 			writeSegment(bw, m, payload)
+		default:
+			// Security: an allowlist. Other application segments (IPTC,
+			// MPF pictures, FlashPix, vendor data), comments, JPEG
+			// extensions (JPG0–JPG13), hierarchical and reserved markers
+			// are not needed to show the image, and any of them may carry
+			// a location or a name.
 		}
 
 		if m == mSOS {
@@ -135,6 +146,19 @@ func stripJPEG(r io.Reader, w io.Writer) error {
 			next = int(mk)
 		}
 	}
+}
+
+// jpegDecodes reports whether m is a marker segment a decoder needs:
+// a frame header, a table, a restart interval, a scan or a line count.
+func jpegDecodes(m byte) bool {
+	switch m {
+	case mDHT, mDAC, mDQT, mDRI, mDNL, mSOS:
+		return true
+	case mJPG:
+		return false
+	}
+	// SOF0–SOF15; DHT and DAC are handled above and JPG is not a frame.
+	return m >= mSOF0 && m <= mSOF15
 }
 
 // readMarker reads 0xFF, any fill bytes, and the marker after them.
@@ -251,18 +275,35 @@ func minimalExif(order binary.ByteOrder, v uint16) []byte {
 	return p
 }
 
-// pngDropped are the PNG chunks that carry metadata rather than pixels.
-var pngDropped = map[string]bool{
-	"eXIf": true, // Exif, with GPS
-	"tEXt": true, // free text: authors, software, XMP, raw Exif profiles
-	"zTXt": true,
-	"iTXt": true,
-	"tIME": true, // when it was last edited
+// pngSize is the range of lengths a kept PNG chunk may have.
+type pngSize struct{ min, max int64 }
+
+// pngKept are the only chunks a PNG keeps: the critical chunks, and the
+// ancillary chunks that change how its pixels look (transparency, gamma,
+// chromaticity, colour profile and space, significant bits, background,
+// pixel size, and the HDR colour chunks cICP, mDCv and cLLi, which hold
+// only numbers). Each has the sizes the PNG specification gives it.
+var pngKept = map[string]pngSize{
+	"IHDR": {13, 13},
+	"PLTE": {3, 768},
+	"IDAT": {0, 1<<31 - 1},
+	"IEND": {0, 0},
+	"tRNS": {1, 256},
+	"gAMA": {4, 4},
+	"cHRM": {32, 32},
+	"sRGB": {1, 1},
+	"iCCP": {3, 1<<31 - 1},
+	"sBIT": {1, 4},
+	"pHYs": {9, 9},
+	"bKGD": {1, 6},
+	"cICP": {4, 4},
+	"mDCv": {24, 24},
+	"cLLi": {8, 8},
 }
 
 // stripPNG copies the n-byte PNG in r to w chunk by chunk, checking lengths
-// and CRCs, dropping metadata chunks and keeping all others byte for byte.
-// The walk stops at IEND; anything after it is dropped.
+// and CRCs, keeping the chunks in pngKept byte for byte and dropping every
+// other chunk. The walk stops at IEND; anything after it is dropped.
 func stripPNG(r io.Reader, n int64, w io.Writer) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -300,7 +341,18 @@ func stripPNG(r io.Reader, n int64, w io.Writer) error {
 			sawIDAT = true
 		}
 
-		keep := !pngDropped[typ]
+		// Security: an allowlist. Exif in its old spellings (exIf, zxIf),
+		// C2PA content credentials (caBX), text, times, animation frames
+		// and private chunks all go: any of them may carry a location.
+		size, keep := pngKept[typ]
+		if keep && (length < size.min || length > size.max || typ == "PLTE" && length%3 != 0) {
+			// Security: a kept chunk longer than its data would carry
+			// whatever follows the data.
+			if critical := typ[0] <= 'Z'; critical {
+				return notAllowed("png critical chunk of the wrong size")
+			}
+			keep = false
+		}
 		dst := io.Discard
 		if keep {
 			bw.Write(hdr[:])

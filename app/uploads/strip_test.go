@@ -3,6 +3,7 @@ package uploads
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -145,7 +146,7 @@ func TestPrepareDropsAJFIFThumbnail(t *testing.T) {
 	assertSamePicture(t, decodeJPEG, orig, got)
 }
 
-func TestPrepareStripsPNGMetadataAndKeepsOtherChunks(t *testing.T) {
+func TestPrepareStripsPNGMetadataAndKeepsPictureChunks(t *testing.T) {
 	base := pngOf(t)
 	kept := [][]byte{
 		pngChunk("gAMA", []byte{0, 0, 0xB1, 0x8F}),
@@ -168,7 +169,7 @@ func TestPrepareStripsPNGMetadataAndKeepsOtherChunks(t *testing.T) {
 		want  []byte
 		after string
 	}{
-		{"metadata chunks go and every other chunk stays byte for byte",
+		{"metadata chunks go and the picture's chunks stay byte for byte",
 			withPNGChunks(base, append(append([][]byte{}, kept[0], dropped[0], kept[1], dropped[1], dropped[2], kept[2]), dropped[3]), late),
 			withPNGChunks(base, kept, nil), ""},
 		{"a PNG without metadata is unchanged", base, base, ""},
@@ -215,6 +216,125 @@ func TestExifOrientationReadsOnlyAWellFormedTag(t *testing.T) {
 			if v != tt.want || ok != tt.wantOK {
 				t.Fatalf("exifOrientation = %d, %v; want %d, %v", v, ok, tt.want, tt.wantOK)
 			}
+		})
+	}
+}
+
+func TestPrepareKeepsOnlyAllowedPNGChunks(t *testing.T) {
+	base := pngOf(t)
+	gps := []byte("GPSLatitude\x0051.4816 N")
+	var leaky [][]byte
+	// Old Exif spellings, C2PA content credentials, a private chunk, and
+	// the metadata chunks the standard names.
+	for _, typ := range []string{"exIf", "zxIf", "caBX", "prVt", "tEXt", "iTXt", "zTXt", "eXIf", "tIME"} {
+		leaky = append(leaky, pngChunk(typ, gps))
+	}
+	colour := [][]byte{
+		pngChunk("cHRM", make([]byte, 32)),
+		pngChunk("sBIT", []byte{8, 8, 8, 8}),
+		pngChunk("bKGD", []byte{0, 1, 0, 2, 0, 3}),
+		pngChunk("cICP", []byte{1, 13, 0, 1}),
+		pngChunk("cLLi", make([]byte, 8)),
+		pngChunk("mDCv", make([]byte, 24)),
+	}
+	tests := []struct {
+		name string
+		orig []byte
+		want []byte
+	}{
+		{"every chunk outside the allowlist goes, whatever its name",
+			withPNGChunks(base, leaky[:5], leaky[5:]), base},
+		{"colour chunks stay byte for byte",
+			withPNGChunks(base, append(append([][]byte{}, colour...), leaky[0]), nil), withPNGChunks(base, colour, nil)},
+		{"an allowed chunk of the wrong size goes",
+			withPNGChunks(base, [][]byte{pngChunk("gAMA", append([]byte{0, 0, 0xB1, 0x8F}, gps...))}, nil), base},
+		{"an animated PNG keeps only its still image",
+			withPNGChunks(base, [][]byte{pngChunk("acTL", []byte{0, 0, 0, 1, 0, 0, 0, 0})},
+				[][]byte{pngChunk("fcTL", make([]byte, 26)), pngChunk("fdAT", append([]byte{0, 0, 0, 1}, gps...))}), base},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, err := prepare(t, tt.orig, nil)
+			if err != nil {
+				t.Fatalf("Prepare: %v", err)
+			}
+			got := contents(t, f)
+			assertNoLeaks(t, got)
+			for _, typ := range []string{"exIf", "zxIf", "caBX", "prVt", "acTL", "fdAT"} {
+				if bytes.Contains(got, []byte(typ)) {
+					t.Errorf("chunk %s survived", typ)
+				}
+			}
+			if !bytes.Equal(got, tt.want) {
+				t.Fatal("stripped PNG is not the allowed chunks of the original")
+			}
+			assertSamePicture(t, decodePNG, base, got)
+		})
+	}
+}
+
+func TestPrepareRefusesAPNGWithMalformedCriticalChunks(t *testing.T) {
+	base := pngOf(t)
+	tests := []struct {
+		name string
+		file []byte
+	}{
+		{"an IEND carrying bytes is refused", append(append([]byte(nil), base[:len(base)-12]...), pngChunk("IEND", []byte("GPSLatitude"))...)},
+		{"a second IHDR of the wrong size is refused", withPNGChunks(base, [][]byte{pngChunk("IHDR", []byte("GPSLatitude"))}, nil)},
+		{"a palette that is not whole colours is refused", withPNGChunks(base, [][]byte{pngChunk("PLTE", []byte{1, 2, 3, 4})}, nil)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, dir, err := prepare(t, tt.file, nil)
+			if !errors.Is(err, ErrNotAllowed) || f != nil {
+				t.Fatalf("Prepare = %v, %v; want ErrNotAllowed", f, err)
+			}
+			assertEmpty(t, dir)
+		})
+	}
+}
+
+// beforeEOI puts segments between the end of the scan and EOI of j.
+func beforeEOI(j []byte, segs ...[]byte) []byte {
+	out := append([]byte(nil), j[:len(j)-2]...)
+	for _, s := range segs {
+		out = append(out, s...)
+	}
+	return append(out, 0xFF, 0xD9)
+}
+
+func TestPrepareKeepsOnlyAllowedJPEGSegments(t *testing.T) {
+	base := jpegOf(t)
+	gps := []byte("GPSLatitude 51,28.6N")
+	jpg0 := jpegSegment(0xF0, gps)
+	jpg13 := jpegSegment(0xFD, gps)
+	app3 := jpegSegment(0xE3, gps)
+	app13 := jpegSegment(0xED, gps)
+	app15 := jpegSegment(0xEF, gps)
+	reserved := jpegSegment(0x02, gps)
+	hierarchical := jpegSegment(0xDE, gps) // DHP: only in hierarchical JPEG, which nothing here decodes
+	tests := []struct {
+		name string
+		orig []byte
+	}{
+		{"a JPEG extension segment after SOI goes", withJPEGSegments(base, jpg0)},
+		{"APP3, APP13 and APP15 go", withJPEGSegments(base, app3, app13, app15)},
+		{"extension and application segments after the scan go", beforeEOI(base, jpg0, app3, app15, app13, jpg13)},
+		{"reserved and hierarchical segments go", beforeEOI(base, reserved, hierarchical)},
+		{"a standalone TEM marker goes", beforeEOI(base, []byte{0xFF, 0x01})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, err := prepare(t, tt.orig, nil)
+			if err != nil {
+				t.Fatalf("Prepare: %v", err)
+			}
+			got := contents(t, f)
+			assertNoLeaks(t, got)
+			if !bytes.Equal(got, base) {
+				t.Fatal("stripped JPEG is not the original without the added segments")
+			}
+			assertSamePicture(t, decodeJPEG, base, got)
 		})
 	}
 }

@@ -16,14 +16,33 @@
 //     uploader; the upload is never held in memory but spooled to a file
 //     created with mode 0600 and O_EXCL. Every error path removes every
 //     temporary file Prepare made; File.Close removes the last one.
-//   - A DOCX is checked without extracting it: only [Content_Types].xml is
-//     decompressed, at most 1 MiB of it, and an archive with more than
-//     10,000 entries is refused, so a zip bomb costs nothing. A document
-//     with a VBA project, ActiveX control or embedded OLE object is refused.
-//   - JPEG and PNG files are rewritten without Exif (GPS, camera serial
-//     numbers, thumbnails), XMP, IPTC, comments, text chunks and
-//     timestamps, and without anything after the end of the image; only the
-//     Exif Orientation survives, so photos are not shown rotated.
+//   - A DOCX is checked without extracting it, streaming only
+//     [Content_Types].xml (at most 1 MiB), the relationships parts (at most
+//     200, 1 MiB each) and the WordprocessingML parts (body, headers,
+//     footers, notes, comments: at most 20 MiB together; a larger document
+//     is refused as too large to check). Declared sizes are checked first
+//     and never trusted, and an archive with more than 10,000 entries is
+//     refused, so a zip bomb costs nothing. A document is refused if it
+//     has a VBA project, ActiveX control or embedded OLE object; an
+//     altChunk (a foreign document Word merges in); any relationship
+//     leaving the package other than a hyperlink (remote templates, OLE
+//     objects as in Follina, frames, subdocuments, controls, and remote
+//     images, which tell whoever serves them when a family opened the
+//     document); a DDE or DDEAUTO field, or a field whose name another
+//     field computes; or an INCLUDETEXT, INCLUDEPICTURE or LINK field that
+//     fetches from a web address or a network share.
+//   - Standalone JPEG and PNG files are rewritten keeping only an allowlist
+//     of what is needed to show them: JPEG frames, tables, scans, JFIF
+//     without its thumbnail, ICC profiles, the Adobe colour transform and a
+//     minimal Exif holding only a non-default Orientation (so photos are
+//     not shown rotated); PNG critical chunks and the colour and
+//     transparency chunks. Everything else goes: Exif (GPS, camera serial
+//     numbers, thumbnails) in every spelling, XMP, IPTC, C2PA, comments,
+//     text, timestamps, private and unknown segments or chunks, and
+//     anything after the end of the image.
+//   - Documents are never rewritten: pictures inside a DOCX or a PDF keep
+//     their metadata, Exif GPS included. Only standalone images are
+//     stripped; the worker is responsible for what they put in a document.
 //   - The scanner sees exactly the bytes that will be stored, and File.Size
 //     and File.SHA256 describe those bytes. A scanner error of any kind
 //     refuses the file (fail closed).
