@@ -58,7 +58,8 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	holdersH.Counts["forms"] = a.Forms.Count
 	record := holdersH.Mount(signedIn)
 	documents.NewHandler(a.Render, docs, d.Store, a.Audit).Mount(record)
-	forms.NewHandler(a.Render, a.Forms, a.Audit, a.Sessions, d.Clock).Mount(record)
+	forms.NewHandler(forms.Deps{DB: d.DB.Gorm, Render: a.Render, Store: a.Forms, Documents: docs, Objects: d.Store,
+		People: people, Audit: a.Audit, Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock}).Mount(record)
 
 	staffH := staff.NewHandler(staff.Deps{DB: d.DB.Gorm, Render: a.Render, People: people,
 		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Documents: docs, Forms: a.Forms, Objects: d.Store, Scanner: scanner(d), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,

@@ -326,3 +326,18 @@ func titleOf(def json.RawMessage) (formdef.Text, error) {
 	}
 	return t.Title, nil
 }
+
+// MarkSubmitted marks f submitted in tx, with the document that is its
+// completed copy. A form submitted or withdrawn already is ErrNotFound.
+func (s *Store) MarkSubmitted(ctx context.Context, tx *gorm.DB, f *Form, documentID int64) error {
+	res := tx.WithContext(ctx).Model(&Form{}).
+		Where("id = ? AND person_id = ? AND submitted_at IS NULL AND withdrawn_at IS NULL", f.ID, f.PersonID).
+		Updates(map[string]any{"submitted_at": s.clock.Now(), "document_id": documentID, "updated_at": s.clock.Now()})
+	if res.Error != nil {
+		return fmt.Errorf("forms: submit %d: %w", f.ID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

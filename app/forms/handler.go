@@ -6,27 +6,38 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"portal/app/access"
+	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/clock"
+	"portal/app/documents"
 	"portal/app/formdef"
+	"portal/app/notify"
 	"portal/app/web"
+	"portal/storage"
 )
 
-// Handler serves "Items to complete" to a record's holders.
-type Handler struct {
-	render   *web.Renderer
-	store    *Store
-	audit    *audit.Log
-	sessions *web.Sessions
-	clock    clock.Clock
+// Deps are what the holder's forms pages work with.
+type Deps struct {
+	DB        *gorm.DB // a submission's transaction spans forms and documents
+	Render    *web.Renderer
+	Store     *Store
+	Documents *documents.Store // where a submitted form's copy goes
+	Objects   storage.Store
+	People    *accounts.Store
+	Audit     *audit.Log
+	Sessions  *web.Sessions
+	Notifier  *notify.Notifier
+	Clock     clock.Clock
 }
 
+// Handler serves "Items to complete" to a record's holders.
+type Handler struct{ Deps }
+
 // NewHandler returns the holder's forms handler.
-func NewHandler(r *web.Renderer, s *Store, a *audit.Log, sessions *web.Sessions, clk clock.Clock) *Handler {
-	return &Handler{render: r, store: s, audit: a, sessions: sessions, clock: clk}
-}
+func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 
 // Mount adds "Items to complete" to the group of a record's pages, which
 // lets through only a holder of the record.
@@ -35,16 +46,20 @@ func (h *Handler) Mount(rec fiber.Router) {
 	rec.Get("/forms/:form<int>", h.resume).Name("forms.resume")
 	rec.Get("/forms/:form<int>/pages/:page<int>", h.pageShow).Name("forms.page")
 	rec.Post("/forms/:form<int>/pages/:page<int>", h.pageSave).Name("forms.page.save")
+	rec.Get("/forms/:form<int>/check", h.check).Name("forms.check")
+	rec.Post("/forms/:form<int>/submit", h.submit).Name("forms.submit")
+	rec.Get("/forms/:form<int>/confirm", h.confirmShow).Name("forms.confirm")
+	rec.Post("/forms/:form<int>/confirm", h.confirm).Name("forms.confirm.post")
 }
 
 // list is "Items to complete": this holder's forms not yet submitted.
 func (h *Handler) list(c *fiber.Ctx) error {
 	held := access.Holding(c)
-	waiting, err := h.store.ForHolder(c.UserContext(), *web.CurrentSession(c).PersonID, held.ID)
+	waiting, err := h.Store.ForHolder(c.UserContext(), *web.CurrentSession(c).PersonID, held.ID)
 	if err != nil {
 		return err
 	}
-	return h.render.Render(c, web.Page{Template: "forms/list", Title: "records.nav.forms", Data: waiting,
+	return h.Render.Render(c, web.Page{Template: "forms/list", Title: "records.nav.forms", Data: waiting,
 		Record: access.Frame(held, "forms")})
 }
 
@@ -56,14 +71,14 @@ func (h *Handler) holderForm(c *fiber.Ctx) (*Form, Template, error) {
 	if err != nil {
 		return nil, Template{}, web.NotFound()
 	}
-	f, err := h.store.HolderForm(c.UserContext(), *web.CurrentSession(c).PersonID, held.ID, int64(id))
+	f, err := h.Store.HolderForm(c.UserContext(), *web.CurrentSession(c).PersonID, held.ID, int64(id))
 	if errors.Is(err, ErrNotFound) {
 		return nil, Template{}, web.NotFound()
 	}
 	if err != nil {
 		return nil, Template{}, err
 	}
-	t, err := h.store.TemplateByID(c.UserContext(), f.TemplateID)
+	t, err := h.Store.TemplateByID(c.UserContext(), f.TemplateID)
 	return f, t, err
 }
 
@@ -99,7 +114,7 @@ func (h *Handler) pageShow(c *fiber.Ctx) error {
 	if err != nil || f.SubmittedAt != nil {
 		return web.NotFound()
 	}
-	answers, err := h.store.AnswersOf(f)
+	answers, err := h.Store.AnswersOf(f)
 	if err != nil {
 		return err
 	}
@@ -115,6 +130,7 @@ const (
 	actionBack     = "back"     // save as typed, previous page
 	actionSave     = "save"     // save as typed, stay (the "Save" inside long pages)
 	actionLater    = "later"    // save as typed, back to Items to complete
+	actionSubmit   = "submit"   // "Submit Contribution" at the form's end: save, then submit
 )
 
 // pageSave saves the page's answers (every button saves: nothing typed is
@@ -130,7 +146,7 @@ func (h *Handler) pageSave(c *fiber.Ctx) error {
 	if err != nil || f.SubmittedAt != nil {
 		return web.NotFound()
 	}
-	saved, err := h.store.AnswersOf(f)
+	saved, err := h.Store.AnswersOf(f)
 	if err != nil {
 		return err
 	}
@@ -138,7 +154,7 @@ func (h *Handler) pageSave(c *fiber.Ctx) error {
 	revision, _ := strconv.Atoi(c.FormValue("revision"))
 	action := c.FormValue("action")
 	v := PageView{Form: f, Template: t, Page: page, Answers: merge(saved, t.Template, page, posted), Revision: revision}
-	if action == actionContinue {
+	if action == actionContinue || action == actionSubmit {
 		v.Errors = t.Validate(page, posted, h.today())
 	}
 	next := page
@@ -148,7 +164,7 @@ func (h *Handler) pageSave(c *fiber.Ctx) error {
 	case action == actionBack:
 		next = max(page-1, 0)
 	}
-	newRevision, err := h.store.Save(c.UserContext(), f, revision, v.Answers, next)
+	newRevision, err := h.Store.Save(c.UserContext(), f, revision, v.Answers, next)
 	if errors.Is(err, ErrConflict) {
 		return h.conflict(c, f, t, page)
 	}
@@ -172,14 +188,16 @@ func (h *Handler) pageSave(c *fiber.Ctx) error {
 func (h *Handler) moveOn(c *fiber.Ctx, f *Form, t Template, page, next int, action string) error {
 	switch {
 	case action == actionLater:
-		if err := h.sessions.AddFlash(c, "success", "forms.saved_for_later"); err != nil {
+		if err := h.Sessions.AddFlash(c, "success", "forms.saved_for_later"); err != nil {
 			return err
 		}
 		return web.Redirect(c, "/records/"+itoa(f.RecordID)+"/forms")
 	case action == actionContinue && page == len(t.Pages)-1:
 		return web.Redirect(c, formPath(f)+"/check")
+	case action == actionSubmit:
+		return h.submit(c)
 	case action == actionSave:
-		if err := h.sessions.AddFlash(c, "success", "forms.saved"); err != nil {
+		if err := h.Sessions.AddFlash(c, "success", "forms.saved"); err != nil {
 			return err
 		}
 	}
@@ -189,11 +207,11 @@ func (h *Handler) moveOn(c *fiber.Ctx, f *Form, t Template, page, next int, acti
 // conflict shows the page again with what is saved now (from another tab
 // or device), and says so: the person's last changes were not saved over it.
 func (h *Handler) conflict(c *fiber.Ctx, f *Form, t Template, page int) error {
-	now, err := h.store.HolderForm(c.UserContext(), f.PersonID, f.RecordID, f.ID)
+	now, err := h.Store.HolderForm(c.UserContext(), f.PersonID, f.RecordID, f.ID)
 	if err != nil {
 		return err
 	}
-	answers, err := h.store.AnswersOf(now)
+	answers, err := h.Store.AnswersOf(now)
 	if err != nil {
 		return err
 	}
@@ -212,18 +230,23 @@ func (h *Handler) page(c *fiber.Ctx, v PageView, status int) error {
 		}
 		form.Errors = append(form.Errors, fe)
 	}
-	return h.render.Render(c, web.Page{Template: "forms/page", Title: "forms.page.title", Data: v, Form: form,
+	return h.Render.Render(c, web.Page{Template: "forms/page", Title: "forms.page.title", Data: v, Form: form,
 		Status: status, Record: access.Frame(held, "forms")})
 }
 
 func (h *Handler) auditForm(c *fiber.Ctx, action string, f *Form) error {
+	return h.auditFormTx(c, nil, action, f)
+}
+
+// auditFormTx is auditForm inside the transaction of the change it records.
+func (h *Handler) auditFormTx(c *fiber.Ctx, tx *gorm.DB, action string, f *Form) error {
 	person := *web.CurrentSession(c).PersonID
-	return h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person, Action: action, RecordID: &f.RecordID,
+	return h.Audit.Write(c.UserContext(), tx, audit.Event{ActorID: &person, Action: action, RecordID: &f.RecordID,
 		Target: "form:" + itoa(f.ID), RequestID: web.RequestID(c)})
 }
 
 // today is the calendar day in London, for date rules.
-func (h *Handler) today() time.Time { return h.clock.Now().In(access.London) }
+func (h *Handler) today() time.Time { return h.Clock.Now().In(access.London) }
 
 // postedAnswers reads the page's fields from the posted form.
 func postedAnswers(c *fiber.Ctx, t *formdef.Template, page int) formdef.Answers {

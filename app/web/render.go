@@ -184,6 +184,10 @@ func (r *Renderer) appendOOB(buf *bytes.Buffer, v *View) error {
 	return nil
 }
 
+// Localizer is the request's language, for text a handler builds outside
+// a page (a PDF, for instance).
+func (r *Renderer) Localizer(c *fiber.Ctx) *i18n.Localizer { return r.bundle.For(Lang(c)) }
+
 func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 	loc := r.bundle.For(Lang(c))
 	v := &View{Localizer: loc, Page: p, Path: c.Path(), RequestID: RequestID(c), Dev: r.dev,

@@ -141,3 +141,10 @@ function uploadProgress (event) {
 }
 document.addEventListener('htmx:xhr:loadstart', uploadProgress)
 document.addEventListener('htmx:xhr:progress', uploadProgress)
+
+// "Print" buttons (data-print): shown only with JavaScript, which they
+// need; the print stylesheet makes the page clean on paper either way.
+document.querySelectorAll('button[data-print]').forEach((button) => {
+  button.hidden = false
+  button.addEventListener('click', () => window.print())
+})
