@@ -131,6 +131,10 @@ const (
 	actionSave     = "save"     // save as typed, stay (the "Save" inside long pages)
 	actionLater    = "later"    // save as typed, back to Items to complete
 	actionSubmit   = "submit"   // "Submit Contribution" at the form's end: save, then submit
+	// actionAutosave is the page saving itself as the person types, and
+	// before an idle sign-out: save as typed, stay, answer with the new
+	// revision only.
+	actionAutosave = "autosave"
 )
 
 // pageSave saves the page's answers (every button saves: nothing typed is
@@ -165,6 +169,10 @@ func (h *Handler) pageSave(c *fiber.Ctx) error {
 		next = max(page-1, 0)
 	}
 	newRevision, err := h.Store.Save(c.UserContext(), f, revision, v.Answers, next)
+	if errors.Is(err, ErrConflict) && action == actionAutosave {
+		// The person is told when they next press a button.
+		return c.SendStatus(fiber.StatusConflict)
+	}
 	if errors.Is(err, ErrConflict) {
 		return h.conflict(c, f, t, page)
 	}
@@ -174,10 +182,15 @@ func (h *Handler) pageSave(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.auditForm(c, "form.saved", f); err != nil {
-		return err
+	if action != actionAutosave { // every few seconds: the explicit saves are the trail
+		if err := h.auditForm(c, "form.saved", f); err != nil {
+			return err
+		}
 	}
 	v.Revision = newRevision
+	if action == actionAutosave {
+		return h.Render.Render(c, web.Page{Template: "forms/_revision", Data: v})
+	}
 	if len(v.Errors) > 0 {
 		return h.page(c, v, fiber.StatusUnprocessableEntity)
 	}

@@ -148,3 +148,15 @@ document.querySelectorAll('button[data-print]').forEach((button) => {
   button.hidden = false
   button.addEventListener('click', () => window.print())
 })
+
+// Forms save themselves (form[data-autosave]: htmx posts the page a few
+// seconds after typing stops) and, when the idle countdown is about to
+// sign the person out, once more at once, so a timeout loses nothing.
+window.addEventListener('portal:before-signout', (event) => {
+  document.querySelectorAll('form[data-autosave]').forEach((form) => {
+    event.detail.waitUntil(new Promise((resolve) => {
+      form.addEventListener('htmx:afterRequest', resolve, { once: true })
+      window.htmx.trigger(form, 'portal:autosave')
+    }))
+  })
+})
