@@ -117,9 +117,9 @@ func TestAnUploadNeedsTheCSRFTokenFirstOrInTheHeader(t *testing.T) {
 		forged = "y" + token[1:] // never the real token by chance
 	}
 	for name, f := range map[string][]string{
-		"no token":              fields,
-		"the token, but last":   append(append([]string{}, fields...), "_csrf", token),
-		"a wrong token":         append([]string{"_csrf", forged}, fields...),
+		"no token":            fields,
+		"the token, but last": append(append([]string{}, fields...), "_csrf", token),
+		"a wrong token":       append([]string{"_csrf", forged}, fields...),
 	} {
 		b, ct := body(f...)
 		if res := w.worker.Do(http.MethodPost, staffRecord(w.ellie)+"/documents", b, ct); res.StatusCode != http.StatusForbidden {
