@@ -295,6 +295,10 @@ func (s Sent) Status() string {
 // ForRecord lists the forms sent on record, newest first, with whom they
 // went to. The caller has found the record in the worker's team.
 func (s *Store) ForRecord(ctx context.Context, recordID int64, limit int) ([]Sent, error) {
+	return s.sent(ctx, `f.record_id = ? AND f.withdrawn_at IS NULL ORDER BY f.created_at DESC, f.id DESC LIMIT ?`, recordID, limit)
+}
+
+func (s *Store) sent(ctx context.Context, where string, args ...any) ([]Sent, error) {
 	var rows []struct {
 		Form
 		Definition json.RawMessage
@@ -303,9 +307,9 @@ func (s *Store) ForRecord(ctx context.Context, recordID int64, limit int) ([]Sen
 	}
 	err := s.db.WithContext(ctx).Raw(`SELECT f.*, t.definition, p.given_name, p.family_name
 		FROM forms f JOIN form_templates t ON t.id = f.template_id JOIN people p ON p.id = f.person_id
-		WHERE f.record_id = ? AND f.withdrawn_at IS NULL ORDER BY f.created_at DESC, f.id DESC LIMIT ?`, recordID, limit).Scan(&rows).Error
+		WHERE `+where, args...).Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("forms: for record: %w", err)
+		return nil, fmt.Errorf("forms: sent: %w", err)
 	}
 	out := make([]Sent, len(rows))
 	for i, r := range rows {
@@ -340,4 +344,24 @@ func (s *Store) MarkSubmitted(ctx context.Context, tx *gorm.DB, f *Form, documen
 		return ErrNotFound
 	}
 	return nil
+}
+
+// Submitted is submitted form id of record, with its template and answers,
+// for the record's workers; a form not submitted is ErrNotFound (workers
+// read what a holder sent, not what they are still writing).
+func (s *Store) Submitted(ctx context.Context, recordID, id int64) (*Sent, Template, formdef.Answers, error) {
+	found, err := s.sent(ctx, `f.record_id = ? AND f.id = ? AND f.submitted_at IS NOT NULL AND f.withdrawn_at IS NULL`, recordID, id)
+	if err != nil {
+		return nil, Template{}, nil, err
+	}
+	if len(found) == 0 {
+		return nil, Template{}, nil, ErrNotFound
+	}
+	f := &found[0]
+	t, err := s.TemplateByID(ctx, f.TemplateID)
+	if err != nil {
+		return nil, Template{}, nil, err
+	}
+	a, err := s.AnswersOf(&f.Form)
+	return f, t, a, err
 }

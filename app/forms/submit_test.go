@@ -102,8 +102,28 @@ func TestASubmittedContributionMovesToItemsToViewAsAPDF(t *testing.T) {
 	}
 	worker := a.Client(t)
 	a.SignIn(t, worker, w.worker)
-	if got := worker.Get("/staff/records/" + strconv.FormatInt(w.ellie.ID, 10)).Text("#forms + table"); !strings.Contains(got, a.T("staff.form.status_submitted")) {
+	record := worker.Get("/staff/records/" + strconv.FormatInt(w.ellie.ID, 10))
+	if got := record.Text("#forms + table"); !strings.Contains(got, a.T("staff.form.status_submitted")) {
 		t.Errorf("the worker does not see the submission: %q", got)
+	}
+	show, _ := record.Doc.Find(`#forms + table a[href*="/forms/"]`).Attr("href")
+	read := worker.Get(show)
+	if read.StatusCode != http.StatusOK || !strings.Contains(read.Text(".govuk-summary-list"), "sees her nain every Sunday") ||
+		read.Doc.Find("button[data-print]").Length() != 1 {
+		t.Fatalf("the worker's view of the submission = %d: %q", read.StatusCode, read.Text("main"))
+	}
+	pdfLink, _ := read.Doc.Find(`a[download]`).Attr("href")
+	if res := worker.Get(pdfLink); res.StatusCode != http.StatusOK || !strings.Contains(pdfText(t, []byte(res.Body)), "Siân Example") {
+		t.Errorf("the worker's PDF = %d", res.StatusCode)
+	}
+	unsent := w.send(t, "review_contribution", w.ellie, w.dad)
+	if res := worker.Get("/staff/records/" + strconv.FormatInt(w.ellie.ID, 10) + "/forms/" + unsent[strings.LastIndex(unsent, "/")+1:]); res.StatusCode != http.StatusNotFound {
+		t.Errorf("a form not yet submitted shows to the worker: %d", res.StatusCode)
+	}
+	stranger := a.Client(t)
+	a.SignIn(t, stranger, a.NewWorker(t, "elsewhere@example.org", a.NewTeam(t, "Another Team")))
+	if res := stranger.Get(show); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another team's worker reads the submission: %d", res.StatusCode)
 	}
 }
 

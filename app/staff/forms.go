@@ -1,6 +1,7 @@
 package staff
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,4 +146,36 @@ func (h *Handler) notify(c *fiber.Ctx, to []access.Holder, template string) erro
 		}
 	}
 	return nil
+}
+
+// SubmissionView is a submitted form as its record's workers read it.
+type SubmissionView struct {
+	Record  *records.Record
+	Form    forms.Sent
+	Summary forms.Summary
+}
+
+// formShow shows a submitted form to the record's workers, ready to
+// print, with its PDF. Reading it is audited.
+func (h *Handler) formShow(c *fiber.Ctx) error {
+	r, err := h.teamRecord(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Params("form"), 10, 64)
+	if err != nil {
+		return web.NotFound()
+	}
+	f, t, answers, err := h.Forms.Submitted(c.UserContext(), r.ID, id)
+	if errors.Is(err, forms.ErrNotFound) {
+		return web.NotFound()
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.audit(c, "form.read", r.ID, "form:"+itoa(f.ID)); err != nil {
+		return err
+	}
+	v := SubmissionView{Record: r, Form: *f, Summary: forms.Summarise(t.Template, answers, h.Render.Localizer(c))}
+	return h.page(c, web.Page{Template: "staff/form_show", Title: "staff.form.submission", Data: v})
 }

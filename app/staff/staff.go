@@ -87,6 +87,7 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	r.Post("/records/:record<int>/grants/:grant<int>/placement-end", h.placementEnd).Name("staff.placement_end")
 	r.Get("/records/:record<int>/forms/new", h.formNew).Name("staff.form.new")
 	r.Post("/records/:record<int>/forms", h.formSend).Name("staff.form.send")
+	r.Get("/records/:record<int>/forms/:form<int>", h.formShow).Name("staff.form.show")
 	r.Get("/records/:record<int>/documents/new", h.documentNew).Name("staff.document.new")
 	// The one route with a large, streamed body (app.isUpload).
 	r.Post("/records/:record<int>/documents", h.documentUpload).Name("staff.document.upload")

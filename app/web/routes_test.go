@@ -61,6 +61,13 @@ func TestRouteByRole(t *testing.T) {
 		{"/staff/records/1/documents/new", toSignIn, notFound, notFound},
 		{"/staff/records/1/documents/1", toSignIn, notFound, notFound},
 		{"/staff/records/1/documents/1/withdraw", toSignIn, notFound, notFound},
+		{"/records/1/forms", toSignIn, notFound, notFound},
+		{"/records/1/forms/1", toSignIn, notFound, notFound},
+		{"/records/1/forms/1/pages/1", toSignIn, notFound, notFound},
+		{"/records/1/forms/1/check", toSignIn, notFound, notFound},
+		{"/records/1/forms/1/confirm", toSignIn, notFound, notFound},
+		{"/staff/records/1/forms/new", toSignIn, notFound, notFound},
+		{"/staff/records/1/forms/1", toSignIn, notFound, notFound},
 		{"/no-such-page", toSignIn, notFound, notFound},
 	}
 	for _, r := range routes {
