@@ -36,6 +36,7 @@ import (
 	"portal/app/config"
 	"portal/app/db"
 	"portal/app/demo"
+	"portal/app/forms"
 	"portal/app/i18n"
 	"portal/app/jobs"
 	"portal/app/logging"
@@ -135,7 +136,7 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	}
 	defer maintenance.Stop(context.Background())
 	if cfg.IsDevelopment() {
-		if err := seedDemo(ctx, cfg, database, hasher, store); err != nil {
+		if err := seedDemo(ctx, cfg, database, hasher, store, portal.Forms); err != nil {
 			return err
 		}
 	}
@@ -203,7 +204,7 @@ func openStorage(ctx context.Context, cfg config.Config) (storage.Store, error) 
 }
 
 // seedDemo creates the demo service on first start and prints how to sign in.
-func seedDemo(ctx context.Context, cfg config.Config, database *db.DB, hasher *auth.Hasher, store storage.Store) error {
+func seedDemo(ctx context.Context, cfg config.Config, database *db.DB, hasher *auth.Hasher, store storage.Store, formStore *forms.Store) error {
 	password, err := demo.Password(cfg.DataDir, cfg.DemoPassword)
 	if err != nil {
 		return err
@@ -213,6 +214,9 @@ func seedDemo(ctx context.Context, cfg config.Config, database *db.DB, hasher *a
 		return err
 	}
 	if err := demo.SeedDocuments(ctx, database.Gorm, store); err != nil {
+		return err
+	}
+	if err := demo.SeedForms(ctx, database.Gorm, formStore); err != nil {
 		return err
 	}
 	fmt.Printf("\nDemo accounts (development only), all with the same password:\n"+

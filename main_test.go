@@ -138,6 +138,11 @@ func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
 	if workers != 1 {
 		t.Fatalf("demo workers after restart = %d, want 1 (seeded once, kept)", workers)
 	}
+	var demoForms int
+	conn.Gorm.Raw(`SELECT count(*) FROM forms`).Scan(&demoForms)
+	if demoForms != 1 {
+		t.Fatalf("demo forms after restart = %d, want 1 (sent once, kept)", demoForms)
+	}
 	var keys []string
 	conn.Gorm.Raw(`SELECT object_key FROM documents`).Scan(&keys)
 	if len(keys) != 2 {

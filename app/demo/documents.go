@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
 	"portal/app/clock"
 	"portal/app/documents"
+	"portal/app/forms"
 	"portal/storage"
 )
 
@@ -80,4 +82,33 @@ func demoPDF(title, text string) []byte {
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
 	return b.Bytes()
+}
+
+// SeedForms sends the parent the review contribution form on Mia's record,
+// due in two weeks, unless a form was sent there already, so Items to
+// complete has something to fill in. The templates are stored (app.New)
+// before this runs. Idempotent.
+func SeedForms(ctx context.Context, db *gorm.DB, store *forms.Store) error {
+	var ids struct{ Record, Parent, Worker int64 }
+	err := db.WithContext(ctx).Raw(`SELECT r.id AS record, p.id AS parent, w.id AS worker FROM records r, people p, people w
+		WHERE r.case_reference = 'DEMO-0001' AND p.email = ? AND w.email = ?`, ParentEmail, WorkerEmail).Scan(&ids).Error
+	if err != nil || ids.Record == 0 {
+		return err
+	}
+	var n int64
+	if err := db.WithContext(ctx).Table("forms").Where("record_id = ?", ids.Record).Count(&n).Error; err != nil || n > 0 {
+		return err
+	}
+	latest, err := store.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range latest {
+		if t.Key == "review_contribution" {
+			due := time.Now().AddDate(0, 0, 14)
+			_, err := store.Send(ctx, db, t.ID, ids.Record, []int64{ids.Parent}, &due, ids.Worker)
+			return err
+		}
+	}
+	return nil
 }
