@@ -13,6 +13,7 @@ import (
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/formdef"
 	"portal/app/records"
 )
 
@@ -245,3 +246,42 @@ func TestAWorkerSendsEachChosenHolderTheirOwnCopy(t *testing.T) {
 }
 
 func id(p *accounts.Person) string { return strconv.FormatInt(p.ID, 10) }
+
+func TestAFormKeepsTheTemplateVersionItWasSentWith(t *testing.T) {
+	w := newWorld(t)
+	version := func(label string) *formdef.Template {
+		tpl, err := formdef.Parse([]byte(`key: versioned
+title: {en: Versioned, cy: Fersiwn}
+pages:
+  - title: {en: Only page, cy: Unig dudalen}
+    fields:
+      - {name: q, type: text, label: {en: "` + label + `", cy: "` + label + `"}}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tpl
+	}
+	ctx := context.Background()
+	if err := w.a.Forms.Sync(ctx, []*formdef.Template{version("First wording")}); err != nil {
+		t.Fatal(err)
+	}
+	old := w.send(t, "versioned", w.ellie, w.mum)
+	for i := 0; i < 2; i++ { // the same file again is not a new version
+		if err := w.a.Forms.Sync(ctx, []*formdef.Template{version("Second wording")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var versions int
+	w.a.DB.Gorm.Raw(`SELECT count(*) FROM form_templates WHERE key = 'versioned'`).Scan(&versions)
+	if versions != 2 {
+		t.Errorf("%d versions stored, want 2", versions)
+	}
+	fresh := w.send(t, "versioned", w.ellie, w.mum)
+	if got := w.mumC.Get(old + "/pages/1").Text(`label[for="q"]`); got != "First wording" {
+		t.Errorf("the form sent first shows %q, want its own version's wording", got)
+	}
+	if got := w.mumC.Get(fresh + "/pages/1").Text(`label[for="q"]`); got != "Second wording" {
+		t.Errorf("the form sent after the change shows %q", got)
+	}
+}
