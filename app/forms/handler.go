@@ -82,14 +82,25 @@ func (h *Handler) holderForm(c *fiber.Ctx) (*Form, Template, error) {
 	return f, t, err
 }
 
-// resume opens a form where the holder left it.
-func (h *Handler) resume(c *fiber.Ctx) error {
+// unsubmitted is the URL's form as this holder's, with its template and
+// answers, while it can still change: a submitted form is a 404 here.
+func (h *Handler) unsubmitted(c *fiber.Ctx) (*Form, Template, formdef.Answers, error) {
 	f, t, err := h.holderForm(c)
 	if err != nil {
-		return err
+		return nil, t, nil, err
 	}
 	if f.SubmittedAt != nil {
-		return web.NotFound()
+		return nil, t, nil, web.NotFound()
+	}
+	answers, err := h.Store.AnswersOf(f)
+	return f, t, answers, err
+}
+
+// resume opens a form where the holder left it.
+func (h *Handler) resume(c *fiber.Ctx) error {
+	f, t, _, err := h.unsubmitted(c)
+	if err != nil {
+		return err
 	}
 	return web.Redirect(c, pagePath(f, min(f.Page, len(t.Pages)-1)))
 }
@@ -106,15 +117,11 @@ func pageNumber(c *fiber.Ctx, t Template) (int, error) {
 // pageShow is one page of a form with the answers saved so far. Opening a
 // form is audited.
 func (h *Handler) pageShow(c *fiber.Ctx) error {
-	f, t, err := h.holderForm(c)
+	f, t, answers, err := h.unsubmitted(c)
 	if err != nil {
 		return err
 	}
 	page, err := pageNumber(c, t)
-	if err != nil || f.SubmittedAt != nil {
-		return web.NotFound()
-	}
-	answers, err := h.Store.AnswersOf(f)
 	if err != nil {
 		return err
 	}
@@ -142,15 +149,11 @@ const (
 // page is shown again with its answers and a 422. A save from an older
 // revision is refused and the page shows the newer answers.
 func (h *Handler) pageSave(c *fiber.Ctx) error {
-	f, t, err := h.holderForm(c)
+	f, t, saved, err := h.unsubmitted(c)
 	if err != nil {
 		return err
 	}
 	page, err := pageNumber(c, t)
-	if err != nil || f.SubmittedAt != nil {
-		return web.NotFound()
-	}
-	saved, err := h.Store.AnswersOf(f)
 	if err != nil {
 		return err
 	}

@@ -34,14 +34,7 @@ type CheckView struct {
 // check is "Check your answers": every page's answers, each with a link
 // to change it, and Submit.
 func (h *Handler) check(c *fiber.Ctx) error {
-	f, t, err := h.holderForm(c)
-	if err != nil {
-		return err
-	}
-	if f.SubmittedAt != nil {
-		return web.NotFound()
-	}
-	answers, err := h.Store.AnswersOf(f)
+	f, t, answers, err := h.unsubmitted(c)
 	if err != nil {
 		return err
 	}
@@ -53,14 +46,7 @@ func (h *Handler) check(c *fiber.Ctx) error {
 // submit checks every page; a page in error is shown with its errors (422),
 // else the confirmation step follows.
 func (h *Handler) submit(c *fiber.Ctx) error {
-	f, t, err := h.holderForm(c)
-	if err != nil {
-		return err
-	}
-	if f.SubmittedAt != nil {
-		return web.NotFound()
-	}
-	answers, err := h.Store.AnswersOf(f)
+	f, t, answers, err := h.unsubmitted(c)
 	if err != nil {
 		return err
 	}
@@ -73,12 +59,9 @@ func (h *Handler) submit(c *fiber.Ctx) error {
 
 // confirmShow is the confirmation step.
 func (h *Handler) confirmShow(c *fiber.Ctx) error {
-	f, t, err := h.holderForm(c)
+	f, t, _, err := h.unsubmitted(c)
 	if err != nil {
 		return err
-	}
-	if f.SubmittedAt != nil {
-		return web.NotFound()
 	}
 	return h.Render.Render(c, web.Page{Template: "forms/confirm", Title: "forms.confirm.title",
 		Data:   CheckView{Form: f, Summary: Summary{Title: t.Title.In(web.Lang(c))}},
@@ -88,14 +71,7 @@ func (h *Handler) confirmShow(c *fiber.Ctx) error {
 // confirm submits the form: its PDF goes to storage and Items to view, the
 // form is marked submitted, in one transaction; the holder gets a receipt.
 func (h *Handler) confirm(c *fiber.Ctx) error {
-	f, t, err := h.holderForm(c)
-	if err != nil {
-		return err
-	}
-	if f.SubmittedAt != nil {
-		return web.NotFound()
-	}
-	answers, err := h.Store.AnswersOf(f)
+	f, t, answers, err := h.unsubmitted(c)
 	if err != nil {
 		return err
 	}

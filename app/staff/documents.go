@@ -18,6 +18,8 @@ type DocumentView struct {
 	Holders []access.Holder // in force only: nobody else can be chosen
 	Kinds   []string
 	Ticked  map[int64]bool // recipients chosen before an error
+	// RecipientsHint is the message id of the recipients' hint.
+	RecipientsHint string
 	// LimitMB and TitleMax are the form's limits, for its hints.
 	LimitMB  int64
 	TitleMax int
@@ -39,7 +41,8 @@ func (h *Handler) documentPage(c *fiber.Ctx, r *records.Record, form *web.Form, 
 		return err
 	}
 	v := DocumentView{Record: r, Holders: holders, Kinds: documents.UploadKinds, Ticked: ticked,
-		LimitMB: uploadLimit >> 20, TitleMax: documents.TitleMax}
+		RecipientsHint: "staff.document.recipients_hint",
+		LimitMB:        uploadLimit >> 20, TitleMax: documents.TitleMax}
 	return h.page(c, web.Page{Template: "staff/document_new", Title: "staff.document.title", Data: v, Form: form, Status: status})
 }
 

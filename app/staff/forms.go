@@ -23,6 +23,8 @@ type FormSendView struct {
 	Templates []forms.Template
 	Holders   []access.Holder
 	Ticked    map[int64]bool
+	// RecipientsHint is the message id of the recipients' hint.
+	RecipientsHint string
 }
 
 // formNew is "Send a form". Nothing is chosen for the worker.
@@ -35,7 +37,7 @@ func (h *Handler) formNew(c *fiber.Ctx) error {
 }
 
 func (h *Handler) formPage(c *fiber.Ctx, r *records.Record, form *web.Form, ticked map[int64]bool, status int) error {
-	v := FormSendView{Record: r, Ticked: ticked}
+	v := FormSendView{Record: r, Ticked: ticked, RecipientsHint: "staff.form.recipients_hint"}
 	var err error
 	if v.Templates, err = h.Forms.Latest(c.UserContext()); err != nil {
 		return err
