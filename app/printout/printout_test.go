@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -310,15 +311,19 @@ func TestRenderReportsWriteError(t *testing.T) {
 	}
 }
 
-// TestRenderSample writes a sample PDF to $PRINTOUT_SAMPLE so that a person
-// can look at it: PRINTOUT_SAMPLE=/tmp/sample.pdf go test -run Sample ./app/printout
+// TestRenderSample writes the sample PDF to a file, and also to
+// $PRINTOUT_SAMPLE when set, so that a person can look at it:
+// PRINTOUT_SAMPLE=sample.pdf go test -run Sample ./app/printout
 func TestRenderSample(t *testing.T) {
 	path := os.Getenv("PRINTOUT_SAMPLE")
 	if path == "" {
-		t.Skip("PRINTOUT_SAMPLE is not set")
+		path = filepath.Join(t.TempDir(), "sample.pdf")
 	}
 	if err := os.WriteFile(path, render(t, sampleDoc()), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Fatalf("the sample at %s is not a PDF: %v", path, err)
 	}
 	t.Logf("wrote %s", path)
 }
