@@ -9,6 +9,7 @@ import (
 	"portal/app/documents"
 	"portal/app/forms"
 	"portal/app/invitations"
+	"portal/app/messages"
 	"portal/app/notify"
 	"portal/app/ops"
 	"portal/app/pages"
@@ -52,12 +53,15 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	invitationsH.MountSignedIn(signedIn)
 	holdersH := access.NewHandler(a.Render, grants, a.Audit)
 	holdersH.Pending = invitationsH.Pending
-	holdersH.Placeholders = []string{"messages"}
+	msgs := messages.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
+	holdersH.Counts["messages"] = msgs.Unread
 	docs := documents.NewStore(d.DB.Gorm, d.Clock)
 	holdersH.Counts["documents"] = docs.Unopened
 	holdersH.Counts["forms"] = a.Forms.Count
 	record := holdersH.Mount(signedIn)
 	documents.NewHandler(a.Render, docs, d.Store, a.Audit).Mount(record)
+	messages.NewHandler(messages.Deps{Render: a.Render, Store: msgs, People: people, Audit: a.Audit,
+		Sessions: a.Sessions, Notifier: d.Notifier}).Mount(record)
 	forms.NewHandler(forms.Deps{DB: d.DB.Gorm, Render: a.Render, Store: a.Forms, Documents: docs, Objects: d.Store,
 		People: people, Audit: a.Audit, Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock}).Mount(record)
 

@@ -98,6 +98,17 @@ func (s *Store) Get(ctx context.Context, id int64) (*Person, error) {
 	return &p, nil
 }
 
+// TeamMembers lists the active staff of team, by name.
+func (s *Store) TeamMembers(ctx context.Context, teamID int64) ([]Person, error) {
+	var out []Person
+	err := s.db.WithContext(ctx).Where("team_id = ? AND role = ? AND status = ?", teamID, RoleStaff, StatusActive).
+		Order("family_name, given_name, id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("accounts: team members: %w", err)
+	}
+	return out, nil
+}
+
 // ByEmail returns the person with email, compared without regard to case.
 func (s *Store) ByEmail(ctx context.Context, email string) (*Person, error) {
 	var p Person

@@ -1,0 +1,321 @@
+package messages
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/access"
+	"portal/app/accounts"
+	"portal/app/audit"
+	"portal/app/notify"
+	"portal/app/web"
+)
+
+// Deps are what the holder's message pages work with.
+type Deps struct {
+	Render   *web.Renderer
+	Store    *Store
+	People   *accounts.Store
+	Audit    *audit.Log
+	Sessions *web.Sessions
+	Notifier *notify.Notifier
+}
+
+// Handler serves "New messages" to a record's holders.
+type Handler struct{ Deps }
+
+// NewHandler returns the holder's messages handler.
+func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
+
+// Mount adds the messages pages to the group of a record's pages, which
+// lets through only a holder of the record.
+func (h *Handler) Mount(rec fiber.Router) {
+	rec.Get("/messages", h.list).Name("messages.list")
+	rec.Get("/messages/new", h.newShow).Name("messages.new")
+	rec.Post("/messages/new", h.send).Name("messages.send")
+	rec.Post("/messages/draft", h.draftNew).Name("messages.draft")
+	rec.Get("/messages/:thread<int>", h.threadShow).Name("messages.thread")
+	rec.Post("/messages/:thread<int>", h.reply).Name("messages.reply")
+	rec.Post("/messages/:thread<int>/draft", h.draftReply).Name("messages.reply.draft")
+}
+
+// list is "New messages": this holder's threads on this record.
+func (h *Handler) list(c *fiber.Ctx) error {
+	held := access.Holding(c)
+	threads, err := h.Store.ForHolder(c.UserContext(), person(c), held.ID)
+	if err != nil {
+		return err
+	}
+	types, err := h.typeNames(c)
+	if err != nil {
+		return err
+	}
+	if err := h.auditRecord(c, "message.listed", held.ID, ""); err != nil {
+		return err
+	}
+	return h.Render.Render(c, web.Page{Template: "messages/list", Title: "records.nav.messages",
+		Data: ListView{Threads: threads, Types: types}, Record: access.Frame(held, "messages")})
+}
+
+// ListView is "New messages".
+type ListView struct {
+	Threads []Thread
+	Types   map[int64]Type
+}
+
+func (h *Handler) typeNames(c *fiber.Ctx) (map[int64]Type, error) {
+	all, err := h.Store.Types(c.UserContext(), false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]Type, len(all))
+	for _, t := range all {
+		out[t.ID] = t
+	}
+	return out, nil
+}
+
+// NewView is "New Message": the types, and what is being written.
+type NewView struct {
+	Types []Type
+	Type  *Type // the chosen type, once chosen
+	Draft Draft
+}
+
+// newShow is "New Message", with the draft saved before (after an idle
+// sign-out, a lost connection or a new sign-in).
+func (h *Handler) newShow(c *fiber.Ctx) error {
+	held := access.Holding(c)
+	d, err := h.Store.DraftOf(c.UserContext(), person(c), held.ID, 0)
+	if err != nil {
+		return err
+	}
+	return h.newPage(c, d, web.NewForm(), fiber.StatusOK)
+}
+
+func (h *Handler) newPage(c *fiber.Ctx, d Draft, form *web.Form, status int) error {
+	types, err := h.Store.Types(c.UserContext(), true)
+	if err != nil {
+		return err
+	}
+	v := NewView{Types: types, Draft: d}
+	for i := range types {
+		if types[i].ID == d.TypeID {
+			v.Type = &types[i]
+		}
+	}
+	return h.Render.Render(c, web.Page{Template: "messages/new", Title: "messages.new.title", Data: v, Form: form,
+		Status: status, Record: access.Frame(access.Holding(c), "messages")})
+}
+
+// draftFrom reads what the New Message or Reply form holds.
+func draftFrom(c *fiber.Ctx) Draft {
+	d := Draft{Subject: strings.TrimSpace(c.FormValue("subject")), Body: strings.ReplaceAll(c.FormValue("body"), "\r\n", "\n")}
+	d.TypeID, _ = strconv.ParseInt(c.FormValue("type"), 10, 64)
+	return d
+}
+
+// send sends a new message: a new thread to the type's team. "Choose"
+// (the type, without JavaScript) shows the page again for that type.
+func (h *Handler) send(c *fiber.Ctx) error {
+	held := access.Holding(c)
+	d := draftFrom(c)
+	if err := h.Store.SaveDraft(c.UserContext(), person(c), held.ID, 0, d); err != nil {
+		return err
+	}
+	if c.FormValue("action") == "choose" {
+		return h.newPage(c, d, web.NewForm(), fiber.StatusOK)
+	}
+	form := web.NewForm()
+	t, err := h.Store.TypeByID(c.UserContext(), d.TypeID)
+	if errors.Is(err, ErrNotFound) {
+		form.Add("type", "messages.new.error_type")
+	} else if err != nil {
+		return err
+	}
+	checkMessage(form, &d, true)
+	if !form.Valid() {
+		return h.newPage(c, d, form, fiber.StatusUnprocessableEntity)
+	}
+	th := &Thread{RecordID: held.ID, HolderID: person(c), TypeID: t.ID, TeamID: t.TeamID, Subject: d.Subject, StartedBy: person(c)}
+	if err := h.Store.Start(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body}); err != nil {
+		return err
+	}
+	if err := h.afterSend(c, th, 0); err != nil {
+		return err
+	}
+	return web.Redirect(c, threadPath(th))
+}
+
+// afterSend discards the draft, audits, tells the team and confirms.
+func (h *Handler) afterSend(c *fiber.Ctx, th *Thread, draftThread int64) error {
+	if err := h.Store.DeleteDraft(c.UserContext(), person(c), th.RecordID, draftThread); err != nil {
+		return err
+	}
+	if err := h.auditRecord(c, "message.sent", th.RecordID, "thread:"+itoa(th.ID)); err != nil {
+		return err
+	}
+	team, err := h.People.TeamMembers(c.UserContext(), th.TeamID)
+	if err != nil {
+		return err
+	}
+	for _, p := range team {
+		// Security: nothing personal; the link leads to the inbox.
+		if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
+			Template: "email_new_message", Data: map[string]string{"Link": "/staff/inbox"}}); err != nil {
+			return err
+		}
+	}
+	return h.Sessions.AddFlash(c, "success", "messages.sent")
+}
+
+// checkMessage adds the errors of a subject (new threads) and a body.
+func checkMessage(form *web.Form, d *Draft, subject bool) {
+	if subject {
+		form.Values["subject"] = d.Subject
+		if d.Subject == "" {
+			form.Add("subject", "messages.new.error_subject")
+		} else if utf8.RuneCountInString(d.Subject) > SubjectMax {
+			form.AddArgs("subject", "messages.new.error_subject_long", "Max", SubjectMax)
+		}
+	}
+	d.Body = strings.TrimSpace(d.Body)
+	if d.Body == "" {
+		form.Add("body", "messages.new.error_body")
+	} else if utf8.RuneCountInString(d.Body) > BodyMax {
+		form.AddArgs("body", "messages.new.error_body_long", "Max", "50,000")
+	}
+}
+
+// ThreadView is one thread as its holder sees it.
+type ThreadView struct {
+	Thread   *Thread
+	Type     Type
+	Messages []Posted
+	Draft    Draft
+}
+
+// threadShow is one thread, both sides, with Reply. Opening it reads it.
+func (h *Handler) threadShow(c *fiber.Ctx) error {
+	th, err := h.holderThread(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Store.ReadByHolder(c.UserContext(), th); err != nil {
+		return err
+	}
+	if err := h.auditRecord(c, "message.read", th.RecordID, "thread:"+itoa(th.ID)); err != nil {
+		return err
+	}
+	d, err := h.Store.DraftOf(c.UserContext(), person(c), th.RecordID, th.ID)
+	if err != nil {
+		return err
+	}
+	return h.threadPage(c, th, d, web.NewForm(), fiber.StatusOK)
+}
+
+func (h *Handler) threadPage(c *fiber.Ctx, th *Thread, d Draft, form *web.Form, status int) error {
+	msgs, err := h.Store.Messages(c.UserContext(), th)
+	if err != nil {
+		return err
+	}
+	types, err := h.typeNames(c)
+	if err != nil {
+		return err
+	}
+	return h.Render.Render(c, web.Page{Template: "messages/thread", Title: "messages.thread.title",
+		Data: ThreadView{Thread: th, Type: types[th.TypeID], Messages: msgs, Draft: d}, Form: form, Status: status,
+		Record: access.Frame(access.Holding(c), "messages")})
+}
+
+// reply adds the holder's reply to the thread.
+func (h *Handler) reply(c *fiber.Ctx) error {
+	th, err := h.holderThread(c)
+	if err != nil {
+		return err
+	}
+	d := draftFrom(c)
+	form := web.NewForm()
+	checkMessage(form, &d, false)
+	if !form.Valid() {
+		if err := h.Store.SaveDraft(c.UserContext(), person(c), th.RecordID, th.ID, d); err != nil {
+			return err
+		}
+		return h.threadPage(c, th, d, form, fiber.StatusUnprocessableEntity)
+	}
+	if err := h.Store.Reply(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body}); err != nil {
+		return err
+	}
+	if err := h.afterSend(c, th, th.ID); err != nil {
+		return err
+	}
+	return web.Redirect(c, threadPath(th)+"#latest")
+}
+
+// draftNew and draftReply keep what is being written (htmx, passive: as
+// the person types and before an idle sign-out). They answer 204.
+func (h *Handler) draftNew(c *fiber.Ctx) error {
+	held := access.Holding(c)
+	if err := h.Store.SaveDraft(c.UserContext(), person(c), held.ID, 0, draftFrom(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (h *Handler) draftReply(c *fiber.Ctx) error {
+	th, err := h.holderThread(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Store.SaveDraft(c.UserContext(), person(c), th.RecordID, th.ID, draftFrom(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// holderThread loads the URL's thread as this holder's on this record.
+func (h *Handler) holderThread(c *fiber.Ctx) (*Thread, error) {
+	id, err := c.ParamsInt("thread")
+	if err != nil {
+		return nil, web.NotFound()
+	}
+	th, err := h.Store.HolderThread(c.UserContext(), person(c), access.Holding(c).ID, int64(id))
+	if errors.Is(err, ErrNotFound) {
+		return nil, web.NotFound()
+	}
+	return th, err
+}
+
+func (h *Handler) auditRecord(c *fiber.Ctx, action string, recordID int64, target string) error {
+	p := person(c)
+	return h.Audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p, Action: action, RecordID: &recordID,
+		Target: target, RequestID: web.RequestID(c)})
+}
+
+func person(c *fiber.Ctx) int64 { return *web.CurrentSession(c).PersonID }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func threadPath(th *Thread) string {
+	return "/records/" + itoa(th.RecordID) + "/messages/" + itoa(th.ID)
+}
+
+// MessageView is one message for the message partial.
+type MessageView struct {
+	*web.View
+	Posted
+	Mine bool // written by the viewer
+}
+
+// Items are the thread's messages for the partial, as viewer sees them.
+func (v ThreadView) Items(view *web.View) []MessageView {
+	out := make([]MessageView, len(v.Messages))
+	for i, m := range v.Messages {
+		out[i] = MessageView{View: view, Posted: m, Mine: view.Viewer != nil && m.AuthorID == view.Viewer.ID}
+	}
+	return out
+}

@@ -1,0 +1,90 @@
+package messages
+
+import (
+	"context"
+	"fmt"
+)
+
+// The team inbox: every thread its types routed to the team.
+
+// InboxThread is a thread as the team's inbox lists it: who wrote, for
+// which record, and who deals with it.
+type InboxThread struct {
+	Thread
+	HolderName   string
+	RecordName   string
+	AssigneeName string
+}
+
+// Inbox filters.
+const (
+	InboxOpen    = "open"    // not handled
+	InboxMine    = "mine"    // assigned to the viewer, not handled
+	InboxHandled = "handled" // handled
+)
+
+// ForTeam lists team's threads in filter, the latest activity first.
+func (s *Store) ForTeam(ctx context.Context, teamID, viewerID int64, filter string) ([]InboxThread, error) {
+	where := "t.team_id = ? AND t.handled_at IS NULL"
+	args := []any{teamID}
+	switch filter {
+	case InboxMine:
+		where += " AND t.assigned_to = ?"
+		args = append(args, viewerID)
+	case InboxHandled:
+		where = "t.team_id = ? AND t.handled_at IS NOT NULL"
+	}
+	var out []InboxThread
+	err := s.db.WithContext(ctx).Raw(`SELECT t.*, h.given_name || ' ' || h.family_name AS holder_name,
+			r.given_name || ' ' || r.family_name AS record_name,
+			coalesce(a.given_name || ' ' || a.family_name, '') AS assignee_name
+		FROM threads t JOIN people h ON h.id = t.holder_id JOIN records r ON r.id = t.record_id
+		LEFT JOIN people a ON a.id = t.assigned_to
+		WHERE `+where+` ORDER BY t.last_message_at DESC, t.id DESC LIMIT 200`, args...).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("messages: inbox: %w", err)
+	}
+	for i := range out {
+		plain, err := s.sealer.Open(subjectPurpose(out[i].ID), out[i].SealedSubject)
+		if err != nil {
+			return nil, fmt.Errorf("messages: inbox subject: %w", err)
+		}
+		out[i].Subject = string(plain)
+	}
+	return out, nil
+}
+
+// TeamUnread counts the team's threads with a message nobody has read.
+func (s *Store) TeamUnread(ctx context.Context, teamID int64) (int64, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM threads WHERE team_id = ? AND team_unread`, teamID).Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("messages: team unread: %w", err)
+	}
+	return n, nil
+}
+
+// Assign gives th to a worker (0: nobody). The caller has checked the
+// worker is in th's team.
+func (s *Store) Assign(ctx context.Context, th *Thread, workerID int64) error {
+	var to *int64
+	if workerID != 0 {
+		to = &workerID
+	}
+	if err := s.db.WithContext(ctx).Model(&Thread{}).Where("id = ?", th.ID).Update("assigned_to", to).Error; err != nil {
+		return fmt.Errorf("messages: assign: %w", err)
+	}
+	return nil
+}
+
+// SetHandled marks th handled, or open again.
+func (s *Store) SetHandled(ctx context.Context, th *Thread, handled bool) error {
+	var at any
+	if handled {
+		at = s.clock.Now()
+	}
+	if err := s.db.WithContext(ctx).Model(&Thread{}).Where("id = ?", th.ID).
+		Updates(map[string]any{"handled_at": at, "team_unread": false}).Error; err != nil {
+		return fmt.Errorf("messages: handled: %w", err)
+	}
+	return nil
+}

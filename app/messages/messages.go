@@ -1,0 +1,322 @@
+// Package messages is secure messaging (guides 000, 001, 002): threads
+// between one holder of a record and the council's team the message type
+// routes to, with replies on both sides and drafts that survive.
+//
+// Invariants:
+//   - A thread belongs to one holder of one record: the holder reaches it
+//     only as that person, on a record they hold now; co-holders never see
+//     each other's threads. Anything else, a foreign id included, is
+//     ErrNotFound, answered with the same 404 as a missing thread.
+//   - Staff reach a thread only through their team (the team its type
+//     routed it to); every staff query takes the team.
+//   - Subjects, bodies and drafts are sealed at rest, each bound to its
+//     thread or person (seal purposes), so a value cannot be moved.
+//   - Unread is a flag per side on the thread, counted through a partial
+//     index: the counts do not grow with old messages.
+//   - A change that someone may be watching (a new message) notifies
+//     "thread:<id>" and "person:<holder id>" in its own transaction
+//     (live.Notify): ids only, delivered on commit.
+package messages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"portal/app/clock"
+	"portal/app/seal"
+)
+
+var (
+	// ErrNotFound is a thread or type the actor may not reach, or none.
+	ErrNotFound = errors.New("messages: not found")
+)
+
+// BodyMax is the longest message, in characters (guide 002: long
+// messages must not be lost or cut).
+const BodyMax = 50000
+
+// SubjectMax is the longest subject, in characters.
+const SubjectMax = 150
+
+// Type is a message type: who a new message goes to.
+type Type struct {
+	ID         int64
+	NameEN     string `gorm:"column:name_en"`
+	NameCY     string `gorm:"column:name_cy"`
+	TeamID     int64
+	FormKey    *string // the message is this form template's answers
+	NameWorker bool    // "Message your worker": the subject names the worker
+	Active     bool
+	Position   int
+	CreatedAt  time.Time
+}
+
+// TableName keeps GORM on the message_types table.
+func (Type) TableName() string { return "message_types" }
+
+// Name is the type's name in lang.
+func (t Type) Name(lang string) string {
+	if lang == "cy" && t.NameCY != "" {
+		return t.NameCY
+	}
+	return t.NameEN
+}
+
+// Thread is one conversation, its subject opened.
+type Thread struct {
+	ID            int64
+	RecordID      int64
+	HolderID      int64
+	TypeID        int64
+	TeamID        int64
+	Subject       string `gorm:"-"`
+	SealedSubject string `gorm:"column:subject"`
+	StartedBy     int64
+	AssignedTo    *int64
+	HandledAt     *time.Time
+	HolderUnread  bool
+	TeamUnread    bool
+	CreatedAt     time.Time
+	LastMessageAt time.Time
+}
+
+// TableName keeps GORM on the threads table.
+func (Thread) TableName() string { return "threads" }
+
+// Message is one message of a thread, its body opened.
+type Message struct {
+	ID         int64
+	ThreadID   int64
+	AuthorID   int64
+	FromStaff  bool
+	Body       string `gorm:"-"`
+	SealedBody string `gorm:"column:body"`
+	FormKey    *string
+	CreatedAt  time.Time
+}
+
+// TableName keeps GORM on the messages table.
+func (Message) TableName() string { return "messages" }
+
+// Store reads and writes message types, threads, messages and drafts.
+type Store struct {
+	db     *gorm.DB
+	clock  clock.Clock
+	sealer *seal.Sealer
+	// Notify tells open pages of a change, in the change's transaction
+	// (live.Notify); nil tells nobody.
+	Notify func(ctx context.Context, tx *gorm.DB, topic string, id int64) error
+}
+
+// NewStore returns the store.
+func NewStore(db *gorm.DB, clk clock.Clock, s *seal.Sealer) *Store {
+	return &Store{db: db, clock: clk, sealer: s}
+}
+
+// Types lists the message types, the active ones only when active.
+func (s *Store) Types(ctx context.Context, active bool) ([]Type, error) {
+	q := s.db.WithContext(ctx).Order("position, name_en")
+	if active {
+		q = q.Where("active")
+	}
+	var out []Type
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("messages: types: %w", err)
+	}
+	return out, nil
+}
+
+// TypeByID is one active type, or ErrNotFound.
+func (s *Store) TypeByID(ctx context.Context, id int64) (*Type, error) {
+	var t Type
+	err := s.db.WithContext(ctx).Where("id = ? AND active", id).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("messages: type %d: %w", id, err)
+	}
+	return &t, nil
+}
+
+// SaveType creates t (ID 0) or changes it.
+func (s *Store) SaveType(ctx context.Context, t *Type) error {
+	if t.ID == 0 {
+		t.CreatedAt = s.clock.Now()
+		if err := s.db.WithContext(ctx).Create(t).Error; err != nil {
+			return fmt.Errorf("messages: create type: %w", err)
+		}
+		return nil
+	}
+	if err := s.db.WithContext(ctx).Select("name_en", "name_cy", "team_id", "form_key", "name_worker", "active", "position").
+		Updates(t).Error; err != nil {
+		return fmt.Errorf("messages: save type: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) notify(ctx context.Context, tx *gorm.DB, th *Thread) error {
+	if s.Notify == nil {
+		return nil
+	}
+	if err := s.Notify(ctx, tx, "thread", th.ID); err != nil {
+		return err
+	}
+	return s.Notify(ctx, tx, "person", th.HolderID)
+}
+
+func subjectPurpose(thread int64) string { return fmt.Sprintf("thread.subject:%d", thread) }
+func bodyPurpose(thread int64) string    { return fmt.Sprintf("message.body:%d", thread) }
+
+// Start begins a thread with its first message, in one transaction. The
+// caller has checked that th.HolderID holds th.RecordID and chosen the
+// type's team.
+func (s *Store) Start(ctx context.Context, th *Thread, first *Message) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.clock.Now()
+		th.CreatedAt, th.LastMessageAt = now, now
+		th.HolderUnread, th.TeamUnread = first.FromStaff, !first.FromStaff
+		th.SealedSubject = "-" // sealed below, once the id binds it
+		if err := tx.Create(th).Error; err != nil {
+			return fmt.Errorf("messages: start: %w", err)
+		}
+		sealed, err := s.sealer.Seal(subjectPurpose(th.ID), []byte(th.Subject))
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(th).Update("subject", sealed).Error; err != nil {
+			return fmt.Errorf("messages: start: %w", err)
+		}
+		first.ThreadID = th.ID
+		return s.add(ctx, tx, th, first)
+	})
+}
+
+// add writes m to th in tx and flags th unread for the other side.
+func (s *Store) add(ctx context.Context, tx *gorm.DB, th *Thread, m *Message) error {
+	sealed, err := s.sealer.Seal(bodyPurpose(th.ID), []byte(m.Body))
+	if err != nil {
+		return err
+	}
+	m.SealedBody, m.CreatedAt = sealed, s.clock.Now()
+	if err := tx.Create(m).Error; err != nil {
+		return fmt.Errorf("messages: add: %w", err)
+	}
+	flags := map[string]any{"last_message_at": m.CreatedAt}
+	if m.FromStaff {
+		flags["holder_unread"] = true
+	} else {
+		flags["team_unread"], flags["handled_at"] = true, nil // a holder's new word reopens a handled thread
+	}
+	if err := tx.Model(&Thread{}).Where("id = ?", th.ID).Updates(flags).Error; err != nil {
+		return fmt.Errorf("messages: add: %w", err)
+	}
+	return s.notify(ctx, tx, th)
+}
+
+// Reply adds m to thread th (found by the caller for the actor).
+func (s *Store) Reply(ctx context.Context, th *Thread, m *Message) error {
+	m.ThreadID = th.ID
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.add(ctx, tx, th, m) })
+}
+
+func (s *Store) open(threads []Thread) error {
+	for i := range threads {
+		plain, err := s.sealer.Open(subjectPurpose(threads[i].ID), threads[i].SealedSubject)
+		if err != nil {
+			return fmt.Errorf("messages: subject of %d: %w", threads[i].ID, err)
+		}
+		threads[i].Subject = string(plain)
+	}
+	return nil
+}
+
+// ForHolder lists person's threads on record, the latest activity first.
+func (s *Store) ForHolder(ctx context.Context, personID, recordID int64) ([]Thread, error) {
+	var out []Thread
+	err := s.db.WithContext(ctx).Where("holder_id = ? AND record_id = ?", personID, recordID).
+		Order("last_message_at DESC, id DESC").Limit(200).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("messages: for holder: %w", err)
+	}
+	return out, s.open(out)
+}
+
+// HolderThread is thread id as person reaches it on record, or ErrNotFound.
+func (s *Store) HolderThread(ctx context.Context, personID, recordID, id int64) (*Thread, error) {
+	return s.one(ctx, "id = ? AND holder_id = ? AND record_id = ?", id, personID, recordID)
+}
+
+// TeamThread is thread id as a member of team reaches it, or ErrNotFound.
+func (s *Store) TeamThread(ctx context.Context, teamID, id int64) (*Thread, error) {
+	return s.one(ctx, "id = ? AND team_id = ?", id, teamID)
+}
+
+func (s *Store) one(ctx context.Context, where string, args ...any) (*Thread, error) {
+	var th []Thread
+	if err := s.db.WithContext(ctx).Where(where, args...).Limit(1).Find(&th).Error; err != nil {
+		return nil, fmt.Errorf("messages: thread: %w", err)
+	}
+	if len(th) == 0 {
+		return nil, ErrNotFound
+	}
+	return &th[0], s.open(th)
+}
+
+// Messages lists th's messages, oldest first, bodies opened, with their
+// authors' names (staff names are shown to holders: guide 000).
+func (s *Store) Messages(ctx context.Context, th *Thread) ([]Posted, error) {
+	var out []Posted
+	err := s.db.WithContext(ctx).Raw(`SELECT m.*, p.given_name || ' ' || p.family_name AS author_name
+		FROM messages m JOIN people p ON p.id = m.author_id WHERE m.thread_id = ? ORDER BY m.id`, th.ID).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("messages: messages of %d: %w", th.ID, err)
+	}
+	for i := range out {
+		plain, err := s.sealer.Open(bodyPurpose(th.ID), out[i].SealedBody)
+		if err != nil {
+			return nil, fmt.Errorf("messages: body %d: %w", out[i].ID, err)
+		}
+		out[i].Body = string(plain)
+	}
+	return out, nil
+}
+
+// Posted is a message with its author's name.
+type Posted struct {
+	Message
+	AuthorName string
+}
+
+// ReadByHolder clears th's unread flag for its holder.
+func (s *Store) ReadByHolder(ctx context.Context, th *Thread) error {
+	return s.clear(ctx, th, "holder_unread")
+}
+
+// ReadByTeam clears th's unread flag for its team.
+func (s *Store) ReadByTeam(ctx context.Context, th *Thread) error {
+	return s.clear(ctx, th, "team_unread")
+}
+
+func (s *Store) clear(ctx context.Context, th *Thread, flag string) error {
+	if err := s.db.WithContext(ctx).Model(&Thread{}).Where("id = ? AND "+flag, th.ID).Update(flag, false).Error; err != nil {
+		return fmt.Errorf("messages: read: %w", err)
+	}
+	return nil
+}
+
+// Unread counts person's threads on record with a message they have not
+// read: the dashboard's "New messages" tile.
+func (s *Store) Unread(ctx context.Context, personID, recordID int64) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM threads WHERE holder_id = ? AND record_id = ? AND holder_unread`,
+		personID, recordID).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("messages: unread: %w", err)
+	}
+	return n, nil
+}

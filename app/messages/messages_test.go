@@ -1,0 +1,212 @@
+package messages_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"portal/app/access"
+	"portal/app/accounts"
+	"portal/app/apptest"
+	"portal/app/messages"
+	"portal/app/records"
+)
+
+func TestMain(m *testing.M) { apptest.Main(m) }
+
+type world struct {
+	a                  *apptest.TestApp
+	store              *messages.Store
+	ellie, sam         *records.Record
+	mum, dad, other    *accounts.Person
+	worker             *accounts.Person
+	mumC, dadC, otherC *apptest.Client
+	toWorker, toDuty   *messages.Type
+}
+
+func newWorld(t *testing.T) *world {
+	a := apptest.NewApp(t, apptest.Options{})
+	locality, duty := a.NewTeam(t, "North Locality Team"), a.NewTeam(t, "Duty Team")
+	w := &world{a: a, store: messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer),
+		ellie: a.NewRecord(t, locality, "Ellie", "Smith"), sam: a.NewRecord(t, locality, "Sam", "Jones")}
+	w.worker = a.NewWorker(t, "worker@example.org", locality)
+	a.NewWorker(t, "duty@example.org", duty)
+	w.mum = a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	w.dad = a.NewPerson(t, "dad@example.net", accounts.RoleCitizen, "")
+	w.other = a.NewPerson(t, "other@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, w.mum, w.ellie, access.Parent)
+	a.Grant(t, w.dad, w.ellie, access.Parent)
+	a.Grant(t, w.other, w.sam, access.Parent)
+	w.mumC, w.dadC, w.otherC = a.Client(t), a.Client(t), a.Client(t)
+	a.SignIn(t, w.mumC, w.mum)
+	a.SignIn(t, w.dadC, w.dad)
+	a.SignIn(t, w.otherC, w.other)
+	w.toWorker = &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: locality.ID, NameWorker: true, Active: true}
+	w.toDuty = &messages.Type{NameEN: "Report a change", NameCY: "Rhoi gwybod am newid", TeamID: duty.ID, Active: true, Position: 1}
+	for _, ty := range []*messages.Type{w.toWorker, w.toDuty} {
+		if err := w.store.SaveType(context.Background(), ty); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+func rec(r *records.Record) string { return "/records/" + strconv.FormatInt(r.ID, 10) }
+
+// send sends a new message as c on r and returns the thread's path.
+func (w *world) send(t *testing.T, c *apptest.Client, r *records.Record, ty *messages.Type, subject, body string) string {
+	t.Helper()
+	c.Get(rec(r) + "/messages/new")
+	res := c.PostForm(rec(r)+"/messages/new", url.Values{"type": {strconv.FormatInt(ty.ID, 10)}, "subject": {subject}, "body": {body}, "action": {"send"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send = %d: %s", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	return res.Header.Get("Location")
+}
+
+func TestAMessageGoesToTheTeamItsTypeNames(t *testing.T) {
+	w := newWorld(t)
+	page := w.mumC.Get(rec(w.ellie) + "/messages/new")
+	if !strings.Contains(page.Text(".govuk-warning-text"), "0344 800 8020") {
+		t.Errorf("no warning about urgent matters before the form: %q", page.Text(".govuk-warning-text"))
+	}
+	if page.Doc.Find(`select#type option[value="`+strconv.FormatInt(w.toDuty.ID, 10)+`"]`).Length() != 1 {
+		t.Fatal("the Message Type list lacks a type")
+	}
+	chosen := w.mumC.PostForm(rec(w.ellie)+"/messages/new", url.Values{"type": {strconv.FormatInt(w.toWorker.ID, 10)}, "action": {"choose"}})
+	if !strings.Contains(chosen.Text("#subject-hint"), "first and last name") {
+		t.Errorf("Message your worker does not ask for the worker's name: %q", chosen.Text("#subject-hint"))
+	}
+	path := w.send(t, w.mumC, w.ellie, w.toDuty, "Moving house", "We move on Friday.")
+	id, _ := strconv.ParseInt(path[strings.LastIndex(path, "/")+1:], 10, 64)
+	th, err := w.store.HolderThread(context.Background(), w.mum.ID, w.ellie.ID, id)
+	if err != nil || th.TeamID != w.toDuty.TeamID {
+		t.Fatalf("the thread went to team %d, want the Duty Team %d (%v)", th.TeamID, w.toDuty.TeamID, err)
+	}
+	mail := w.a.LastSent(t, "email", "duty@example.org")
+	if mail.Subject != w.a.T("email_new_message.subject") || strings.Contains(mail.Body, "Moving") || strings.Contains(mail.Body, "Ellie") {
+		t.Errorf("the duty team's email: %q\n%s", mail.Subject, mail.Body)
+	}
+	var sealed string
+	w.a.DB.Gorm.Raw(`SELECT body FROM messages`).Scan(&sealed)
+	if strings.Contains(sealed, "Friday") {
+		t.Error("the message is not sealed at rest")
+	}
+}
+
+func TestAnotherHoldersOrRecordsThreadIsTheSame404(t *testing.T) {
+	w := newWorld(t)
+	mums := w.send(t, w.mumC, w.ellie, w.toWorker, "For Jo Bloggs", "Hello")
+	others := w.send(t, w.otherC, w.sam, w.toWorker, "Sam's", "Hello")
+	othersID := others[strings.LastIndex(others, "/")+1:]
+	missing := w.mumC.Get(rec(w.ellie) + "/messages/999999")
+	for name, try := range map[string]func() *apptest.Response{
+		"a co-holder reads": func() *apptest.Response { return w.dadC.Get(mums) },
+		"a co-holder replies": func() *apptest.Response {
+			w.dadC.Get(rec(w.ellie) + "/messages") // a page, for its CSRF token
+			return w.dadC.PostForm(mums, url.Values{"body": {"x"}})
+		},
+		"another record's thread under mine": func() *apptest.Response { return w.mumC.Get(rec(w.ellie) + "/messages/" + othersID) },
+		"another record's thread":            func() *apptest.Response { return w.mumC.Get(others) },
+		"a reply to another record's thread": func() *apptest.Response {
+			w.mumC.Get(rec(w.ellie) + "/messages")
+			return w.mumC.PostForm(rec(w.ellie)+"/messages/"+othersID, url.Values{"body": {"x"}})
+		},
+	} {
+		res := try()
+		if res.StatusCode != http.StatusNotFound || res.Text("h1") != missing.Text("h1") {
+			t.Errorf("%s = %d %q, want the 404 of a missing thread", name, res.StatusCode, res.Text("h1"))
+		}
+	}
+	if list := w.dadC.Get(rec(w.ellie) + "/messages"); strings.Contains(list.Body, "For Jo Bloggs") {
+		t.Error("a co-holder's list shows mum's thread")
+	}
+}
+
+func TestAFiftyThousandCharacterMessageRoundTrips(t *testing.T) {
+	w := newWorld(t)
+	long := strings.Repeat("Mae'n braf gweld ŵyr ac ŷd. ", 2000)[:0]
+	for len([]rune(long)) < 50000 {
+		long += "Mae'n braf gweld ŵyr ac ŷd. "
+	}
+	long = string([]rune(long)[:50000])
+	path := w.send(t, w.mumC, w.ellie, w.toWorker, "A long one", long)
+	page := w.mumC.Get(path)
+	if got := page.Doc.Find(".app-thread__message .app-answer").First().Text(); got != strings.TrimSpace(long) {
+		t.Errorf("the message came back with %d characters, want 50,000 intact", len([]rune(got)))
+	}
+	w.mumC.Get(rec(w.ellie) + "/messages/new")
+	res := w.mumC.PostForm(rec(w.ellie)+"/messages/new", url.Values{"type": {strconv.FormatInt(w.toWorker.ID, 10)},
+		"subject": {"Too long"}, "body": {long + "x"}, "action": {"send"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || res.Doc.Find(`.govuk-error-summary a[href="#body"]`).Length() == 0 {
+		t.Errorf("50,001 characters = %d", res.StatusCode)
+	}
+	if got := res.Doc.Find("#body").Text(); got != long+"x" {
+		t.Errorf("the too-long message was not given back whole (%d characters)", len([]rune(got)))
+	}
+}
+
+func TestADraftComesBackAndGoesWhenSent(t *testing.T) {
+	w := newWorld(t)
+	w.mumC.Get(rec(w.ellie) + "/messages/new")
+	w.mumC.Header.Set("X-Portal-Passive", "1")
+	res := w.mumC.PostForm(rec(w.ellie)+"/messages/draft", url.Values{"type": {strconv.FormatInt(w.toWorker.ID, 10)},
+		"subject": {"For Jo Bloggs"}, "body": {"Half of what I wanted to say"}})
+	w.mumC.Header.Del("X-Portal-Passive")
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("saving a draft = %d", res.StatusCode)
+	}
+	again := w.a.Client(t) // a new sign-in, another device
+	w.a.SignIn(t, again, w.mum)
+	page := again.Get(rec(w.ellie) + "/messages/new")
+	if page.Doc.Find("#body").Text() != "Half of what I wanted to say" || page.Doc.Find("#subject").AttrOr("value", "") != "For Jo Bloggs" {
+		t.Fatalf("the draft did not come back: %q", page.Doc.Find("#body").Text())
+	}
+	if page.Doc.Find(`select#type option[selected]`).AttrOr("value", "") != strconv.FormatInt(w.toWorker.ID, 10) {
+		t.Error("the draft's type did not come back")
+	}
+	if dad := w.dadC.Get(rec(w.ellie) + "/messages/new"); dad.Doc.Find("#body").Text() != "" {
+		t.Error("a co-holder sees mum's draft")
+	}
+	w.send(t, again, w.ellie, w.toWorker, "For Jo Bloggs", "All of it")
+	if after := again.Get(rec(w.ellie) + "/messages/new"); after.Doc.Find("#body").Text() != "" {
+		t.Error("the draft stays after sending")
+	}
+}
+
+func TestACouncilReplyIsUnreadUntilOpened(t *testing.T) {
+	w := newWorld(t)
+	path := w.send(t, w.mumC, w.ellie, w.toWorker, "For Jo Bloggs", "Hello")
+	id, _ := strconv.ParseInt(path[strings.LastIndex(path, "/")+1:], 10, 64)
+	th, err := w.store.HolderThread(context.Background(), w.mum.ID, w.ellie.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.Reply(context.Background(), th, &messages.Message{AuthorID: w.worker.ID, FromStaff: true, Body: "Thank you, noted."}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.mumC.Get(rec(w.ellie)).Text("#count-messages"); got != w.a.T("records.count.messages", "N", 1) {
+		t.Errorf("the New messages tile says %q", got)
+	}
+	list := w.mumC.Get(rec(w.ellie) + "/messages")
+	if list.Doc.Find(".app-items__item--new").Length() != 1 {
+		t.Error("the thread with a reply is not bold")
+	}
+	page := w.mumC.Get(path)
+	if !strings.Contains(page.Text(".app-thread"), "Thank you, noted.") || !strings.Contains(page.Text(".app-thread"), w.worker.GivenName) {
+		t.Errorf("the thread: %q", page.Text(".app-thread"))
+	}
+	if got := w.mumC.Get(rec(w.ellie)).Text("#count-messages"); got != w.a.T("records.count.messages_none") {
+		t.Errorf("after reading, the tile says %q", got)
+	}
+	res := w.mumC.PostForm(path, url.Values{"body": {"Thanks"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reply = %d", res.StatusCode)
+	}
+	if !strings.Contains(w.mumC.Get(path).Text(".app-thread"), "Thanks") {
+		t.Error("the reply is not in the thread")
+	}
+}
