@@ -34,13 +34,31 @@ func (s *Store) ForTeam(ctx context.Context, teamID, viewerID int64, filter stri
 	case InboxHandled:
 		where = "t.team_id = ? AND t.handled_at IS NOT NULL"
 	}
+	return s.inbox(ctx, where+" ORDER BY t.last_message_at DESC, t.id DESC LIMIT 200", args...)
+}
+
+// InboxThread is thread id as a member of team reaches it, with who wrote
+// and for which record (a type may route a record of another team's to
+// this one), or ErrNotFound.
+func (s *Store) InboxThread(ctx context.Context, teamID, id int64) (*InboxThread, error) {
+	out, err := s.inbox(ctx, "t.team_id = ? AND t.id = ?", teamID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, ErrNotFound
+	}
+	return &out[0], nil
+}
+
+func (s *Store) inbox(ctx context.Context, where string, args ...any) ([]InboxThread, error) {
 	var out []InboxThread
 	err := s.db.WithContext(ctx).Raw(`SELECT t.*, h.given_name || ' ' || h.family_name AS holder_name,
-			r.given_name || ' ' || r.family_name AS record_name,
+			r.given_name || ' ' || r.family_name || ' (' || r.case_reference || ')' AS record_name,
 			coalesce(a.given_name || ' ' || a.family_name, '') AS assignee_name
 		FROM threads t JOIN people h ON h.id = t.holder_id JOIN records r ON r.id = t.record_id
 		LEFT JOIN people a ON a.id = t.assigned_to
-		WHERE `+where+` ORDER BY t.last_message_at DESC, t.id DESC LIMIT 200`, args...).Scan(&out).Error
+		WHERE `+where, args...).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("messages: inbox: %w", err)
 	}

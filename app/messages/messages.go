@@ -251,11 +251,6 @@ func (s *Store) HolderThread(ctx context.Context, personID, recordID, id int64) 
 	return s.one(ctx, "id = ? AND holder_id = ? AND record_id = ?", id, personID, recordID)
 }
 
-// TeamThread is thread id as a member of team reaches it, or ErrNotFound.
-func (s *Store) TeamThread(ctx context.Context, teamID, id int64) (*Thread, error) {
-	return s.one(ctx, "id = ? AND team_id = ?", id, teamID)
-}
-
 func (s *Store) one(ctx context.Context, where string, args ...any) (*Thread, error) {
 	var th []Thread
 	if err := s.db.WithContext(ctx).Where(where, args...).Limit(1).Find(&th).Error; err != nil {

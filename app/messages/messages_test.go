@@ -210,3 +210,61 @@ func TestACouncilReplyIsUnreadUntilOpened(t *testing.T) {
 		t.Error("the reply is not in the thread")
 	}
 }
+
+func TestTheTeamInboxReadsRepliesAssignsAndHandles(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	path := w.send(t, w.mumC, w.ellie, w.toDuty, "Moving house", "We move on Friday.")
+	id := path[strings.LastIndex(path, "/")+1:]
+	duty, locality := a.Client(t), a.Client(t)
+	dutyWorker, err := accounts.NewStore(a.DB.Gorm).ByEmail(context.Background(), "duty@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SignIn(t, duty, dutyWorker)
+	a.SignIn(t, locality, w.worker)
+
+	inbox := duty.Get("/staff/inbox")
+	if !strings.Contains(inbox.Text("table"), "Moving house") || !strings.Contains(inbox.Text("table"), "Ellie Smith") {
+		t.Fatalf("the duty team's inbox: %q", inbox.Text("main"))
+	}
+	if res := locality.Get("/staff/inbox/" + id); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another team reads the thread: %d", res.StatusCode)
+	}
+	if strings.Contains(locality.Get("/staff/inbox").Body, "Moving house") {
+		t.Error("the thread shows in another team's inbox")
+	}
+	thread := duty.Get("/staff/inbox/" + id)
+	if !strings.Contains(thread.Text("main"), w.mum.GivenName) || !strings.Contains(thread.Text("main"), "We move on Friday.") {
+		t.Fatalf("the thread for staff: %q", thread.Text("main"))
+	}
+	if res := duty.PostForm("/staff/inbox/"+id+"/reply", url.Values{"body": {"Thank you. Please send the new address."}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reply = %d", res.StatusCode)
+	}
+	mail := a.LastSent(t, "email", w.mum.Email)
+	if mail.Subject != a.T("email_new_message.subject") || strings.Contains(mail.Body, "address") {
+		t.Errorf("the holder's email: %q", mail.Subject)
+	}
+	if !strings.Contains(w.mumC.Get(path).Text(".app-thread"), "Please send the new address") {
+		t.Error("the holder does not see the reply")
+	}
+	duty.Get("/staff/inbox/" + id)
+	if res := duty.PostForm("/staff/inbox/"+id+"/assign", url.Values{"worker": {strconv.FormatInt(dutyWorker.ID, 10)}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("assign = %d", res.StatusCode)
+	}
+	if !strings.Contains(duty.Get("/staff/inbox?show=mine").Body, "Moving house") {
+		t.Error("the assigned thread is not in Assigned to me")
+	}
+	if res := duty.PostForm("/staff/inbox/"+id+"/assign", url.Values{"worker": {strconv.FormatInt(w.worker.ID, 10)}}); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("assigning to another team's worker = %d", res.StatusCode)
+	}
+	duty.Get("/staff/inbox/" + id)
+	duty.PostForm("/staff/inbox/"+id+"/handled", nil)
+	if strings.Contains(duty.Get("/staff/inbox").Body, "Moving house") || !strings.Contains(duty.Get("/staff/inbox?show=handled").Body, "Moving house") {
+		t.Error("a handled thread is still open")
+	}
+	w.mumC.PostForm(path, url.Values{"body": {"The address is 1 New Street."}})
+	if !strings.Contains(duty.Get("/staff/inbox").Body, "Moving house") {
+		t.Error("the holder's new message did not reopen the handled thread")
+	}
+}

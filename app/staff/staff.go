@@ -30,6 +30,7 @@ import (
 	"portal/app/documents"
 	"portal/app/forms"
 	"portal/app/invitations"
+	"portal/app/messages"
 	"portal/app/notify"
 	"portal/app/records"
 	"portal/app/seal"
@@ -48,6 +49,7 @@ type Deps struct {
 	Invitations *invitations.Store
 	Documents   *documents.Store
 	Forms       *forms.Store
+	Messages    *messages.Store
 	Objects     storage.Store   // the documents' files
 	Scanner     uploads.Scanner // called on every upload before it is stored
 	Audit       *audit.Log
@@ -98,6 +100,11 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	r.Post("/invitations/:invitation<int>/resend", h.invitationResend).Name("staff.invitation.resend")
 	r.Post("/invitations/:invitation<int>/withdraw", h.invitationWithdraw).Name("staff.invitation.withdraw")
 	r.Get("/activations", h.activationsList).Name("staff.activations")
+	r.Get("/inbox", h.inbox).Name("staff.inbox")
+	r.Get("/inbox/:thread<int>", h.inboxThread).Name("staff.inbox.thread")
+	r.Post("/inbox/:thread<int>/reply", h.inboxReply).Name("staff.inbox.reply")
+	r.Post("/inbox/:thread<int>/assign", h.inboxAssign).Name("staff.inbox.assign")
+	r.Post("/inbox/:thread<int>/handled", h.inboxHandled).Name("staff.inbox.handled")
 	r.Post("/invitations/:invitation<int>/activate", h.invitationActivate).Name("staff.invitation.activate")
 }
 

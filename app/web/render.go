@@ -266,7 +266,8 @@ func (v *View) StaffNav() []NavItem {
 		items = append(items, NavItem{Path: "/staff/admin", Label: "staff.admin.nav"})
 	} else {
 		items = append(items, NavItem{Path: "/staff/records", Label: "layout.staff.records"},
-			NavItem{Path: "/staff/activations", Label: "layout.staff.activations"})
+			NavItem{Path: "/staff/activations", Label: "layout.staff.activations"},
+			NavItem{Path: "/staff/inbox", Label: "layout.staff.inbox"})
 	}
 	for i := range items {
 		p := items[i].Path
