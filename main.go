@@ -40,6 +40,7 @@ import (
 	"portal/app/i18n"
 	"portal/app/jobs"
 	"portal/app/logging"
+	"portal/app/messages"
 	"portal/app/notify"
 	"portal/storage"
 )
@@ -217,6 +218,9 @@ func seedDemo(ctx context.Context, cfg config.Config, database *db.DB, hasher *a
 		return err
 	}
 	if err := demo.SeedForms(ctx, database.Gorm, formStore); err != nil {
+		return err
+	}
+	if err := demo.SeedMessageTypes(ctx, database.Gorm, messages.NewStore(database.Gorm, clock.Real{}, nil)); err != nil {
 		return err
 	}
 	fmt.Printf("\nDemo accounts (development only), all with the same password:\n"+

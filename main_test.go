@@ -138,7 +138,11 @@ func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
 	if workers != 1 {
 		t.Fatalf("demo workers after restart = %d, want 1 (seeded once, kept)", workers)
 	}
-	var demoForms int
+	var demoForms, demoTypes int
+	conn.Gorm.Raw(`SELECT count(*) FROM message_types`).Scan(&demoTypes)
+	if demoTypes != 3 {
+		t.Fatalf("demo message types after restart = %d, want 3 (made once, kept)", demoTypes)
+	}
 	conn.Gorm.Raw(`SELECT count(*) FROM forms`).Scan(&demoForms)
 	if demoForms != 1 {
 		t.Fatalf("demo forms after restart = %d, want 1 (sent once, kept)", demoForms)

@@ -14,6 +14,7 @@ import (
 	"portal/app/clock"
 	"portal/app/documents"
 	"portal/app/forms"
+	"portal/app/messages"
 	"portal/storage"
 )
 
@@ -107,6 +108,29 @@ func SeedForms(ctx context.Context, db *gorm.DB, store *forms.Store) error {
 		if t.Key == "review_contribution" {
 			due := time.Now().AddDate(0, 0, 14)
 			_, err := store.Send(ctx, db, t.ID, ids.Record, []int64{ids.Parent}, &due, ids.Worker)
+			return err
+		}
+	}
+	return nil
+}
+
+// SeedMessageTypes gives the demo service its message types, routed to
+// the demo team, unless it has some already. Idempotent.
+func SeedMessageTypes(ctx context.Context, db *gorm.DB, store *messages.Store) error {
+	var n, team int64
+	if err := db.WithContext(ctx).Table("message_types").Count(&n).Error; err != nil || n > 0 {
+		return err
+	}
+	if err := db.WithContext(ctx).Raw(`SELECT team_id FROM people WHERE email = ?`, WorkerEmail).Scan(&team).Error; err != nil || team == 0 {
+		return err
+	}
+	for i, t := range []messages.Type{
+		{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", NameWorker: true},
+		{NameEN: "Tell us about a change", NameCY: "Rhoi gwybod i ni am newid"},
+		{NameEN: "Something else", NameCY: "Rhywbeth arall"},
+	} {
+		t.TeamID, t.Active, t.Position = team, true, i
+		if err := store.SaveType(ctx, &t); err != nil {
 			return err
 		}
 	}
