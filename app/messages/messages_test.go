@@ -268,3 +268,40 @@ func TestTheTeamInboxReadsRepliesAssignsAndHandles(t *testing.T) {
 		t.Error("the holder's new message did not reopen the handled thread")
 	}
 }
+
+func TestPortalAdminsManageMessageTypes(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	admin := a.Client(t)
+	a.SignIn(t, admin, a.NewPerson(t, "admin@example.org", accounts.RoleStaff, accounts.StaffPortalAdmin))
+	worker := a.Client(t)
+	a.SignIn(t, worker, w.worker)
+	if res := worker.Get("/staff/admin/message-types"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("a worker reaches the message types: %d", res.StatusCode)
+	}
+	admin.Get("/staff/admin/message-types")
+	team := strconv.FormatInt(w.toWorker.TeamID, 10)
+	if res := admin.PostForm("/staff/admin/message-types", url.Values{"team": {team}, "active": {"yes"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+		res.Doc.Find(`.govuk-error-summary a[href="#name_en"]`).Length() == 0 {
+		t.Errorf("a type without names = %d", res.StatusCode)
+	}
+	res := admin.PostForm("/staff/admin/message-types", url.Values{"name_en": {"Ask about contact"}, "name_cy": {"Gofyn am gyswllt"},
+		"team": {team}, "active": {"yes"}, "position": {"5"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("adding a type = %d: %s", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	page := w.mumC.Get(rec(w.ellie) + "/messages/new?lang=cy")
+	if !strings.Contains(page.Text("select#type"), "Gofyn am gyswllt") {
+		t.Errorf("the new type is not offered (in Welsh): %q", page.Text("select#type"))
+	}
+	// Hidden: no longer offered.
+	list := admin.Get("/staff/admin/message-types")
+	edit, _ := list.Doc.Find(`a[href*="edit="]`).Last().Attr("href")
+	form := admin.Get(edit)
+	id, _ := form.Doc.Find(`input[name="id"]`).Attr("value")
+	admin.PostForm("/staff/admin/message-types", url.Values{"id": {id}, "name_en": {"Ask about contact"}, "name_cy": {"Gofyn am gyswllt"},
+		"team": {team}, "position": {"5"}})
+	if strings.Contains(w.mumC.Get(rec(w.ellie)+"/messages/new?lang=cy").Text("select#type"), "Gofyn am gyswllt") {
+		t.Error("a hidden type is still offered")
+	}
+}

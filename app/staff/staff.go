@@ -112,6 +112,8 @@ func (h *Handler) mountTeam(r fiber.Router) {
 func (h *Handler) mountAdmin(r fiber.Router) {
 	r.Get("/", h.adminHome).Name("staff.admin")
 	r.Get("/teams", h.adminTeams).Name("staff.admin.teams")
+	r.Get("/message-types", h.adminMessageTypes).Name("staff.admin.message_types")
+	r.Post("/message-types", h.adminMessageTypeSave).Name("staff.admin.message_types.save")
 	r.Post("/teams", h.adminTeamCreate).Name("staff.admin.teams.create")
 	r.Get("/staff", h.adminStaff).Name("staff.admin.staff")
 	r.Post("/staff", h.adminStaffCreate).Name("staff.admin.staff.create")
