@@ -137,7 +137,7 @@ func (h *Handler) send(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
-	checkMessage(form, &d, true)
+	Check(form, &d, true)
 	if !form.Valid() {
 		return h.newPage(c, d, form, fiber.StatusUnprocessableEntity)
 	}
@@ -173,8 +173,9 @@ func (h *Handler) afterSend(c *fiber.Ctx, th *Thread, draftThread int64) error {
 	return h.Sessions.AddFlash(c, "success", "messages.sent")
 }
 
-// checkMessage adds the errors of a subject (new threads) and a body.
-func checkMessage(form *web.Form, d *Draft, subject bool) {
+// Check adds the errors of a subject (new threads) and a body to form,
+// as New Message and the staff's Send a message show them.
+func Check(form *web.Form, d *Draft, subject bool) {
 	if subject {
 		form.Values["subject"] = d.Subject
 		if d.Subject == "" {
@@ -240,7 +241,7 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 	}
 	d := draftFrom(c)
 	form := web.NewForm()
-	checkMessage(form, &d, false)
+	Check(form, &d, false)
 	if !form.Valid() {
 		if err := h.Store.SaveDraft(c.UserContext(), person(c), th.RecordID, th.ID, d); err != nil {
 			return err

@@ -305,3 +305,37 @@ func TestPortalAdminsManageMessageTypes(t *testing.T) {
 		t.Error("a hidden type is still offered")
 	}
 }
+
+func TestAWorkerStartsAThreadWithAChosenHolder(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	worker := a.Client(t)
+	a.SignIn(t, worker, w.worker)
+	staff := "/staff/records/" + strconv.FormatInt(w.ellie.ID, 10)
+	page := worker.Get(staff + "/messages/new")
+	if page.Doc.Find("input:checked").Length() != 0 {
+		t.Error("a holder is chosen before the worker chose one")
+	}
+	form := url.Values{"type": {strconv.FormatInt(w.toWorker.ID, 10)}, "subject": {"Review meeting"}, "body": {"The review is on 14 December."}}
+	if res := worker.PostForm(staff+"/messages", form); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("no holder chosen = %d", res.StatusCode)
+	}
+	form.Set("holder", strconv.FormatInt(w.other.ID, 10))
+	if res := worker.PostForm(staff+"/messages", form); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("another record's holder = %d", res.StatusCode)
+	}
+	form.Set("holder", strconv.FormatInt(w.dad.ID, 10))
+	res := worker.PostForm(staff+"/messages", form)
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/staff/inbox/") {
+		t.Fatalf("send = %d %q: %s", res.StatusCode, res.Header.Get("Location"), res.Text(".govuk-error-summary"))
+	}
+	if a.LastSent(t, "email", w.dad.Email).Subject != a.T("email_new_message.subject") {
+		t.Error("dad was not emailed")
+	}
+	if !strings.Contains(w.dadC.Get(rec(w.ellie)+"/messages").Text(".app-items"), "Review meeting") {
+		t.Error("dad does not see the thread")
+	}
+	if strings.Contains(w.mumC.Get(rec(w.ellie)+"/messages").Body, "Review meeting") {
+		t.Error("mum sees a thread with dad")
+	}
+}

@@ -8,9 +8,11 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/messages"
 	"portal/app/notify"
+	"portal/app/records"
 	"portal/app/web"
 )
 
@@ -123,18 +125,14 @@ func (h *Handler) inboxReply(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body := strings.TrimSpace(strings.ReplaceAll(c.FormValue("body"), "\r\n", "\n"))
+	d := messages.Draft{Body: strings.ReplaceAll(c.FormValue("body"), "\r\n", "\n")}
 	form := web.NewForm()
-	form.Values["body"] = body
-	if body == "" {
-		form.Add("body", "messages.new.error_body")
-	} else if len([]rune(body)) > messages.BodyMax {
-		form.AddArgs("body", "messages.new.error_body_long", "Max", "50,000")
-	}
+	messages.Check(form, &d, false)
+	form.Values["body"] = d.Body
 	if !form.Valid() {
 		return h.threadPage(c, th, form, fiber.StatusUnprocessableEntity)
 	}
-	if err := h.Messages.Reply(c.UserContext(), &th.Thread, &messages.Message{AuthorID: actor(c).ID, FromStaff: true, Body: body}); err != nil {
+	if err := h.Messages.Reply(c.UserContext(), &th.Thread, &messages.Message{AuthorID: actor(c).ID, FromStaff: true, Body: d.Body}); err != nil {
 		return err
 	}
 	if err := h.audit(c, "message.sent", th.RecordID, "thread:"+itoa(th.ID)); err != nil {
@@ -194,6 +192,79 @@ func (h *Handler) inboxHandled(c *fiber.Ctx) error {
 	}
 	if handled {
 		return web.Redirect(c, "/staff/inbox")
+	}
+	return web.Redirect(c, "/staff/inbox/"+itoa(th.ID))
+}
+
+// ThreadNewView is "Send a message" from a record: to one of its holders.
+type ThreadNewView struct {
+	Record  *records.Record
+	Holders []access.Holder
+	Types   []messages.Type
+}
+
+// threadNew is "Send a message" on a record.
+func (h *Handler) threadNew(c *fiber.Ctx) error {
+	r, err := h.teamRecord(c)
+	if err != nil {
+		return err
+	}
+	return h.threadNewPage(c, r, web.NewForm(), fiber.StatusOK)
+}
+
+func (h *Handler) threadNewPage(c *fiber.Ctx, r *records.Record, form *web.Form, status int) error {
+	v := ThreadNewView{Record: r}
+	var err error
+	if v.Holders, err = h.holdersInForce(c, r.ID); err != nil {
+		return err
+	}
+	if v.Types, err = h.Messages.Types(c.UserContext(), true); err != nil {
+		return err
+	}
+	return h.page(c, web.Page{Template: "staff/thread_new", Title: "staff.inbox.new", Data: v, Form: form, Status: status})
+}
+
+// threadStart begins a thread with the chosen holder; it lives in the
+// worker's team's inbox, and the holder is emailed.
+func (h *Handler) threadStart(c *fiber.Ctx) error {
+	r, err := h.teamRecord(c)
+	if err != nil {
+		return err
+	}
+	form := web.NewForm()
+	for _, f := range []string{"holder", "type", "subject", "body"} {
+		form.Values[f] = strings.TrimSpace(strings.ReplaceAll(c.FormValue(f), "\r\n", "\n"))
+	}
+	holders, err := h.holdersInForce(c, r.ID)
+	if err != nil {
+		return err
+	}
+	holder, _ := strconv.ParseInt(form.Values["holder"], 10, 64)
+	if !slices.ContainsFunc(holders, func(x access.Holder) bool { return x.PersonID == holder }) {
+		form.Add("holder", "staff.inbox.error_holder")
+	}
+	typeID, _ := strconv.ParseInt(form.Values["type"], 10, 64)
+	if _, err := h.Messages.TypeByID(c.UserContext(), typeID); err != nil {
+		form.Add("type", "messages.new.error_type")
+	}
+	d := messages.Draft{Subject: form.Values["subject"], Body: form.Values["body"]}
+	messages.Check(form, &d, true)
+	if !form.Valid() {
+		return h.threadNewPage(c, r, form, fiber.StatusUnprocessableEntity)
+	}
+	th := &messages.Thread{RecordID: r.ID, HolderID: holder, TypeID: typeID, TeamID: *actor(c).TeamID,
+		Subject: d.Subject, StartedBy: actor(c).ID}
+	if err := h.Messages.Start(c.UserContext(), th, &messages.Message{AuthorID: actor(c).ID, FromStaff: true, Body: d.Body}); err != nil {
+		return err
+	}
+	if err := h.audit(c, "message.sent", r.ID, "thread:"+itoa(th.ID)); err != nil {
+		return err
+	}
+	if err := h.notify(c, []access.Holder{{PersonID: holder}}, "email_new_message"); err != nil {
+		return err
+	}
+	if err := h.Sessions.AddFlash(c, "success", "staff.inbox.replied"); err != nil {
+		return err
 	}
 	return web.Redirect(c, "/staff/inbox/"+itoa(th.ID))
 }

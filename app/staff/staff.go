@@ -87,6 +87,8 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	r.Get("/records/:record<int>/invite", h.inviteForm).Name("staff.invite")
 	r.Post("/records/:record<int>/invite", h.inviteCreate).Name("staff.invite.create")
 	r.Post("/records/:record<int>/grants/:grant<int>/placement-end", h.placementEnd).Name("staff.placement_end")
+	r.Get("/records/:record<int>/messages/new", h.threadNew).Name("staff.thread.new")
+	r.Post("/records/:record<int>/messages", h.threadStart).Name("staff.thread.start")
 	r.Get("/records/:record<int>/forms/new", h.formNew).Name("staff.form.new")
 	r.Post("/records/:record<int>/forms", h.formSend).Name("staff.form.send")
 	r.Get("/records/:record<int>/forms/:form<int>", h.formShow).Name("staff.form.show")
