@@ -60,8 +60,8 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	holdersH.Counts["forms"] = a.Forms.Count
 	record := holdersH.Mount(signedIn)
 	documents.NewHandler(a.Render, docs, d.Store, a.Audit).Mount(record)
-	messages.NewHandler(messages.Deps{Render: a.Render, Store: msgs, People: people, Audit: a.Audit,
-		Sessions: a.Sessions, Notifier: d.Notifier}).Mount(record)
+	messages.NewHandler(messages.Deps{Render: a.Render, Store: msgs, Forms: a.Forms, People: people, Audit: a.Audit,
+		Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock}).Mount(record)
 	forms.NewHandler(forms.Deps{DB: d.DB.Gorm, Render: a.Render, Store: a.Forms, Documents: docs, Objects: d.Store,
 		People: people, Audit: a.Audit, Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock}).Mount(record)
 

@@ -365,3 +365,16 @@ func (s *Store) Submitted(ctx context.Context, recordID, id int64) (*Sent, Templ
 	a, err := s.AnswersOf(&f.Form)
 	return f, t, a, err
 }
+
+// ByKey is the newest version of template key, or ErrNotFound.
+func (s *Store) ByKey(ctx context.Context, key string) (Template, error) {
+	var r TemplateRow
+	err := s.db.WithContext(ctx).Where("key = ?", key).Order("version DESC").Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Template{}, ErrNotFound
+	}
+	if err != nil {
+		return Template{}, fmt.Errorf("forms: template %s: %w", key, err)
+	}
+	return r.parse()
+}

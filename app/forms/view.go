@@ -59,6 +59,16 @@ func (v PageView) Fields(view *web.View) []FieldView {
 	return out
 }
 
+// FieldViews are every field of t, on all its pages, for a page that asks
+// them all at once (a message that is a form: the foster carer recording).
+func FieldViews(view *web.View, t *formdef.Template, a formdef.Answers, errs []formdef.Error, lang string) []FieldView {
+	var out []FieldView
+	for page := range t.Pages {
+		out = append(out, PageView{Template: Template{Template: t}, Page: page, Answers: a, Errors: errs, Lang: lang}.Fields(view)...)
+	}
+	return out
+}
+
 // FieldView is one field of a page: the question, what is answered, and
 // its error.
 type FieldView struct {

@@ -1,9 +1,11 @@
 package messages
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -11,6 +13,9 @@ import (
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/audit"
+	"portal/app/clock"
+	"portal/app/formdef"
+	"portal/app/forms"
 	"portal/app/notify"
 	"portal/app/web"
 )
@@ -19,10 +24,12 @@ import (
 type Deps struct {
 	Render   *web.Renderer
 	Store    *Store
+	Forms    *forms.Store // the templates of form message types
 	People   *accounts.Store
 	Audit    *audit.Log
 	Sessions *web.Sessions
 	Notifier *notify.Notifier
+	Clock    clock.Clock
 }
 
 // Handler serves "New messages" to a record's holders.
@@ -81,9 +88,11 @@ func (h *Handler) typeNames(c *fiber.Ctx) (map[int64]Type, error) {
 
 // NewView is "New Message": the types, and what is being written.
 type NewView struct {
-	Types []Type
-	Type  *Type // the chosen type, once chosen
-	Draft Draft
+	Types  []Type
+	Type   *Type             // the chosen type, once chosen
+	Form   *formdef.Template // the chosen type's form, if it is one
+	Errors []formdef.Error   // the form's, after Send
+	Draft  Draft
 }
 
 // newShow is "New Message", with the draft saved before (after an idle
@@ -98,18 +107,60 @@ func (h *Handler) newShow(c *fiber.Ctx) error {
 }
 
 func (h *Handler) newPage(c *fiber.Ctx, d Draft, form *web.Form, status int) error {
+	return h.newPageErrors(c, d, form, nil, status)
+}
+
+func (h *Handler) newPageErrors(c *fiber.Ctx, d Draft, form *web.Form, errs []formdef.Error, status int) error {
 	types, err := h.Store.Types(c.UserContext(), true)
 	if err != nil {
 		return err
 	}
-	v := NewView{Types: types, Draft: d}
+	v := NewView{Types: types, Draft: d, Errors: errs}
 	for i := range types {
 		if types[i].ID == d.TypeID {
 			v.Type = &types[i]
 		}
 	}
+	if v.Form, err = h.formOf(c.UserContext(), v.Type); err != nil {
+		return err
+	}
 	return h.Render.Render(c, web.Page{Template: "messages/new", Title: "messages.new.title", Data: v, Form: form,
 		Status: status, Record: access.Frame(access.Holding(c), "messages")})
+}
+
+// posted reads the New Message form: the draft, the chosen type (nil if
+// none or not offered) and its form (nil for a free message).
+func (h *Handler) posted(c *fiber.Ctx) (Draft, *Type, *formdef.Template, error) {
+	d := draftFrom(c)
+	t, err := h.Store.TypeByID(c.UserContext(), d.TypeID)
+	if errors.Is(err, ErrNotFound) {
+		return d, nil, nil, nil
+	}
+	if err != nil {
+		return d, nil, nil, err
+	}
+	tpl, err := h.formOf(c.UserContext(), t)
+	if tpl != nil {
+		d.Answers = answersFrom(c, tpl)
+	}
+	return d, t, tpl, err
+}
+
+// formBody checks a form type's answers, adding their errors to form, and
+// returns them as the message's body.
+func (h *Handler) formBody(c *fiber.Ctx, form *web.Form, d Draft, tpl *formdef.Template) (string, *string, []formdef.Error) {
+	_, errs := tpl.ValidateAll(d.Answers, h.today())
+	lang := web.Lang(c)
+	for _, e := range errs {
+		fe := web.FieldError{Field: e.Field, Key: e.Key, Args: e.Data(lang)}
+		if !e.Text.IsZero() {
+			fe.Text = e.Text.In(lang)
+		}
+		form.Errors = append(form.Errors, fe)
+	}
+	body, _ := json.Marshal(d.Answers)
+	key := tpl.Key
+	return string(body), &key, errs
 }
 
 // draftFrom reads what the New Message or Reply form holds.
@@ -123,7 +174,10 @@ func draftFrom(c *fiber.Ctx) Draft {
 // (the type, without JavaScript) shows the page again for that type.
 func (h *Handler) send(c *fiber.Ctx) error {
 	held := access.Holding(c)
-	d := draftFrom(c)
+	d, t, tpl, err := h.posted(c)
+	if err != nil {
+		return err
+	}
 	if err := h.Store.SaveDraft(c.UserContext(), person(c), held.ID, 0, d); err != nil {
 		return err
 	}
@@ -131,18 +185,26 @@ func (h *Handler) send(c *fiber.Ctx) error {
 		return h.newPage(c, d, web.NewForm(), fiber.StatusOK)
 	}
 	form := web.NewForm()
-	t, err := h.Store.TypeByID(c.UserContext(), d.TypeID)
-	if errors.Is(err, ErrNotFound) {
+	if t == nil {
 		form.Add("type", "messages.new.error_type")
-	} else if err != nil {
-		return err
 	}
-	Check(form, &d, true)
+	m := &Message{AuthorID: person(c)}
+	var errs []formdef.Error
+	if tpl != nil {
+		if d.Subject == "" {
+			d.Subject = tpl.Title.In(web.Lang(c))
+		}
+		Check(form, &Draft{Subject: d.Subject, Body: "-"}, true)
+		m.Body, m.FormKey, errs = h.formBody(c, form, d, tpl)
+	} else {
+		Check(form, &d, true)
+		m.Body = d.Body
+	}
 	if !form.Valid() {
-		return h.newPage(c, d, form, fiber.StatusUnprocessableEntity)
+		return h.newPageErrors(c, d, form, errs, fiber.StatusUnprocessableEntity)
 	}
 	th := &Thread{RecordID: held.ID, HolderID: person(c), TypeID: t.ID, TeamID: t.TeamID, Subject: d.Subject, StartedBy: person(c)}
-	if err := h.Store.Start(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body}); err != nil {
+	if err := h.Store.Start(c.UserContext(), th, m); err != nil {
 		return err
 	}
 	if err := h.afterSend(c, th, 0); err != nil {
@@ -197,6 +259,7 @@ type ThreadView struct {
 	Thread   *Thread
 	Type     Type
 	Messages []Posted
+	Readable map[int64]forms.Summary // form messages as questions and answers
 	Draft    Draft
 }
 
@@ -228,8 +291,12 @@ func (h *Handler) threadPage(c *fiber.Ctx, th *Thread, d Draft, form *web.Form, 
 	if err != nil {
 		return err
 	}
+	readable, err := Readable(c.UserContext(), h.Forms, h.Render.Localizer(c), msgs)
+	if err != nil {
+		return err
+	}
 	return h.Render.Render(c, web.Page{Template: "messages/thread", Title: "messages.thread.title",
-		Data: ThreadView{Thread: th, Type: types[th.TypeID], Messages: msgs, Draft: d}, Form: form, Status: status,
+		Data: ThreadView{Thread: th, Type: types[th.TypeID], Messages: msgs, Readable: readable, Draft: d}, Form: form, Status: status,
 		Record: access.Frame(access.Holding(c), "messages")})
 }
 
@@ -261,7 +328,11 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 // the person types and before an idle sign-out). They answer 204.
 func (h *Handler) draftNew(c *fiber.Ctx) error {
 	held := access.Holding(c)
-	if err := h.Store.SaveDraft(c.UserContext(), person(c), held.ID, 0, draftFrom(c)); err != nil {
+	d, _, _, err := h.posted(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Store.SaveDraft(c.UserContext(), person(c), held.ID, 0, d); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -297,6 +368,9 @@ func (h *Handler) auditRecord(c *fiber.Ctx, action string, recordID int64, targe
 		Target: target, RequestID: web.RequestID(c)})
 }
 
+// today is the calendar day in London, for a form's date rules.
+func (h *Handler) today() time.Time { return h.Clock.Now().In(access.London) }
+
 func person(c *fiber.Ctx) int64 { return *web.CurrentSession(c).PersonID }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -309,7 +383,8 @@ func threadPath(th *Thread) string {
 type MessageView struct {
 	*web.View
 	Posted
-	Mine bool // written by the viewer
+	Mine     bool           // written by the viewer
+	Readable *forms.Summary // a form message's questions and answers
 }
 
 // Items are the thread's messages for the partial, as viewer sees them.
@@ -317,6 +392,9 @@ func (v ThreadView) Items(view *web.View) []MessageView {
 	out := make([]MessageView, len(v.Messages))
 	for i, m := range v.Messages {
 		out[i] = MessageView{View: view, Posted: m, Mine: view.Viewer != nil && m.AuthorID == view.Viewer.ID}
+		if r, ok := v.Readable[m.ID]; ok {
+			out[i].Readable = &r
+		}
 	}
 	return out
 }

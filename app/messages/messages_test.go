@@ -339,3 +339,51 @@ func TestAWorkerStartsAThreadWithAChosenHolder(t *testing.T) {
 		t.Error("mum sees a thread with dad")
 	}
 }
+
+func TestARecordingSentThroughItsTypeReachesTheSupervisingTeamWithItsFields(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	fostering := a.NewTeam(t, "Fostering Team")
+	supervisor := a.NewWorker(t, "supervisor@example.org", fostering)
+	key := "foster_carer_recording"
+	recording := &messages.Type{NameEN: "Foster carer recording", NameCY: "Cofnod gofalwr maeth", TeamID: fostering.ID, FormKey: &key, Active: true}
+	if err := w.store.SaveType(context.Background(), recording); err != nil {
+		t.Fatal(err)
+	}
+	carer := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, carer, w.ellie, access.FosterCarer)
+	c := a.Client(t)
+	a.SignIn(t, c, carer)
+	c.Get(rec(w.ellie) + "/messages/new")
+	chosen := c.PostForm(rec(w.ellie)+"/messages/new", url.Values{"type": {strconv.FormatInt(recording.ID, 10)}, "action": {"choose"}})
+	if chosen.Doc.Find("#narrative").Length() != 1 || chosen.Doc.Find("#body").Length() != 0 {
+		t.Fatal("choosing the recording type does not show the recording's fields instead of a message")
+	}
+	fields := url.Values{"type": {strconv.FormatInt(recording.ID, 10)}, "action": {"send"}, "event_date": {"2026-11-22"},
+		"children": {"Ellie"}, "category": {"health"}, "worker_to_act": {"yes"}}
+	if res := c.PostForm(rec(w.ellie)+"/messages/new", fields); res.StatusCode != http.StatusUnprocessableEntity ||
+		res.Doc.Find(`.govuk-error-summary a[href="#narrative"]`).Length() == 0 {
+		t.Fatalf("a recording without its narrative = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	fields.Set("narrative", "Ellie had a nosebleed at school; the nurse called me.")
+	res := c.PostForm(rec(w.ellie)+"/messages/new", fields)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	staff := a.Client(t)
+	a.SignIn(t, staff, supervisor)
+	inbox := staff.Get("/staff/inbox")
+	link, _ := inbox.Doc.Find(`table a[href^="/staff/inbox/"]`).Attr("href")
+	if link == "" {
+		t.Fatalf("the recording is not in the fostering team's inbox: %q", inbox.Text("main"))
+	}
+	thread := staff.Get(link)
+	for _, want := range []string{"Date it happened", "22 November 2026", "Ellie had a nosebleed at school", "Health"} {
+		if !strings.Contains(thread.Text(".app-thread"), want) {
+			t.Errorf("the supervising team does not see %q: %q", want, thread.Text(".app-thread"))
+		}
+	}
+	if strings.Contains(w.mumC.Get(rec(w.ellie)+"/messages").Body, "Foster carer recording") {
+		t.Error("a co-holder sees the carer's recording")
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"portal/app/access"
 	"portal/app/accounts"
+	"portal/app/forms"
 	"portal/app/messages"
 	"portal/app/notify"
 	"portal/app/records"
@@ -62,7 +63,16 @@ type ThreadView struct {
 	Thread   *messages.InboxThread
 	Type     messages.Type
 	Messages []messages.Posted
+	Readable map[int64]forms.Summary // form messages as questions and answers
 	Team     []accounts.Person
+}
+
+// ReadableOf is message id's questions and answers when it is a form, or nil.
+func (v ThreadView) ReadableOf(id int64) *forms.Summary {
+	if r, ok := v.Readable[id]; ok {
+		return &r
+	}
+	return nil
 }
 
 // AssignedID is who the thread is assigned to, or 0.
@@ -106,6 +116,9 @@ func (h *Handler) threadPage(c *fiber.Ctx, th *messages.InboxThread, form *web.F
 	v := ThreadView{Thread: th}
 	var err error
 	if v.Messages, err = h.Messages.Messages(c.UserContext(), &th.Thread); err != nil {
+		return err
+	}
+	if v.Readable, err = messages.Readable(c.UserContext(), h.Forms, h.Render.Localizer(c), v.Messages); err != nil {
 		return err
 	}
 	if v.Team, err = h.People.TeamMembers(c.UserContext(), th.TeamID); err != nil {
