@@ -140,8 +140,8 @@ func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
 	}
 	var demoForms, demoTypes int
 	conn.Gorm.Raw(`SELECT count(*) FROM message_types`).Scan(&demoTypes)
-	if demoTypes != 3 {
-		t.Fatalf("demo message types after restart = %d, want 3 (made once, kept)", demoTypes)
+	if demoTypes != 4 {
+		t.Fatalf("demo message types after restart = %d, want 4 (made once, kept)", demoTypes)
 	}
 	conn.Gorm.Raw(`SELECT count(*) FROM forms`).Scan(&demoForms)
 	if demoForms != 1 {

@@ -124,9 +124,11 @@ func SeedMessageTypes(ctx context.Context, db *gorm.DB, store *messages.Store) e
 	if err := db.WithContext(ctx).Raw(`SELECT team_id FROM people WHERE email = ?`, WorkerEmail).Scan(&team).Error; err != nil || team == 0 {
 		return err
 	}
+	recording := "foster_carer_recording"
 	for i, t := range []messages.Type{
 		{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", NameWorker: true},
 		{NameEN: "Tell us about a change", NameCY: "Rhoi gwybod i ni am newid"},
+		{NameEN: "Foster carer recording", NameCY: "Cofnod gofalwr maeth", FormKey: &recording},
 		{NameEN: "Something else", NameCY: "Rhywbeth arall"},
 	} {
 		t.TeamID, t.Active, t.Position = team, true, i
