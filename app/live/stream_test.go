@@ -1,0 +1,472 @@
+package live_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/apptest"
+	"portal/app/live"
+)
+
+// server is a test-only Fiber app whose GET /live streams threads 1 to 9
+// and "skip" 1 for one session, with the options the test gives.
+type server struct {
+	m      *machine
+	app    *fiber.App
+	url    string
+	closed chan struct{} // one value each time a stream's OnClose runs
+}
+
+const session = "session-1"
+
+var threads = func() []live.Event {
+	evs := []live.Event{{Topic: "skip", ID: 1}}
+	for id := int64(1); id <= 9; id++ {
+		evs = append(evs, live.Event{Topic: "thread", ID: id})
+	}
+	return evs
+}()
+
+// serve starts the app on 127.0.0.1:0; max is the streams allowed per
+// session, opts is called once per request.
+func serve(t *testing.T, m *machine, max int, opts func() live.StreamOptions) *server {
+	t.Helper()
+	s := &server{m: m, closed: make(chan struct{}, 16)}
+	s.app = fiber.New(fiber.Config{Immutable: true, DisableStartupMessage: true})
+	s.app.Get("/live", func(c *fiber.Ctx) error {
+		release, ok := m.hub.Acquire(session, max)
+		if !ok {
+			return c.SendStatus(fiber.StatusTooManyRequests)
+		}
+		o := opts()
+		onClose := o.OnClose
+		o.OnClose = func() {
+			release()
+			if onClose != nil {
+				onClose()
+			}
+			s.closed <- struct{}{}
+		}
+		return live.Stream(c, m.hub.Subscribe(threads...), o)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.app.Listener(ln) }()
+	s.url = "http://" + ln.Addr().String() + "/live"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := s.app.ShutdownWithContext(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return s
+}
+
+// waitClosed waits for a stream's OnClose.
+func (s *server) waitClosed(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.closed:
+	case <-time.After(wait):
+		t.Fatalf("the stream's writer did not end within %s", wait)
+	}
+}
+
+// renderThreads names every thread event "message" with data from data by
+// id, and skips topic "skip".
+func renderThreads(data map[int64]string) func(context.Context, live.Event) (string, string, error) {
+	return func(_ context.Context, ev live.Event) (string, string, error) {
+		if ev.Topic == "skip" {
+			return "", "", nil
+		}
+		d, ok := data[ev.ID]
+		if !ok {
+			d = "<p>thread</p>"
+		}
+		return "message", d, nil
+	}
+}
+
+func allow(context.Context) (bool, error) { return true, nil }
+
+// client reads a stream line by line.
+type client struct {
+	resp   *http.Response
+	lines  chan string
+	err    error // why reading ended; read after lines is closed
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+// connect opens the stream with a plain net/http client; the whole exchange
+// is bounded.
+func connect(t *testing.T, url string, header http.Header) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*wait)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	tr := &http.Transport{DisableKeepAlives: true}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	c := &client{resp: resp, lines: make(chan string, 256), cancel: cancel}
+	go func() {
+		defer close(c.lines)
+		br := bufio.NewReader(resp.Body)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" {
+				c.lines <- strings.TrimSuffix(line, "\n")
+			}
+			if err != nil {
+				c.err = err
+				return
+			}
+		}
+	}()
+	t.Cleanup(c.leave)
+	return c
+}
+
+// leave is the browser going away: it closes the connection.
+func (c *client) leave() {
+	c.once.Do(func() {
+		c.cancel()
+		c.resp.Body.Close()
+	})
+}
+
+// expect reads the next lines and fails unless they are want.
+func (c *client) expect(t *testing.T, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		select {
+		case got, ok := <-c.lines:
+			if !ok {
+				t.Fatalf("stream ended (%v), want line %q", c.err, w)
+			}
+			if got != w {
+				t.Fatalf("line = %q, want %q", got, w)
+			}
+		case <-time.After(wait):
+			t.Fatalf("no line within %s, want %q", wait, w)
+		}
+	}
+}
+
+// expectOpen reads the stream's opening.
+func (c *client) expectOpen(t *testing.T) {
+	t.Helper()
+	if c.resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d, want 200", c.resp.StatusCode)
+	}
+	c.expect(t, ": open", "id: live", "")
+}
+
+// expectEnd reads to the end of the stream, which must be a clean one;
+// lines other than those allowed fail, as do more than maxAllowed of them.
+func (c *client) expectEnd(t *testing.T, maxAllowed int, allowed ...string) {
+	t.Helper()
+	n := 0
+	timeout := time.After(wait)
+	for {
+		select {
+		case got, ok := <-c.lines:
+			if !ok {
+				if !errors.Is(c.err, io.EOF) {
+					t.Fatalf("stream ended with %v, want a clean end", c.err)
+				}
+				return
+			}
+			if got != "" {
+				n++
+			}
+			if n > maxAllowed || (got != "" && !containsString(allowed, got)) {
+				t.Fatalf("line %q before the end of the stream", got)
+			}
+		case <-timeout:
+			t.Fatalf("the stream did not end within %s", wait)
+		}
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestStreamWritesEvents(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	data := map[int64]string{
+		1: "<p>hello</p>",
+		2: "<p>one</p>\n<p>two</p>",
+		3: "a\r\nb\rc",
+		4: "event: forged\n\nid: 9",
+	}
+	s := serve(t, m, 1, func() live.StreamOptions {
+		return live.StreamOptions{Heartbeat: time.Hour, Authorize: allow, Render: renderThreads(data)}
+	})
+	c := connect(t, s.url, nil)
+
+	t.Run("the response is an uncached, unbuffered event stream", func(t *testing.T) {
+		for k, want := range map[string]string{"Content-Type": "text/event-stream",
+			"Cache-Control": "no-store", "X-Accel-Buffering": "no"} {
+			if got := c.resp.Header.Get(k); got != want {
+				t.Errorf("%s = %q, want %q", k, got, want)
+			}
+		}
+	})
+	t.Run("the stream opens with a comment at once", func(t *testing.T) { c.expectOpen(t) })
+
+	tests := []struct {
+		name string
+		id   int64
+		want []string
+	}{
+		{"a one-line event is its name and one data line", 1,
+			[]string{"event: message", "data: <p>hello</p>", ""}},
+		{"multi-line data is one data line per line", 2,
+			[]string{"event: message", "data: <p>one</p>", "data: <p>two</p>", ""}},
+		{"CRLF and a lone CR split lines too", 3,
+			[]string{"event: message", "data: a", "data: b", "data: c", ""}},
+		{"data cannot end the event or add fields of its own", 4,
+			[]string{"event: message", "data: event: forged", "data: ", "data: id: 9", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: tt.id})
+			c.expect(t, tt.want...)
+		})
+	}
+	t.Run("an event Render names \"\" is skipped", func(t *testing.T) {
+		notify(t, m.db.Gorm, live.Event{Topic: "skip", ID: 1})
+		notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 1})
+		c.expect(t, "event: message", "data: <p>hello</p>", "")
+	})
+}
+
+func TestStreamHeartbeat(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	s := serve(t, m, 1, func() live.StreamOptions {
+		return live.StreamOptions{Heartbeat: 50 * time.Millisecond, Authorize: allow, Render: renderThreads(nil)}
+	})
+	c := connect(t, s.url, nil)
+	c.expectOpen(t)
+	c.expect(t, ": ping", "", ": ping", "")
+}
+
+func TestStreamEndsWhenAuthorizeSaysNo(t *testing.T) {
+	tests := []struct {
+		name      string
+		heartbeat time.Duration
+		answer    func() (bool, error) // once access has ended
+		trigger   func(t *testing.T, m *machine, c *client)
+		reported  bool // the error reaches OnError
+	}{
+		{"Authorize saying no ends the stream on the next event", time.Hour,
+			func() (bool, error) { return false, nil },
+			func(t *testing.T, m *machine, c *client) { notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 1}) },
+			false},
+		{"Authorize saying no ends the stream on the next heartbeat", 50 * time.Millisecond,
+			func() (bool, error) { return false, nil },
+			func(*testing.T, *machine, *client) {},
+			false},
+		{"an Authorize error ends the stream and is reported", time.Hour,
+			func() (bool, error) { return true, errors.New("session store down") },
+			func(t *testing.T, m *machine, c *client) { notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 1}) },
+			true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t, apptest.NewDatabase(t), nil)
+			var ended atomic.Bool
+			var reported atomic.Value
+			s := serve(t, m, 1, func() live.StreamOptions {
+				return live.StreamOptions{Heartbeat: tt.heartbeat, Render: renderThreads(nil),
+					Authorize: func(context.Context) (bool, error) {
+						if ended.Load() {
+							return tt.answer()
+						}
+						return true, nil
+					},
+					OnError: func(err error) { reported.Store(err) }}
+			})
+			c := connect(t, s.url, nil)
+			c.expectOpen(t)
+			if tt.heartbeat < time.Second {
+				c.expect(t, ": ping", "")
+			}
+			ended.Store(true)
+			tt.trigger(t, m, c)
+			// A heartbeat authorised just before the flip may still arrive;
+			// nothing after it.
+			c.expectEnd(t, 1, ": ping")
+			s.waitClosed(t)
+			if got := reported.Load() != nil; got != tt.reported {
+				t.Fatalf("error reported = %v, want %v", got, tt.reported)
+			}
+		})
+	}
+}
+
+func TestStreamEndsWhenClientLeaves(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	s := serve(t, m, 1, func() live.StreamOptions {
+		return live.StreamOptions{Heartbeat: 50 * time.Millisecond, Authorize: allow, Render: renderThreads(nil)}
+	})
+	c := connect(t, s.url, nil)
+	c.expectOpen(t)
+	c.leave()
+	// fasthttp notices only a failed write: a heartbeat or two.
+	s.waitClosed(t)
+}
+
+func TestStreamsPerSessionAreLimited(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	s := serve(t, m, 2, func() live.StreamOptions {
+		return live.StreamOptions{Heartbeat: 50 * time.Millisecond, Authorize: allow, Render: renderThreads(nil)}
+	})
+	first, second := connect(t, s.url, nil), connect(t, s.url, nil)
+	first.expectOpen(t)
+	second.expectOpen(t)
+	t.Run("the stream past the limit is refused", func(t *testing.T) {
+		third := connect(t, s.url, nil)
+		if third.resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("status = %d, want 429", third.resp.StatusCode)
+		}
+	})
+	t.Run("a stream is allowed again once one has ended", func(t *testing.T) {
+		first.leave()
+		s.waitClosed(t)
+		fourth := connect(t, s.url, nil)
+		fourth.expectOpen(t)
+	})
+}
+
+func TestStreamEndsOnStop(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	s := serve(t, m, 2, func() live.StreamOptions {
+		return live.StreamOptions{Heartbeat: time.Hour, Authorize: allow, Render: renderThreads(nil)}
+	})
+	a, b := connect(t, s.url, nil), connect(t, s.url, nil)
+	a.expectOpen(t)
+	b.expectOpen(t)
+	m.hub.Stop()
+	t.Run("every open stream ends cleanly", func(t *testing.T) {
+		a.expectEnd(t, 0)
+		b.expectEnd(t, 0)
+		s.waitClosed(t)
+		s.waitClosed(t)
+	})
+	t.Run("a stream opened after Stop ends at once", func(t *testing.T) {
+		c := connect(t, s.url, nil)
+		c.expectOpen(t)
+		c.expectEnd(t, 0)
+	})
+	t.Run("the app then shuts down without waiting", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := s.app.ShutdownWithContext(ctx); err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	})
+}
+
+func TestStreamEndsOnServerShutdown(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	s := serve(t, m, 1, func() live.StreamOptions {
+		return live.StreamOptions{Heartbeat: time.Hour, Authorize: allow, Render: renderThreads(nil)}
+	})
+	c := connect(t, s.url, nil)
+	c.expectOpen(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.app.ShutdownWithContext(ctx); err != nil {
+		t.Fatalf("shutdown with a stream open: %v", err)
+	}
+	c.expectEnd(t, 0)
+	s.waitClosed(t)
+}
+
+func TestStreamRefresh(t *testing.T) {
+	refresh := []string{"event: refresh", "data: refresh", ""}
+	tests := []struct {
+		name    string
+		header  http.Header
+		onOpen  bool
+		trigger func(t *testing.T, m *machine)
+		want    []string
+	}{
+		{"a reconnecting browser (Last-Event-ID) is sent a refresh first",
+			http.Header{"Last-Event-Id": {"live"}}, false, nil, refresh},
+		{"RefreshOnOpen sends a refresh first", nil, true, nil, refresh},
+		{"a first connection is sent no refresh", nil, false,
+			func(t *testing.T, m *machine) { notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 1}) },
+			[]string{"event: message", "data: <p>thread</p>", ""}},
+		{"a lost listening connection sends a refresh", nil, false,
+			func(t *testing.T, m *machine) {
+				if n := terminateListeners(t, m.db); n != 1 {
+					t.Fatalf("terminated %d listening connections, want 1", n)
+				}
+			}, refresh},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t, apptest.NewDatabase(t), nil)
+			s := serve(t, m, 1, func() live.StreamOptions {
+				return live.StreamOptions{Heartbeat: time.Hour, Authorize: allow, Render: renderThreads(nil),
+					RefreshOnOpen: tt.onOpen}
+			})
+			c := connect(t, s.url, tt.header)
+			c.expectOpen(t)
+			if tt.trigger != nil {
+				tt.trigger(t, m)
+			}
+			c.expect(t, tt.want...)
+		})
+	}
+}
+
+func TestStreamRefusesToStartWithoutAuthorize(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	s := serve(t, m, 1, func() live.StreamOptions {
+		return live.StreamOptions{Render: renderThreads(nil)}
+	})
+	c := connect(t, s.url, nil)
+	if c.resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status = %d, want 500", c.resp.StatusCode)
+	}
+	s.waitClosed(t)
+	t.Run("the refused stream's slot is released", func(t *testing.T) {
+		release, ok := m.hub.Acquire(session, 1)
+		if !ok {
+			t.Fatal("the slot is still held")
+		}
+		release()
+	})
+}
