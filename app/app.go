@@ -33,6 +33,7 @@ import (
 	"portal/app/formdef"
 	"portal/app/forms"
 	"portal/app/i18n"
+	"portal/app/live"
 	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/seal"
@@ -78,6 +79,9 @@ type App struct {
 	Codes    *auth.Codes // one-time codes; the clean-up job deletes old ones
 	Calls    *auth.Calls // "Call Me" challenges; likewise
 	Forms    *forms.Store
+	// Hub tells open pages of changes, across app machines (live); it
+	// listens from New until Shutdown.
+	Hub *live.Hub
 }
 
 // New builds the portal from its dependencies.
@@ -110,6 +114,10 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	a.Forms = forms.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
+	a.Hub = live.NewHub(d.DB.Pool, d.Log)
+	if err := a.Hub.Start(context.Background()); err != nil {
+		return nil, err
+	}
 	if err := a.Forms.Sync(context.Background(), templates); err != nil {
 		return nil, err
 	}
@@ -202,4 +210,7 @@ func mountStatic(app *fiber.App, static fs.FS) {
 }
 
 // Shutdown stops the app's background work and the server.
-func (a *App) Shutdown(ctx context.Context) error { return a.App.ShutdownWithContext(ctx) }
+func (a *App) Shutdown(ctx context.Context) error {
+	a.Hub.Stop() // ends open streams, which Shutdown would wait for
+	return a.App.ShutdownWithContext(ctx)
+}

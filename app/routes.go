@@ -1,7 +1,10 @@
 package app
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"portal/app/access"
 	"portal/app/accounts"
@@ -9,6 +12,7 @@ import (
 	"portal/app/documents"
 	"portal/app/forms"
 	"portal/app/invitations"
+	"portal/app/live"
 	"portal/app/messages"
 	"portal/app/notify"
 	"portal/app/ops"
@@ -54,6 +58,9 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	holdersH := access.NewHandler(a.Render, grants, a.Audit)
 	holdersH.Pending = invitationsH.Pending
 	msgs := messages.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
+	msgs.Notify = func(ctx context.Context, tx *gorm.DB, topic string, id int64) error {
+		return live.Notify(ctx, tx, live.Event{Topic: topic, ID: id})
+	}
 	holdersH.Counts["messages"] = msgs.Unread
 	docs := documents.NewStore(d.DB.Gorm, d.Clock)
 	holdersH.Counts["documents"] = docs.Unopened
@@ -61,7 +68,7 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	record := holdersH.Mount(signedIn)
 	documents.NewHandler(a.Render, docs, d.Store, a.Audit).Mount(record)
 	messages.NewHandler(messages.Deps{Render: a.Render, Store: msgs, Forms: a.Forms, People: people, Audit: a.Audit,
-		Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock}).Mount(record)
+		Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock, Access: grants, Hub: a.Hub}).Mount(record)
 	forms.NewHandler(forms.Deps{DB: d.DB.Gorm, Render: a.Render, Store: a.Forms, Documents: docs, Objects: d.Store,
 		People: people, Audit: a.Audit, Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock}).Mount(record)
 

@@ -15,6 +15,7 @@ import (
 	"portal/app/audit"
 	"portal/app/clock"
 	"portal/app/formdef"
+	"portal/app/live"
 	"portal/app/forms"
 	"portal/app/notify"
 	"portal/app/web"
@@ -30,6 +31,8 @@ type Deps struct {
 	Sessions *web.Sessions
 	Notifier *notify.Notifier
 	Clock    clock.Clock
+	Access   *access.Store // a live stream checks the record is still held
+	Hub      *live.Hub     // live updates of open threads
 }
 
 // Handler serves "New messages" to a record's holders.
@@ -48,6 +51,7 @@ func (h *Handler) Mount(rec fiber.Router) {
 	rec.Get("/messages/:thread<int>", h.threadShow).Name("messages.thread")
 	rec.Post("/messages/:thread<int>", h.reply).Name("messages.reply")
 	rec.Post("/messages/:thread<int>/draft", h.draftReply).Name("messages.reply.draft")
+	rec.Get("/messages/:thread<int>/stream", h.threadStream).Name("messages.stream")
 }
 
 // list is "New messages": this holder's threads on this record.

@@ -184,6 +184,25 @@ func (r *Renderer) appendOOB(buf *bytes.Buffer, v *View) error {
 	return nil
 }
 
+// Snapshot binds templates to this request's language and viewer, for
+// content rendered after the handler has returned (a live stream, whose
+// writer must not touch the request): render(name, bind) renders one
+// fragment bound to bind(view), view being a copy of this request's.
+func (r *Renderer) Snapshot(c *fiber.Ctx) (render func(name string, bind func(*View) any) (string, error), err error) {
+	v, err := r.view(c, Page{})
+	if err != nil {
+		return nil, err
+	}
+	return func(name string, bind func(*View) any) (string, error) {
+		vv := *v
+		var buf bytes.Buffer
+		if err := r.engine.Render(&buf, name, bind(&vv)); err != nil {
+			return "", fmt.Errorf("render %s: %w", name, err)
+		}
+		return buf.String(), nil
+	}, nil
+}
+
 // Localizer is the request's language, for text a handler builds outside
 // a page (a PDF, for instance).
 func (r *Renderer) Localizer(c *fiber.Ctx) *i18n.Localizer { return r.bundle.For(Lang(c)) }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -255,7 +256,9 @@ func CurrentSession(c *fiber.Ctx) *Session {
 // live updates, the idle timer's own status checks and saves made while
 // signing out. The browser marks them with this header.
 func Passive(c *fiber.Ctx) bool {
-	return c.Get("X-Portal-Passive") == "1" || passivePaths[c.Path()]
+	// A live stream (…/stream) is opened by EventSource, which sends no
+	// headers of its own: it never keeps a session alive.
+	return c.Get("X-Portal-Passive") == "1" || passivePaths[c.Path()] || strings.HasSuffix(c.Path(), "/stream")
 }
 
 // passivePaths never count as activity, whoever calls them: the countdown's

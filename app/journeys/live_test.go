@@ -1,0 +1,139 @@
+package journeys_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"portal/app/access"
+	"portal/app/accounts"
+	"portal/app/apptest"
+	"portal/app/messages"
+)
+
+// liveWorld is a thread between mum and the team, on two app machines
+// sharing one database: mum on the first, the worker on the second.
+type liveWorld struct {
+	one, two *apptest.TestApp
+	mum      *accounts.Person
+	worker   *accounts.Person
+	thread   string // the holder's path of the thread
+	inbox    string // the worker's
+}
+
+func newLiveWorld(t *testing.T) *liveWorld {
+	one := newApp(t)
+	two := apptest.NewApp(t, apptest.Options{DSN: one.DSN})
+	team := one.NewTeam(t, "North Locality Team")
+	w := &liveWorld{one: one, two: two, worker: one.NewWorker(t, "worker@example.org", team)}
+	ellie := one.NewRecord(t, team, "Ellie", "Smith")
+	w.mum = one.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	one.Grant(t, w.mum, ellie, access.Parent)
+	store := messages.NewStore(one.DB.Gorm, one.Clock, one.Sealer)
+	ty := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}
+	if err := store.SaveType(context.Background(), ty); err != nil {
+		t.Fatal(err)
+	}
+	th := &messages.Thread{RecordID: ellie.ID, HolderID: w.mum.ID, TypeID: ty.ID, TeamID: team.ID, Subject: "For Jo Bloggs", StartedBy: w.mum.ID}
+	if err := store.Start(context.Background(), th, &messages.Message{AuthorID: w.mum.ID, Body: "Hello"}); err != nil {
+		t.Fatal(err)
+	}
+	w.thread = "/records/" + strconv.FormatInt(ellie.ID, 10) + "/messages/" + strconv.FormatInt(th.ID, 10)
+	w.inbox = "/staff/inbox/" + strconv.FormatInt(th.ID, 10)
+	return w
+}
+
+// TestAReplyAppearsInAnOpenThreadFromAnotherMachine: the worker answers on
+// the second app machine; the thread open on the first shows the reply
+// without reloading (Postgres LISTEN/NOTIFY, server-sent events).
+func TestAReplyAppearsInAnOpenThreadFromAnotherMachine(t *testing.T) {
+	w := newLiveWorld(t)
+	holder := apptest.NewBrowser(t)
+	w.one.SignInBrowser(t, holder, w.mum)
+	holder.Visit(w.one.URL + w.thread)
+	holder.Axe(t)
+	holder.Eval(`window.__loaded = performance.timeOrigin`, nil) // gone if the page reloads
+
+	staff := apptest.NewBrowser(t)
+	w.two.SignInBrowser(t, staff, w.worker)
+	staff.Visit(w.two.URL + w.inbox)
+	// The holder's stream is open once the first has said so (": open").
+	holder.WaitFor(`document.querySelector('[sse-connect]') && htmx.find('[sse-connect]')['htmx-internal-data'] &&
+	  htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource &&
+	  htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource.readyState === 1`, 10*time.Second)
+	staff.Fill("#body", "Thank you. I will call you tomorrow.")
+	staff.ClickAndWait(`form[action$="/reply"] button`)
+
+	holder.WaitFor(`document.getElementById('thread-messages').textContent.includes('I will call you tomorrow')`, 5*time.Second)
+	var same bool
+	holder.Eval(`window.__loaded === performance.timeOrigin`, &same)
+	if !same {
+		t.Error("the page reloaded to show the reply")
+	}
+	if got := holder.Text("#thread-messages"); !strings.Contains(got, w.worker.GivenName) {
+		t.Errorf("the live reply does not name the worker: %q", got)
+	}
+	holder.AssertClean()
+}
+
+// TestTheStreamStopsAfterLogOut: a stream open on the thread ends when the
+// session does, and carries nothing after.
+func TestTheStreamStopsAfterLogOut(t *testing.T) {
+	w := newLiveWorld(t)
+	c := w.one.Client(t)
+	w.one.SignIn(t, c, w.mum)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, w.one.URL+w.thread+"/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(&http.Cookie{Name: w.one.Sessions.CookieName, Value: c.Cookie(w.one.Sessions.CookieName)})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("the stream = %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	waitFor := func(what func(string) bool) bool {
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					return false
+				}
+				if what(l) {
+					return true
+				}
+			case <-deadline:
+				t.Fatal("the stream said nothing for 10 s")
+			}
+		}
+	}
+	waitFor(func(l string) bool { return strings.HasPrefix(l, ": open") })
+
+	// Log out (every session of the person ends), then the worker replies.
+	if err := w.one.Sessions.DestroyAll(context.Background(), w.mum.ID); err != nil {
+		t.Fatal(err)
+	}
+	staff := w.two.Client(t)
+	w.two.SignIn(t, staff, w.worker)
+	staff.Get(w.inbox)
+	staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"A reply after the log out"}})
+	if waitFor(func(l string) bool { return strings.Contains(l, "after the log out") }) {
+		t.Fatal("the stream carried a reply after the log out")
+	}
+}

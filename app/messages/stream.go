@@ -1,0 +1,106 @@
+package messages
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/access"
+	"portal/app/live"
+	"portal/app/web"
+)
+
+// streamsPerSession is how many live streams one session may hold open
+// (a few tabs); more are refused.
+const streamsPerSession = 4
+
+// threadStream sends the thread's new messages as they arrive
+// (server-sent events, the htmx sse extension), from any app machine
+// (live: Postgres LISTEN/NOTIFY). Security: it authorises on connect and
+// before every event and heartbeat (the session still signed in, the
+// record still held, the thread still this holder's) and ends otherwise,
+// so it closes on log out, on an idle sign-out or when access ends. It
+// has no side effects: it marks nothing read and keeps no session alive
+// (web.Passive).
+func (h *Handler) threadStream(c *fiber.Ctx) error {
+	th, err := h.holderThread(c)
+	if err != nil {
+		return err
+	}
+	token := c.Cookies(h.Sessions.CookieName)
+	release, ok := h.Hub.Acquire(token, streamsPerSession)
+	if !ok {
+		return web.TooManyRequests()
+	}
+	msgs, err := h.Store.Messages(c.UserContext(), th)
+	if err != nil {
+		release()
+		return err
+	}
+	var last int64
+	if len(msgs) > 0 {
+		last = msgs[len(msgs)-1].ID
+	}
+	render, err := h.Render.Snapshot(c)
+	if err != nil {
+		release()
+		return err
+	}
+	viewer, record := person(c), th.RecordID
+	sub := h.Hub.Subscribe(live.Event{Topic: "thread", ID: th.ID})
+	return live.Stream(c, sub, live.StreamOptions{
+		OnClose: release,
+		Authorize: func(ctx context.Context) (bool, error) {
+			return h.stillHolds(ctx, token, viewer, record, th.ID)
+		},
+		Render: func(ctx context.Context, ev live.Event) (string, string, error) {
+			all, err := h.Store.Messages(ctx, th)
+			if err != nil {
+				return "", "", err
+			}
+			var out strings.Builder
+			for _, m := range all {
+				if m.ID <= last {
+					continue
+				}
+				last = m.ID
+				html, err := render("messages/_message", func(v *web.View) any {
+					return MessageView{View: v, Posted: m, Mine: m.AuthorID == viewer}
+				})
+				if err != nil {
+					return "", "", err
+				}
+				out.WriteString(html)
+			}
+			if out.Len() == 0 {
+				return "", "", nil
+			}
+			return "message", out.String(), nil
+		},
+	})
+}
+
+// stillHolds reports whether the session behind token is still signed in
+// as person, who still holds record and its thread.
+func (h *Handler) stillHolds(ctx context.Context, token string, personID, recordID, threadID int64) (bool, error) {
+	sess, err := h.Sessions.Load(ctx, token)
+	if errors.Is(err, web.ErrSessionExpired) || sess == nil || !sess.SignedIn() || *sess.PersonID != personID {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := h.Access.Holding(ctx, personID, recordID); errors.Is(err, access.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if _, err := h.Store.HolderThread(ctx, personID, recordID, threadID); errors.Is(err, ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
+}
