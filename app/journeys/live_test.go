@@ -137,3 +137,31 @@ func TestTheStreamStopsAfterLogOut(t *testing.T) {
 		t.Fatal("the stream carried a reply after the log out")
 	}
 }
+
+// TestTheDashboardCountUpdatesLive: a reply makes the New messages tile
+// count it, on the dashboard already open, without reloading.
+func TestTheDashboardCountUpdatesLive(t *testing.T) {
+	w := newLiveWorld(t)
+	holder := apptest.NewBrowser(t)
+	w.one.SignInBrowser(t, holder, w.mum)
+	holder.Visit(w.one.URL + w.thread[:strings.Index(w.thread, "/messages")])
+	if got := holder.Text("#count-messages"); got != w.one.T("records.count.messages_none") {
+		t.Fatalf("the tile starts with %q", got)
+	}
+	holder.Eval(`window.__loaded = performance.timeOrigin`, nil)
+	holder.WaitFor(`htmx.find('[sse-connect]')['htmx-internal-data'] && htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource &&
+	  htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource.readyState === 1`, 10*time.Second)
+	staff := w.two.Client(t)
+	w.two.SignIn(t, staff, w.worker)
+	staff.Get(w.inbox)
+	staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"Thank you."}})
+	want := w.one.T("records.count.messages", "N", 1)
+	holder.WaitFor(`document.getElementById('count-messages').textContent.trim() === `+jsString(want), 5*time.Second)
+	var same bool
+	holder.Eval(`window.__loaded === performance.timeOrigin`, &same)
+	if !same {
+		t.Error("the dashboard reloaded to show the count")
+	}
+	holder.Axe(t)
+	holder.AssertClean()
+}

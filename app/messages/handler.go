@@ -52,6 +52,7 @@ func (h *Handler) Mount(rec fiber.Router) {
 	rec.Post("/messages/:thread<int>", h.reply).Name("messages.reply")
 	rec.Post("/messages/:thread<int>/draft", h.draftReply).Name("messages.reply.draft")
 	rec.Get("/messages/:thread<int>/stream", h.threadStream).Name("messages.stream")
+	rec.Get("/messages/stream", h.countStream).Name("messages.count_stream")
 }
 
 // list is "New messages": this holder's threads on this record.

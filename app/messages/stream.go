@@ -83,7 +83,7 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 }
 
 // stillHolds reports whether the session behind token is still signed in
-// as person, who still holds record and its thread.
+// as person, who still holds record and its thread (0: any).
 func (h *Handler) stillHolds(ctx context.Context, token string, personID, recordID, threadID int64) (bool, error) {
 	sess, err := h.Sessions.Load(ctx, token)
 	if errors.Is(err, web.ErrSessionExpired) || sess == nil || !sess.SignedIn() || *sess.PersonID != personID {
@@ -97,10 +97,52 @@ func (h *Handler) stillHolds(ctx context.Context, token string, personID, record
 	} else if err != nil {
 		return false, err
 	}
+	if threadID == 0 {
+		return true, nil
+	}
 	if _, err := h.Store.HolderThread(ctx, personID, recordID, threadID); errors.Is(err, ErrNotFound) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// CountView is the New messages tile's count, as the live stream sends it.
+type CountView struct {
+	*web.View
+	N int64
+}
+
+// countStream keeps the dashboard's New messages count up to date: a new
+// message for this holder on this record (person:<id>) sends the count
+// again. Authorised and passive as threadStream.
+func (h *Handler) countStream(c *fiber.Ctx) error {
+	held := access.Holding(c)
+	token := c.Cookies(h.Sessions.CookieName)
+	release, ok := h.Hub.Acquire(token, streamsPerSession)
+	if !ok {
+		return web.TooManyRequests()
+	}
+	render, err := h.Render.Snapshot(c)
+	if err != nil {
+		release()
+		return err
+	}
+	viewer, record := person(c), held.ID
+	sub := h.Hub.Subscribe(live.Event{Topic: "person", ID: viewer})
+	return live.Stream(c, sub, live.StreamOptions{
+		OnClose: release,
+		Authorize: func(ctx context.Context) (bool, error) {
+			return h.stillHolds(ctx, token, viewer, record, 0)
+		},
+		Render: func(ctx context.Context, ev live.Event) (string, string, error) {
+			n, err := h.Store.Unread(ctx, viewer, record)
+			if err != nil {
+				return "", "", err
+			}
+			html, err := render("messages/_count", func(v *web.View) any { return CountView{View: v, N: n} })
+			return "messages-count", html, err
+		},
+	})
 }
