@@ -122,6 +122,7 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	a.Render = web.NewRenderer(engine, d.Bundle, a.Sessions, people.Viewer, d.Config.IsDevelopment())
+	a.Render.SetPhone(d.Config.ServicePhone, d.Config.ServiceTel)
 	if err := auth.CheckRegions(d.Config.PhoneRegions()); err != nil {
 		return nil, err
 	}

@@ -72,6 +72,8 @@ type Config struct {
 
 	ServiceName   string `env:"SERVICE_NAME" doc:"the service's name in emails and texts; default Children's Services Online (guide 003's council says My Norfolk Social Care)"`
 	ServiceNameCy string `env:"SERVICE_NAME_CY" doc:"the same in Welsh; default Gwasanaethau Plant Ar-lein"`
+	ServicePhone  string `env:"SERVICE_PHONE" doc:"the number pages give for urgent matters, as people read it; default 0344 800 8020 (guide 000)"`
+	ServiceTel    string `env:"SERVICE_PHONE_TEL" doc:"the same number for tel: links, international form; default +443448008020"`
 
 	PhoneCountries string `env:"PHONE_COUNTRIES" default:"GB" doc:"regions whose phone numbers may sign in, comma separated (GB, IE)"`
 

@@ -15,8 +15,8 @@ import (
 	"portal/app/audit"
 	"portal/app/clock"
 	"portal/app/formdef"
-	"portal/app/live"
 	"portal/app/forms"
+	"portal/app/live"
 	"portal/app/notify"
 	"portal/app/web"
 )

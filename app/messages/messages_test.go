@@ -11,6 +11,7 @@ import (
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/config"
 	"portal/app/messages"
 	"portal/app/records"
 )
@@ -385,5 +386,18 @@ func TestARecordingSentThroughItsTypeReachesTheSupervisingTeamWithItsFields(t *t
 	}
 	if strings.Contains(w.mumC.Get(rec(w.ellie)+"/messages").Body, "Foster carer recording") {
 		t.Error("a co-holder sees the carer's recording")
+	}
+}
+
+func TestTheUrgentNumberComesFromConfiguration(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{Configure: func(c *config.Config) { c.ServicePhone = "01632 960 123" }})
+	team := a.NewTeam(t, "Team")
+	r := a.NewRecord(t, team, "Ellie", "Smith")
+	p := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, p, r, access.Parent)
+	c := a.Client(t)
+	a.SignIn(t, c, p)
+	if got := c.Get(rec(r) + "/messages/new").Text(".govuk-warning-text"); !strings.Contains(got, "01632 960 123") {
+		t.Errorf("the warning gives %q, not the configured number", got)
 	}
 }

@@ -61,6 +61,7 @@ type View struct {
 	OOB        bool // the template renders as an out-of-band swap
 	Languages  []Language
 	HTMXConfig string
+	phone, tel string // the configured number, if any
 }
 
 // LayoutClass names the layout for the body's class ("public", "signed_in",
@@ -121,6 +122,8 @@ type Renderer struct {
 	sessions *Sessions
 	viewer   ViewerFunc
 	dev      bool
+	// phone and tel are the configured number for urgent matters (SetPhone).
+	phone, tel string
 }
 
 // NewRenderer returns the renderer.
@@ -184,6 +187,26 @@ func (r *Renderer) appendOOB(buf *bytes.Buffer, v *View) error {
 	return nil
 }
 
+// SetPhone gives pages the council's number for urgent matters (config);
+// empty keeps the one in locales/ (service.phone, service.phone_tel).
+func (r *Renderer) SetPhone(display, tel string) { r.phone, r.tel = display, tel }
+
+// ServicePhone is the number for urgent matters, as people read it.
+func (v *View) ServicePhone() string {
+	if v.phone != "" {
+		return v.phone
+	}
+	return v.T("service.phone")
+}
+
+// ServicePhoneTel is the same number for tel: links.
+func (v *View) ServicePhoneTel() string {
+	if v.tel != "" {
+		return v.tel
+	}
+	return v.T("service.phone_tel")
+}
+
 // Snapshot binds templates to this request's language and viewer, for
 // content rendered after the handler has returned (a live stream, whose
 // writer must not touch the request): render(name, bind) renders one
@@ -210,7 +233,7 @@ func (r *Renderer) Localizer(c *fiber.Ctx) *i18n.Localizer { return r.bundle.For
 func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 	loc := r.bundle.For(Lang(c))
 	v := &View{Localizer: loc, Page: p, Path: c.Path(), RequestID: RequestID(c), Dev: r.dev,
-		HTMXConfig: htmxConfig}
+		HTMXConfig: htmxConfig, phone: r.phone, tel: r.tel}
 	for _, l := range languages {
 		v.Languages = append(v.Languages, Language{Code: l.Code, Name: l.Name, Current: l.Code == loc.Lang})
 	}
