@@ -61,6 +61,23 @@ func TestSendingAMessageAndReadingTheReply(t *testing.T) {
 	if body != "Ellie has a dentist appointment on Tuesday at 4pm." || b.Attr("#subject", "value") != "For Jo Bloggs" {
 		t.Fatalf("after the idle sign-out the draft is %q / %q", b.Attr("#subject", "value"), body)
 	}
+	// A 50,000-character message: typing at its end and its autosave leave
+	// the page where it was (guide 002: long messages jumped).
+	b.Eval(`(() => { const t = document.getElementById('body');
+	  t.value = t.value + ' ' + "Mae'n braf gweld ŵyr ac ŷd. ".repeat(1800).slice(0, 49000); t.focus();
+	  t.setSelectionRange(t.value.length, t.value.length) })()`, nil)
+	b.Type("#body", " Diolch.")
+	b.Eval(`(() => { window.__y = window.scrollY; window.__saved = false;
+	  document.querySelector('form[data-autosave]').addEventListener('htmx:afterRequest', () => { window.__saved = true }) })()`, nil)
+	b.Type("#body", " Hwyl.")
+	b.WaitFor(`window.__saved`, 10*time.Second)
+	var moved, length int
+	b.Eval(`Math.abs(window.scrollY - window.__y)`, &moved)
+	b.Eval(`document.getElementById('body').value.length`, &length)
+	if moved > 0 || length < 49000 {
+		t.Errorf("typing and saving a long message moved the page %d px (text %d characters)", moved, length)
+	}
+	b.Eval(`(() => { const t = document.getElementById('body'); t.value = t.value.slice(0, 50000) })()`, nil)
 	b.ClickAndWait(`button[value="send"]`)
 	if !strings.Contains(b.Text(".app-thread"), "dentist appointment") {
 		t.Fatalf("the sent message: %q", b.Text("main"))
