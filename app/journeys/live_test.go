@@ -80,22 +80,52 @@ func TestAReplyAppearsInAnOpenThreadFromAnotherMachine(t *testing.T) {
 	holder.AssertClean()
 }
 
-// TestTheStreamStopsAfterLogOut: a stream open on the thread ends when the
-// session does, and carries nothing after.
-func TestTheStreamStopsAfterLogOut(t *testing.T) {
-	w := newLiveWorld(t)
-	c := w.one.Client(t)
-	w.one.SignIn(t, c, w.mum)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, w.one.URL+w.thread+"/stream", nil)
+// TestTheStreamStopsAfterLogOutOrTheEndOfAccess: a stream open on the
+// thread ends when the session does, or the holder's access, and carries
+// nothing after.
+func TestTheStreamStopsAfterLogOutOrTheEndOfAccess(t *testing.T) {
+	for _, end := range []string{"log out", "access revoked"} {
+		t.Run("end="+end, func(t *testing.T) {
+			w := newLiveWorld(t)
+			c := w.one.Client(t)
+			w.one.SignIn(t, c, w.mum)
+			lines := openStream(t, w.one, c, w.thread+"/stream")
+			waitLine(t, lines, func(l string) bool { return strings.HasPrefix(l, ": open") })
+			switch end {
+			case "log out":
+				if err := w.one.Sessions.DestroyAll(context.Background(), w.mum.ID); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				if err := w.one.DB.Gorm.Exec(`UPDATE grants SET revoked_at = now() WHERE person_id = ?`, w.mum.ID).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			staff := w.two.Client(t)
+			w.two.SignIn(t, staff, w.worker)
+			staff.Get(w.inbox)
+			staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"A reply after the end"}})
+			if waitLine(t, lines, func(l string) bool { return strings.Contains(l, "after the end") }) {
+				t.Fatal("the stream carried a reply after it should have ended")
+			}
+		})
+	}
+}
+
+// openStream opens a live stream as c's session and returns its lines,
+// closed when the server ends the stream.
+func openStream(t *testing.T, a *apptest.TestApp, c *apptest.Client, path string) <-chan string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, a.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.AddCookie(&http.Cookie{Name: w.one.Sessions.CookieName, Value: c.Cookie(w.one.Sessions.CookieName)})
+	req.AddCookie(&http.Cookie{Name: a.Sessions.CookieName, Value: c.Cookie(a.Sessions.CookieName)})
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	t.Cleanup(func() { res.Body.Close() })
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("the stream = %d %q", res.StatusCode, res.Header.Get("Content-Type"))
 	}
@@ -107,34 +137,25 @@ func TestTheStreamStopsAfterLogOut(t *testing.T) {
 			lines <- sc.Text()
 		}
 	}()
-	waitFor := func(what func(string) bool) bool {
-		deadline := time.After(10 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					return false
-				}
-				if what(l) {
-					return true
-				}
-			case <-deadline:
-				t.Fatal("the stream said nothing for 10 s")
-			}
-		}
-	}
-	waitFor(func(l string) bool { return strings.HasPrefix(l, ": open") })
+	return lines
+}
 
-	// Log out (every session of the person ends), then the worker replies.
-	if err := w.one.Sessions.DestroyAll(context.Background(), w.mum.ID); err != nil {
-		t.Fatal(err)
-	}
-	staff := w.two.Client(t)
-	w.two.SignIn(t, staff, w.worker)
-	staff.Get(w.inbox)
-	staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"A reply after the log out"}})
-	if waitFor(func(l string) bool { return strings.Contains(l, "after the log out") }) {
-		t.Fatal("the stream carried a reply after the log out")
+// waitLine reads lines until one matches (true) or the stream ends (false).
+func waitLine(t *testing.T, lines <-chan string, match func(string) bool) bool {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return false
+			}
+			if match(l) {
+				return true
+			}
+		case <-deadline:
+			t.Fatal("the stream said nothing for 10 s")
+		}
 	}
 }
 
