@@ -240,11 +240,7 @@ func (h *Handler) page(c *fiber.Ctx, v PageView, status int) error {
 	v.Lang = web.Lang(c)
 	form := web.NewForm()
 	for _, e := range v.Errors {
-		fe := web.FieldError{Field: e.Field, Key: e.Key, Args: e.Data(v.Lang)}
-		if !e.Text.IsZero() {
-			fe.Text = e.Text.In(v.Lang)
-		}
-		form.Errors = append(form.Errors, fe)
+		form.Errors = append(form.Errors, FieldError(e, v.Lang))
 	}
 	return h.Render.Render(c, web.Page{Template: "forms/page", Title: "forms.page.title", Data: v, Form: form,
 		Status: status, Record: access.Frame(held, "forms")})

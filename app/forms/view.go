@@ -46,17 +46,22 @@ func (v PageView) Fields(view *web.View) []FieldView {
 		fv := FieldView{View: view, Field: f, Values: v.Answers[f.Name], Lang: v.Lang}
 		for _, e := range v.Errors {
 			if e.Field == f.Name {
-				fe := web.FieldError{Key: e.Key, Args: e.Data(v.Lang)}
-				if !e.Text.IsZero() {
-					fe.Text = e.Text.In(v.Lang)
-				}
-				fv.Error = view.ErrorText(fe)
+				fv.Error = view.ErrorText(FieldError(e, v.Lang))
 				break
 			}
 		}
 		out[i] = fv
 	}
 	return out
+}
+
+// FieldError is a template's answer error as a page's form error, in lang.
+func FieldError(e formdef.Error, lang string) web.FieldError {
+	fe := web.FieldError{Field: e.Field, Key: e.Key, Args: e.Data(lang)}
+	if !e.Text.IsZero() {
+		fe.Text = e.Text.In(lang)
+	}
+	return fe
 }
 
 // FieldViews are every field of t, on all its pages, for a page that asks

@@ -157,11 +157,7 @@ func (h *Handler) formBody(c *fiber.Ctx, form *web.Form, d Draft, tpl *formdef.T
 	_, errs := tpl.ValidateAll(d.Answers, h.today())
 	lang := web.Lang(c)
 	for _, e := range errs {
-		fe := web.FieldError{Field: e.Field, Key: e.Key, Args: e.Data(lang)}
-		if !e.Text.IsZero() {
-			fe.Text = e.Text.In(lang)
-		}
-		form.Errors = append(form.Errors, fe)
+		form.Errors = append(form.Errors, forms.FieldError(e, lang))
 	}
 	body, _ := json.Marshal(d.Answers)
 	key := tpl.Key
