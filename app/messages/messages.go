@@ -265,9 +265,14 @@ func (s *Store) one(ctx context.Context, where string, args ...any) (*Thread, er
 // Messages lists th's messages, oldest first, bodies opened, with their
 // authors' names (staff names are shown to holders: guide 000).
 func (s *Store) Messages(ctx context.Context, th *Thread) ([]Posted, error) {
+	return s.MessagesAfter(ctx, th, 0)
+}
+
+// MessagesAfter is Messages after message id after (a live stream's last).
+func (s *Store) MessagesAfter(ctx context.Context, th *Thread, after int64) ([]Posted, error) {
 	var out []Posted
 	err := s.db.WithContext(ctx).Raw(`SELECT m.*, p.given_name || ' ' || p.family_name AS author_name
-		FROM messages m JOIN people p ON p.id = m.author_id WHERE m.thread_id = ? ORDER BY m.id`, th.ID).Scan(&out).Error
+		FROM messages m JOIN people p ON p.id = m.author_id WHERE m.thread_id = ? AND m.id > ? ORDER BY m.id`, th.ID, after).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("messages: messages of %d: %w", th.ID, err)
 	}
@@ -279,6 +284,14 @@ func (s *Store) Messages(ctx context.Context, th *Thread) ([]Posted, error) {
 		out[i].Body = string(plain)
 	}
 	return out, nil
+}
+
+// LastMessage sets *id to th's newest message's id (0 when none).
+func (s *Store) LastMessage(ctx context.Context, th *Thread, id *int64) error {
+	if err := s.db.WithContext(ctx).Raw(`SELECT coalesce(max(id), 0) FROM messages WHERE thread_id = ?`, th.ID).Scan(id).Error; err != nil {
+		return fmt.Errorf("messages: last of %d: %w", th.ID, err)
+	}
+	return nil
 }
 
 // Posted is a message with its author's name.

@@ -34,14 +34,10 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 	if !ok {
 		return web.TooManyRequests()
 	}
-	msgs, err := h.Store.Messages(c.UserContext(), th)
-	if err != nil {
+	var last int64 // the newest message the page has
+	if err := h.Store.LastMessage(c.UserContext(), th, &last); err != nil {
 		release()
 		return err
-	}
-	var last int64
-	if len(msgs) > 0 {
-		last = msgs[len(msgs)-1].ID
 	}
 	render, err := h.Render.Snapshot(c)
 	if err != nil {
@@ -56,15 +52,12 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 			return h.stillHolds(ctx, token, viewer, record, th.ID)
 		},
 		Render: func(ctx context.Context, ev live.Event) (string, string, error) {
-			all, err := h.Store.Messages(ctx, th)
+			fresh, err := h.Store.MessagesAfter(ctx, th, last)
 			if err != nil {
 				return "", "", err
 			}
 			var out strings.Builder
-			for _, m := range all {
-				if m.ID <= last {
-					continue
-				}
+			for _, m := range fresh {
 				last = m.ID
 				html, err := render("messages/_message", func(v *web.View) any {
 					return MessageView{View: v, Posted: m, Mine: m.AuthorID == viewer}
