@@ -389,11 +389,16 @@ type MessageView struct {
 }
 
 // Items are the thread's messages for the partial, as viewer sees them.
-func (v ThreadView) Items(view *web.View) []MessageView {
-	out := make([]MessageView, len(v.Messages))
-	for i, m := range v.Messages {
+func (v ThreadView) Items(view *web.View) []MessageView { return Views(view, v.Messages, v.Readable) }
+
+// Views are messages for the message partial (views/messages/_message),
+// on the holder's side and the staff's alike; readable holds the form
+// messages' questions and answers (Readable).
+func Views(view *web.View, msgs []Posted, readable map[int64]forms.Summary) []MessageView {
+	out := make([]MessageView, len(msgs))
+	for i, m := range msgs {
 		out[i] = MessageView{View: view, Posted: m, Mine: view.Viewer != nil && m.AuthorID == view.Viewer.ID}
-		if r, ok := v.Readable[m.ID]; ok {
+		if r, ok := readable[m.ID]; ok {
 			out[i].Readable = &r
 		}
 	}

@@ -286,12 +286,13 @@ func (s *Store) MessagesAfter(ctx context.Context, th *Thread, after int64) ([]P
 	return out, nil
 }
 
-// LastMessage sets *id to th's newest message's id (0 when none).
-func (s *Store) LastMessage(ctx context.Context, th *Thread, id *int64) error {
-	if err := s.db.WithContext(ctx).Raw(`SELECT coalesce(max(id), 0) FROM messages WHERE thread_id = ?`, th.ID).Scan(id).Error; err != nil {
-		return fmt.Errorf("messages: last of %d: %w", th.ID, err)
+// LastMessage is the id of th's newest message (0 when none).
+func (s *Store) LastMessage(ctx context.Context, th *Thread) (int64, error) {
+	var id int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT coalesce(max(id), 0) FROM messages WHERE thread_id = ?`, th.ID).Scan(&id).Error; err != nil {
+		return 0, fmt.Errorf("messages: last of %d: %w", th.ID, err)
 	}
-	return nil
+	return id, nil
 }
 
 // Posted is a message with its author's name.

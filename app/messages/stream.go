@@ -34,8 +34,8 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 	if !ok {
 		return web.TooManyRequests()
 	}
-	var last int64 // the newest message the page has
-	if err := h.Store.LastMessage(c.UserContext(), th, &last); err != nil {
+	last, err := h.Store.LastMessage(c.UserContext(), th) // the newest message the page has
+	if err != nil {
 		release()
 		return err
 	}

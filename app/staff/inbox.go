@@ -67,12 +67,9 @@ type ThreadView struct {
 	Team     []accounts.Person
 }
 
-// ReadableOf is message id's questions and answers when it is a form, or nil.
-func (v ThreadView) ReadableOf(id int64) *forms.Summary {
-	if r, ok := v.Readable[id]; ok {
-		return &r
-	}
-	return nil
+// Items are the thread's messages for the message partial.
+func (v ThreadView) Items(view *web.View) []messages.MessageView {
+	return messages.Views(view, v.Messages, v.Readable)
 }
 
 // AssignedID is who the thread is assigned to, or 0.

@@ -28,9 +28,7 @@ var demoDocuments = []struct{ kind, title, file string }{
 // SeedDocuments puts the demo documents in objects and sends them to the
 // parent, unless Mia's record already has documents. Idempotent.
 func SeedDocuments(ctx context.Context, db *gorm.DB, objects storage.Store) error {
-	var ids struct{ Record, Parent, Worker int64 }
-	err := db.WithContext(ctx).Raw(`SELECT r.id AS record, p.id AS parent, w.id AS worker FROM records r, people p, people w
-		WHERE r.case_reference = 'DEMO-0001' AND p.email = ? AND w.email = ?`, ParentEmail, WorkerEmail).Scan(&ids).Error
+	ids, err := demoIDs(ctx, db)
 	if err != nil || ids.Record == 0 {
 		return err
 	}
@@ -55,6 +53,17 @@ func SeedDocuments(ctx context.Context, db *gorm.DB, objects storage.Store) erro
 		}
 	}
 	return nil
+}
+
+// ids are Mia's record (DEMO-0001), the demo parent and the demo worker.
+type ids struct{ Record, Parent, Worker int64 }
+
+// demoIDs finds them; Record is 0 when the demo was not seeded.
+func demoIDs(ctx context.Context, db *gorm.DB) (ids, error) {
+	var out ids
+	err := db.WithContext(ctx).Raw(`SELECT r.id AS record, p.id AS parent, w.id AS worker FROM records r, people p, people w
+		WHERE r.case_reference = 'DEMO-0001' AND p.email = ? AND w.email = ?`, ParentEmail, WorkerEmail).Scan(&out).Error
+	return out, err
 }
 
 // demoPDF is a one-page PDF with a title and a line of text, in the
@@ -90,9 +99,7 @@ func demoPDF(title, text string) []byte {
 // complete has something to fill in. The templates are stored (app.New)
 // before this runs. Idempotent.
 func SeedForms(ctx context.Context, db *gorm.DB, store *forms.Store) error {
-	var ids struct{ Record, Parent, Worker int64 }
-	err := db.WithContext(ctx).Raw(`SELECT r.id AS record, p.id AS parent, w.id AS worker FROM records r, people p, people w
-		WHERE r.case_reference = 'DEMO-0001' AND p.email = ? AND w.email = ?`, ParentEmail, WorkerEmail).Scan(&ids).Error
+	ids, err := demoIDs(ctx, db)
 	if err != nil || ids.Record == 0 {
 		return err
 	}
