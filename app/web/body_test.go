@@ -1,44 +1,14 @@
 package web_test
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"portal/app/accounts"
 	"portal/app/apptest"
 )
-
-// raw sends request bytes on a fresh connection and returns every answer
-// the server gives before it closes the connection or goes quiet.
-func raw(t *testing.T, a *apptest.TestApp, request string) []*http.Response {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(a.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.Write([]byte(request)); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	var out []*http.Response
-	for {
-		// Quiet for a second means no more answers are coming: this waits
-		// for an absence, it measures nothing.
-		conn.SetReadDeadline(time.Now().Add(time.Second))
-		res, err := http.ReadResponse(br, nil)
-		if err != nil {
-			return out
-		}
-		res.Body.Close()
-		out = append(out, res)
-	}
-}
 
 // smuggled is a body whose end is a request of its own.
 func smuggled(size int) string {
@@ -59,7 +29,12 @@ func TestAnUnreadBodyNeverBecomesTheNextRequest(t *testing.T) {
 			"Cookie: " + cookie + "\r\nContent-Type: multipart/form-data; boundary=zz\r\nX-CSRF-Token: wrong\r\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			answers := raw(t, a, tt.head+fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))+body)
+			// The sentinel closes a connection the server keeps open, so
+			// the end of the answers is an event, not a quiet spell.
+			answers := a.Raw(t, tt.head+fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))+body+apptest.Sentinel)
+			if n := len(answers); n > 1 && apptest.IsSentinel(answers[n-1]) {
+				answers = answers[:n-1]
+			}
 			if len(answers) != 1 {
 				t.Fatalf("%d answers to one request, want 1 (the body's tail was run as a request)", len(answers))
 			}
@@ -90,7 +65,7 @@ func TestALargeBodyIsRefusedBeforeAnythingReadsIt(t *testing.T) {
 			if !strings.Contains(head, "chunked") {
 				head += "Content-Length: 300000000\r\n"
 			}
-			answers := raw(t, a, head+"\r\n"+strings.Repeat("a", 8<<10))
+			answers := a.Raw(t, head+"\r\n"+strings.Repeat("a", apptest.PreRead))
 			if len(answers) != 1 || answers[0].StatusCode != http.StatusRequestEntityTooLarge || !answers[0].Close {
 				t.Fatalf("answers %v, want one 413 that closes the connection", statuses(answers))
 			}

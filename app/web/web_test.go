@@ -334,10 +334,8 @@ func TestBodiesOverTheLimitAre413(t *testing.T) {
 	a := apptest.NewApp(t, apptest.Options{})
 	c := a.Client(t)
 	c.Get("/")
-	big := strings.Repeat("x", app.BodyLimit+1)
-	res := c.PostForm("/sign-out", url.Values{"note": {big}})
-	if res.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Fatalf("status %d, want 413", res.StatusCode)
+	if status := c.AnnounceBody(a, http.MethodPost, "/sign-out", "application/x-www-form-urlencoded", app.BodyLimit+1); status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", status)
 	}
 }
 
