@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,18 +42,44 @@ func freePort(t *testing.T) string {
 	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 }
 
+// output is what a running binary has printed so far. It is read while
+// the binary writes, so every use holds the lock.
+type output struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// waitFor reports whether the binary prints s within a minute: being
+// ready (/readyz) does not mean its earlier lines have been read yet.
+func (o *output) waitFor(s string) bool {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(o.String(), s) {
+			return true
+		}
+	}
+	return false
+}
+
 // start runs the binary and waits (bounded) until /readyz answers ready.
-func start(t *testing.T, bin, dataDir, port string) (*exec.Cmd, *strings.Builder) {
+func start(t *testing.T, bin, dataDir, port string) (*exec.Cmd, *output) {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "DATA_DIR="+dataDir, "PORT="+port, "APP_ENV=development", "DEMO_PASSWORD=", "DATABASE_URL=", "S3_ENDPOINT=")
-	out := &strings.Builder{}
+	out := &output{}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	go func() {
 		s := bufio.NewScanner(pr)
 		for s.Scan() {
-			out.WriteString(s.Text() + "\n")
+			out.mu.Lock()
+			out.b.WriteString(s.Text() + "\n")
+			out.mu.Unlock()
 		}
 	}()
 	if err := cmd.Start(); err != nil {
@@ -110,7 +137,7 @@ func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
 	if code, body := get("/dev/outbox.json"); code != 200 || !strings.HasPrefix(strings.TrimSpace(body), "[") {
 		t.Fatalf("outbox = %d %s", code, body)
 	}
-	if !strings.Contains(out1.String(), "worker@example.org") || !strings.Contains(out1.String(), "http://localhost:"+port) {
+	if !out1.waitFor("worker@example.org") || !out1.waitFor("http://localhost:"+port) {
 		t.Fatalf("the first start did not print the demo sign-in and URL:\n%s", out1)
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "postgres", "PG_VERSION")); err != nil {
@@ -161,7 +188,7 @@ func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
 			t.Errorf("demo document %s in DATA_DIR/objects: %+v, %v", k, info, err)
 		}
 	}
-	if !strings.Contains(out2.String(), "worker@example.org") {
+	if !out2.waitFor("worker@example.org") {
 		t.Fatalf("the second start does not print the demo sign-in:\n%s", out2)
 	}
 }

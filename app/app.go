@@ -102,6 +102,7 @@ func New(d Deps) (*App, error) {
 	}
 	a := &App{Sealer: sealer}
 	a.Sessions = web.NewSessions(d.DB.Gorm, d.Config.SessionKeyBytes(), d.Clock, d.Config.IsProduction())
+	a.Sessions.FinalSave = isFinalSave
 	a.Limiter = ratelimit.New(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
 	a.Audit = audit.New(d.DB.Gorm, d.Clock)
 	a.Codes = auth.NewCodes(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
@@ -199,6 +200,18 @@ const uploadOverhead = 1 << 20
 // in). Security: any other large body is refused before anything reads it.
 func isUpload(c *fiber.Ctx) bool {
 	return c.Method() == fiber.MethodPost && uploadRoute.MatchString(c.Path()) && web.MultipartBoundary(c) != ""
+}
+
+// draftRoute matches the routes that save a draft as the person types:
+// a new message, a reply, a page of a form (whose handler keeps only the
+// answers when web.InGrace).
+var draftRoute = regexp.MustCompile(`^/records/[0-9]+/(messages(/[0-9]+)?/draft|forms/[0-9]+/pages/[0-9]+)$`)
+
+// isFinalSave lets a session that has just ended (web.FinalSaveGrace)
+// through for one thing only: the draft save the idle countdown sent
+// before the end, arriving late on a slow line.
+func isFinalSave(c *fiber.Ctx) bool {
+	return c.Method() == fiber.MethodPost && c.Get(web.FinalSaveHeader) == "1" && draftRoute.MatchString(c.Path())
 }
 
 // mountStatic serves static/ at /static and govuk-frontend's assets at

@@ -322,6 +322,26 @@ func (b *Browser) NoScript(off bool) {
 	}))
 }
 
+// Throttle makes the tab's connection a poor mobile one: every answer
+// waits at least latency, and bodies go up and come down at kbps kilobits
+// a second. Throttle(0, 0) ends it.
+func (b *Browser) Throttle(latency time.Duration, kbps int) {
+	b.t.Helper()
+	rate := float64(kbps) * 1000 / 8
+	if kbps == 0 {
+		rate = -1
+	}
+	b.do("throttle", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{Latency: float64(latency.Milliseconds()),
+				DownloadThroughput: rate, UploadThroughput: rate}}})
+		return err
+	}))
+}
+
 // Phone sets the viewport to 375×812.
 func (b *Browser) Phone() { b.t.Helper(); b.Viewport(PhoneWidth, PhoneHeight) }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -15,6 +16,7 @@ import (
 	"portal/app/apptest"
 	"portal/app/formdef"
 	"portal/app/records"
+	"portal/app/web"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }
@@ -283,5 +285,33 @@ pages:
 	}
 	if got := w.mumC.Get(fresh + "/pages/1").Text(`label[for="q"]`); got != "Second wording" {
 		t.Errorf("the form sent after the change shows %q", got)
+	}
+}
+
+// TestAFinalSaveAfterTheEndOnlyKeepsTheAnswers: a page's final save that
+// reaches the server just after the session ended (web.FinalSaveGrace)
+// keeps what was typed, whatever button it names: it moves nowhere and
+// submits nothing.
+func TestAFinalSaveAfterTheEndOnlyKeepsTheAnswers(t *testing.T) {
+	w := newWorld(t)
+	path := w.send(t, "review_contribution", w.ellie, w.mum)
+	page := w.mumC.Get(path + "/pages/1")
+	w.a.Clock.Advance(web.IdleTimeout + 30*time.Second)
+	w.mumC.Header.Set(web.FinalSaveHeader, "1")
+	w.mumC.Header.Set("X-Portal-Passive", "1")
+	res := post(w.mumC, page, "later", url.Values{"your_name": {"Pat Example"}, "relationship": {"Mum"}})
+	if res.StatusCode != http.StatusOK || res.Header.Get("Location") != "" {
+		t.Fatalf("Save for later as a final save = %d to %q, want 200 and no move", res.StatusCode, res.Header.Get("Location"))
+	}
+	w.mumC.Header = http.Header{}
+	w.a.SignIn(t, w.mumC, w.mum)
+	again := w.mumC.Get(path + "/pages/1")
+	if v, _ := again.Doc.Find("#your_name").Attr("value"); v != "Pat Example" {
+		t.Errorf("after the final save the name is %q", v)
+	}
+	var trail int64
+	w.a.DB.Gorm.Raw(`SELECT count(*) FROM audit_events WHERE action = 'form.saved'`).Scan(&trail)
+	if trail != 0 {
+		t.Errorf("the final save acted as Save for later (%d form.saved events)", trail)
 	}
 }

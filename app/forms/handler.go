@@ -160,6 +160,11 @@ func (h *Handler) pageSave(c *fiber.Ctx) error {
 	posted := formdef.Normalise(t.Template, page, postedAnswers(c, t.Template, page))
 	revision, _ := strconv.Atoi(c.FormValue("revision"))
 	action := c.FormValue("action")
+	if web.InGrace(c) {
+		// Security: a final save that arrived after the session ended
+		// keeps the answers and does nothing else.
+		action = actionAutosave
+	}
 	v := PageView{Form: f, Template: t, Page: page, Answers: merge(saved, t.Template, page, posted), Revision: revision}
 	if action == actionContinue || action == actionSubmit {
 		v.Errors = t.Validate(page, posted, h.today())

@@ -127,9 +127,11 @@ func TestAFormSavesItselfBeforeAnIdleSignOut(t *testing.T) {
 	// signing out can keep them.
 	b.Eval(`document.getElementById('narrative').value = 'At tea Ellie said she had been worried about the school trip.'`, nil)
 
-	idle(a, b, 14*time.Minute+52*time.Second)
-	b.WaitFor(`document.getElementById('revision').value === '2'`, 10*time.Second)
-	idle(a, b, 10*time.Second)
+	idleUntilSaved(t, a, b)
+	if got := b.Attr("#revision", "value"); got != "2" {
+		t.Errorf("after the save before signing out the revision is %q, want 2", got)
+	}
+	idle(a, b, 30*time.Second)
 	b.WaitFor(`document.location.pathname === '/session/timeout' && document.readyState === 'complete'`, 15*time.Second)
 
 	a.SignInBrowser(t, b, carer)

@@ -8,6 +8,7 @@ import (
 
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/web"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }
@@ -131,6 +132,16 @@ func idle(a *apptest.TestApp, b *apptest.Browser, d time.Duration) {
 	b.AdvanceClock(d)
 }
 
+// idleUntilSaved leaves the page idle until 25 seconds are left, when the
+// countdown saves the drafts, and waits until every save has answered
+// (idle.js marks <html>): only then may a test move the clocks past the
+// end. It waits for that event, not for time.
+func idleUntilSaved(t *testing.T, a *apptest.TestApp, b *apptest.Browser) {
+	t.Helper()
+	idle(a, b, web.IdleTimeout-25*time.Second)
+	b.WaitFor(`document.documentElement.hasAttribute('data-portal-drafts-saved')`, 30*time.Second)
+}
+
 func TestIdleCountdownWarnsAndStaySignedInExtends(t *testing.T) {
 	a := newApp(t)
 	b := apptest.NewBrowser(t)
@@ -206,8 +217,8 @@ func TestIdleCountdownAnnouncesSignOutThenSignsOut(t *testing.T) {
 	b.RecordEvents("portal:before-signout")
 	b.Visit(a.URL + "/account")
 
-	// 14:52 idle: 8 s left, within the last 10 s, when drafts get saved.
-	idle(a, b, 14*time.Minute+52*time.Second)
+	// 14:35 idle: 25 s left, within the last 30 s, when drafts get saved.
+	idle(a, b, 14*time.Minute+35*time.Second)
 	b.WaitVisible("#idle-panel")
 	ev := b.WaitForEvent("portal:before-signout", 5*time.Second)
 	if !strings.HasSuffix(ev.Page, "/account") {
@@ -220,9 +231,14 @@ func TestIdleCountdownAnnouncesSignOutThenSignsOut(t *testing.T) {
 		t.Fatalf("the page left for %s before the countdown ended", p)
 	}
 
-	// Both clocks pass the deadline: at its next tick the page asks the
-	// server, which has ended the session, and goes to the timeout page.
-	idle(a, b, 10*time.Second)
+	// Nothing to save on this page: the saves are over at once. Both
+	// clocks pass the deadline: at its next tick the page asks the server,
+	// which has ended the session, and goes to the timeout page.
+	b.WaitFor(`document.documentElement.hasAttribute('data-portal-drafts-saved')`, 10*time.Second)
+	if b.Visible("#idle-saved") {
+		t.Error("the countdown says a draft was saved on a page without one")
+	}
+	idle(a, b, 30*time.Second)
 	b.WaitFor(`document.location.pathname === '/session/timeout' && document.readyState === 'complete'`,
 		10*time.Second)
 	if got, want := b.Text("main h1"), tr(t, a.T, "auth.timed_out.title"); got != want {

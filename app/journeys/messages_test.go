@@ -11,6 +11,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/apptest"
 	"portal/app/messages"
+	"portal/app/web"
 )
 
 // TestSendingAMessageAndReadingTheReply follows guide 000's "Sending a
@@ -49,9 +50,11 @@ func TestSendingAMessageAndReadingTheReply(t *testing.T) {
 	// The last words are in the field but not saved yet: only the save
 	// before the idle sign-out can keep them.
 	b.Eval(`document.getElementById('body').value = 'Ellie has a dentist appointment on Tuesday at 4pm.'`, nil)
-	idle(a, b, 14*time.Minute+52*time.Second)
-	b.WaitFor(`document.location.pathname === '/session/timeout' || document.documentElement.hasAttribute('data-portal-signing-out')`, 10*time.Second)
-	idle(a, b, 10*time.Second)
+	idleUntilSaved(t, a, b)
+	if got, want := b.Text("#idle-saved"), tr(t, a.T, "idle.draft_saved"); got != want || !b.Visible("#idle-saved") {
+		t.Errorf("the countdown says %q, want %q", got, want)
+	}
+	idle(a, b, 30*time.Second)
 	b.WaitFor(`document.location.pathname === '/session/timeout' && document.readyState === 'complete'`, 15*time.Second)
 
 	a.SignInBrowser(t, b, mum)
@@ -99,4 +102,70 @@ func TestSendingAMessageAndReadingTheReply(t *testing.T) {
 		t.Errorf("the reply in the holder's thread: %q", got)
 	}
 	b.AssertClean()
+}
+
+// TestADraftIsKeptOnASlowLine: a message written on a poor mobile line
+// (2 s latency, 400 kbit/s) is kept when the page is left just after
+// typing, when the person signs out from the menu, and through an idle
+// sign-out whose final save reaches the server only after the session
+// has ended (web.FinalSaveGrace).
+func TestADraftIsKeptOnASlowLine(t *testing.T) {
+	a := newApp(t)
+	team := a.NewTeam(t, "North Locality Team")
+	ellie := a.NewRecord(t, team, "Ellie", "Smith")
+	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, mum, ellie, access.Parent)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer)
+	record := "/records/" + strconv.FormatInt(ellie.ID, 10)
+	// The server has it: the page's last request may outlive the page, so
+	// the test waits for the row, not for the page.
+	saved := func(what, body string) {
+		t.Helper()
+		for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			d, err := store.DraftOf(context.Background(), mum.ID, ellie.ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Body == body {
+				return
+			}
+			if time.Now().After(end) {
+				t.Fatalf("%s: the saved draft is %d characters, want %d", what, len(d.Body), len(body))
+			}
+		}
+	}
+	b := apptest.NewBrowser(t)
+	write := func(text string) {
+		b.Eval(`(() => { const t = document.getElementById('body'); t.value = `+jsString(text)+`;
+		  t.dispatchEvent(new Event('input', {bubbles: true})) })()`, nil)
+	}
+
+	a.SignInBrowser(t, b, mum)
+	b.Visit(a.URL + record + "/messages/new")
+	write("Typed just before following a link.")
+	b.Visit(a.URL + record) // within the autosave's two seconds
+	saved("a page left just after typing", "Typed just before following a link.")
+
+	b.Visit(a.URL + record + "/messages/new")
+	write("Typed just before signing out.")
+	b.Eval(`document.querySelector('.app-account-menu__form').requestSubmit()`, nil)
+	b.WaitFor(`document.location.pathname !== '/records/`+strconv.FormatInt(ellie.ID, 10)+`/messages/new'`, 15*time.Second)
+	saved("Sign out", "Typed just before signing out.")
+
+	a.SignInBrowser(t, b, mum)
+	b.Visit(a.URL + record + "/messages/new")
+	long := string([]rune(strings.Repeat("Mae'n braf gweld ŵyr ac ŷd. ", 1800))[:50000])
+	b.Throttle(2*time.Second, 400)
+	// Set without an input event: only the save before signing out sends it.
+	b.Eval(`document.getElementById('body').value = `+jsString(long), nil)
+	idle(a, b, web.IdleTimeout-25*time.Second)
+	b.WaitFor(`document.documentElement.hasAttribute('data-portal-signing-out')`, 30*time.Second)
+	// The save is on its way up the slow line when the session ends.
+	idle(a, b, 40*time.Second)
+	b.WaitFor(`document.location.pathname === '/session/timeout' && document.readyState === 'complete'`, 60*time.Second)
+	b.Throttle(0, 0)
+	if sessionStatus(b).SignedIn {
+		t.Error("the late save kept the session alive")
+	}
+	saved("an idle sign-out on a slow line", long)
 }

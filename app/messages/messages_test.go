@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"portal/app/access"
 	"portal/app/accounts"
@@ -14,6 +15,7 @@ import (
 	"portal/app/config"
 	"portal/app/messages"
 	"portal/app/records"
+	"portal/app/web"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }
@@ -399,5 +401,65 @@ func TestTheUrgentNumberComesFromConfiguration(t *testing.T) {
 	a.SignIn(t, c, p)
 	if got := c.Get(rec(r) + "/messages/new").Text(".govuk-warning-text"); !strings.Contains(got, "01632 960 123") {
 		t.Errorf("the warning gives %q, not the configured number", got)
+	}
+}
+
+// TestAFinalSaveIsTakenJustAfterTheEndAndNothingElse: the save the idle
+// countdown sends 30 seconds before the end may arrive after it on a slow
+// line. Within web.FinalSaveGrace it keeps the draft; it revives nothing,
+// opens no other route, and a save without the mark, or later, is refused.
+func TestAFinalSaveIsTakenJustAfterTheEndAndNothingElse(t *testing.T) {
+	w := newWorld(t)
+	w.mumC.Get(rec(w.ellie) + "/messages/new")
+	draft := func(body string) url.Values {
+		return url.Values{"type": {strconv.FormatInt(w.toWorker.ID, 10)}, "subject": {"For Jo Bloggs"}, "body": {body}}
+	}
+	body := func() string {
+		d, err := w.store.DraftOf(context.Background(), w.mum.ID, w.ellie.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Body
+	}
+	// Each try carries the cookie as the page's requests did; an answer
+	// after the end clears it, which a request already sent never sees.
+	token := w.mumC.Cookie(w.a.Sessions.CookieName)
+	try := func(path string, form url.Values, final bool) *apptest.Response {
+		w.mumC.SetCookie(w.a.Sessions.CookieName, token)
+		w.mumC.Header = http.Header{"X-Portal-Passive": {"1"}}
+		if final {
+			w.mumC.Header.Set(web.FinalSaveHeader, "1")
+		}
+		return w.mumC.PostForm(path, form)
+	}
+	w.a.Clock.Advance(web.IdleTimeout + 30*time.Second)
+
+	if res := try(rec(w.ellie)+"/messages/draft", draft("sent before the end"), true); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("the final save 30 s after the end = %d, want 204", res.StatusCode)
+	}
+	if got := body(); got != "sent before the end" {
+		t.Errorf("the draft is %q", got)
+	}
+	if res := try(rec(w.ellie)+"/messages/draft", draft("without the mark"), false); res.StatusCode == http.StatusNoContent || body() != "sent before the end" {
+		t.Errorf("an ordinary save after the end = %d, draft %q", res.StatusCode, body())
+	}
+	// Security: the mark opens the draft routes only, and revives nothing.
+	send := draft("sent before the end")
+	send.Set("action", "send")
+	if res := try(rec(w.ellie)+"/messages/new", send, true); res.StatusCode < 400 && res.Header.Get("Location") != "/session/timeout" {
+		t.Errorf("sending with the mark after the end = %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	var threads int64
+	w.a.DB.Gorm.Raw(`SELECT count(*) FROM threads`).Scan(&threads)
+	if threads != 0 {
+		t.Errorf("%d threads were sent after the end", threads)
+	}
+	w.mumC.SetCookie(w.a.Sessions.CookieName, token)
+	if res := w.mumC.Get("/session/status"); !strings.Contains(res.Body, `"signed_in":false`) {
+		t.Errorf("after a final save the session is %s", res.Body)
+	}
+	w.a.Clock.Advance(web.FinalSaveGrace)
+	if res := try(rec(w.ellie)+"/messages/draft", draft("too late"), true); res.StatusCode == http.StatusNoContent || body() != "sent before the end" {
+		t.Errorf("a final save after the grace = %d, draft %q", res.StatusCode, body())
 	}
 }

@@ -109,6 +109,7 @@ type IdleState struct {
 	RemainingSeconds int
 	CountdownSeconds int // the banner shows when this many seconds remain
 	TimeoutSeconds   int
+	GraceSeconds     int // a final draft save is taken this long after the end
 }
 
 // ViewerFunc finds the viewer of a signed-in session; features set it so web
@@ -251,7 +252,8 @@ func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 		}
 		remaining := int(sess.IdleDeadline().Sub(r.sessions.clock.Now()).Seconds())
 		v.Idle = &IdleState{RemainingSeconds: remaining,
-			CountdownSeconds: int((IdleTimeout - IdleWarning).Seconds()), TimeoutSeconds: int(IdleTimeout.Seconds())}
+			CountdownSeconds: int((IdleTimeout - IdleWarning).Seconds()), TimeoutSeconds: int(IdleTimeout.Seconds()),
+			GraceSeconds: int(FinalSaveGrace.Seconds())}
 		// Security: pages of a signed-in person are never stored by the browser or a proxy.
 		c.Set(fiber.HeaderCacheControl, "no-store")
 	}

@@ -25,6 +25,11 @@ const (
 	AbsoluteLifetime = 12 * time.Hour   // signed out this long after signing in, whatever happens
 	anonymousLife    = 2 * time.Hour    // an anonymous session only carries a CSRF token
 	activityGrain    = 10 * time.Second // last activity is written at most this often
+	// FinalSaveGrace is how long after a session's end a final save of a
+	// draft is still taken: the countdown sends it 30 seconds before the
+	// end, and on a slow mobile line it may arrive late. It opens nothing
+	// but the draft routes (Sessions.FinalSave).
+	FinalSaveGrace = time.Minute
 )
 
 // Authentication assurance levels (Kratos vocabulary).
@@ -46,6 +51,8 @@ type Session struct {
 	CreatedAt    time.Time
 	LastActiveAt time.Time
 	ExpiresAt    time.Time
+	// grace marks an ended session let through for one final draft save.
+	grace bool `gorm:"-"`
 }
 
 // SignedIn reports whether the session belongs to a person at AAL2.
@@ -75,6 +82,10 @@ type Sessions struct {
 	clock      clock.Clock
 	CookieName string
 	secure     bool
+	// FinalSave reports whether a request is a final draft save to a draft
+	// route (the route table sets it): only such a request may use a
+	// session in its FinalSaveGrace. Nil: none may.
+	FinalSave func(*fiber.Ctx) bool
 }
 
 // NewSessions returns the session store. secure selects the __Host- cookie
@@ -93,8 +104,10 @@ func (s *Sessions) hash(token string) []byte {
 	return m.Sum(nil)
 }
 
-// Load finds the live session for the request's cookie, or nil. An idle or
-// expired session is deleted on sight.
+// Load finds the live session for the request's cookie, or nil. A session
+// past its end is ErrSessionExpired; within its FinalSaveGrace it is
+// returned too (for Middleware to let a final draft save through), after
+// that it is deleted on sight.
 func (s *Sessions) Load(ctx context.Context, token string) (*Session, error) {
 	if token == "" {
 		return nil, nil
@@ -107,13 +120,17 @@ func (s *Sessions) Load(ctx context.Context, token string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: load: %w", err)
 	}
-	if !s.clock.Now().Before(sess.IdleDeadline()) {
-		if err := s.db.WithContext(ctx).Delete(&Session{}, sess.ID).Error; err != nil {
-			return nil, fmt.Errorf("session: expire: %w", err)
-		}
-		return nil, ErrSessionExpired
+	now := s.clock.Now()
+	if now.Before(sess.IdleDeadline()) {
+		return &sess, nil
 	}
-	return &sess, nil
+	if sess.PersonID != nil && now.Before(sess.IdleDeadline().Add(FinalSaveGrace)) {
+		return &sess, ErrSessionExpired
+	}
+	if err := s.db.WithContext(ctx).Delete(&Session{}, sess.ID).Error; err != nil {
+		return nil, fmt.Errorf("session: expire: %w", err)
+	}
+	return nil, ErrSessionExpired
 }
 
 // ErrSessionExpired says a session was found but had timed out.
@@ -225,12 +242,12 @@ func (s *Sessions) SetData(ctx context.Context, sess *Session, v any) error {
 	return s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("data", b).Error
 }
 
-// DeleteExpired removes sessions past their idle or absolute end; the
-// clean-up job calls it. Access never depends on it: Load checks expiry.
+// DeleteExpired removes sessions past their idle or absolute end (and,
+// for a person's, past its FinalSaveGrace too); the clean-up job calls it. Access never depends on it: Load checks expiry.
 func (s *Sessions) DeleteExpired(ctx context.Context) (int64, error) {
 	now := s.clock.Now()
-	res := s.db.WithContext(ctx).Where("expires_at <= ? OR (person_id IS NOT NULL AND last_active_at <= ?)",
-		now, now.Add(-IdleTimeout)).Delete(&Session{})
+	res := s.db.WithContext(ctx).Where("(person_id IS NULL AND expires_at <= ?) OR expires_at <= ? OR (person_id IS NOT NULL AND last_active_at <= ?)",
+		now, now.Add(-FinalSaveGrace), now.Add(-IdleTimeout-FinalSaveGrace)).Delete(&Session{})
 	return res.RowsAffected, res.Error
 }
 
@@ -271,9 +288,16 @@ func (s *Sessions) Middleware() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		sess, err := s.Load(c.UserContext(), c.Cookies(s.CookieName))
 		if errors.Is(err, ErrSessionExpired) {
+			if sess != nil && s.FinalSave != nil && s.FinalSave(c) {
+				// Security: an ended session, for this one draft save only:
+				// it is not touched, so it stays ended.
+				sess.grace = true
+				c.Locals(sessionKey, sess)
+				return c.Next()
+			}
 			s.clearCookie(c)
 			c.Locals(sessionExpiredKey, true)
-			err = nil
+			sess, err = nil, nil
 		}
 		if err != nil {
 			return err
@@ -289,6 +313,15 @@ func (s *Sessions) Middleware() fiber.Handler {
 		return c.Next()
 	}
 }
+
+// InGrace reports whether the request is a final draft save that arrived
+// after its session ended (FinalSaveGrace): it may keep a draft and do
+// nothing else.
+func InGrace(c *fiber.Ctx) bool { return CurrentSession(c) != nil && CurrentSession(c).grace }
+
+// FinalSaveHeader marks a draft save sent by the idle countdown before the
+// session ends (static/js/app.js sets it while signing out).
+const FinalSaveHeader = "X-Portal-Final-Save"
 
 const sessionExpiredKey = "web.sessionExpired"
 

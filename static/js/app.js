@@ -5,6 +5,8 @@
 // - sends the CSRF token with every HTMX request (X-CSRF-Token);
 // - marks passive requests (X-Portal-Passive: 1) so polling, live updates
 //   and saves made while signing out do not count as activity;
+// - saves drafts before signing out, and when a page is left just after
+//   typing;
 // - shows HTMX errors in the #flash region.
 // No inline script, no eval, no English: every text comes from the page.
 
@@ -21,8 +23,12 @@ function csrfToken () {
 
 // A request is passive when its element (or an ancestor) has data-passive,
 // or while the idle timer is saving drafts before signing out.
+function signingOut () {
+  return document.documentElement.hasAttribute('data-portal-signing-out')
+}
+
 function isPassive (elt) {
-  if (document.documentElement.hasAttribute('data-portal-signing-out')) return true
+  if (signingOut()) return true
   return !!(elt && elt.closest && elt.closest('[data-passive]'))
 }
 
@@ -30,6 +36,9 @@ document.addEventListener('htmx:configRequest', (event) => {
   const detail = event.detail
   detail.headers['X-CSRF-Token'] = csrfToken()
   if (isPassive(detail.elt)) detail.headers['X-Portal-Passive'] = '1'
+  // A final save may reach the server just after the session ends, and
+  // still counts (web.FinalSaveGrace): it is sent before the end.
+  if (signingOut()) detail.headers['X-Portal-Final-Save'] = '1'
 })
 
 // Start GOV.UK Frontend components in content HTMX adds. Components already
@@ -151,12 +160,77 @@ document.querySelectorAll('button[data-print]').forEach((button) => {
 
 // Forms save themselves (form[data-autosave]: htmx posts the page a few
 // seconds after typing stops) and, when the idle countdown is about to
-// sign the person out, once more at once, so a timeout loses nothing.
+// sign the person out or they press "Sign out", once more at once, so
+// neither loses anything. The promise says whether the save succeeded.
+function finalSave (form) {
+  return new Promise((resolve) => {
+    // Only a request made from now on carries what is on the page now;
+    // one already on its way (an autosave) does not count.
+    let mine = false
+    const onConfig = (event) => { if (event.detail.elt === form) mine = true }
+    const onAfter = (event) => {
+      if (event.detail.elt !== form || !mine) return
+      form.removeEventListener('htmx:configRequest', onConfig)
+      form.removeEventListener('htmx:afterRequest', onAfter)
+      resolve(!!event.detail.successful)
+    }
+    form.addEventListener('htmx:configRequest', onConfig)
+    form.addEventListener('htmx:afterRequest', onAfter)
+    window.htmx.trigger(form, 'portal:autosave')
+  })
+}
+
 window.addEventListener('portal:before-signout', (event) => {
   document.querySelectorAll('form[data-autosave]').forEach((form) => {
-    event.detail.waitUntil(new Promise((resolve) => {
-      form.addEventListener('htmx:afterRequest', resolve, { once: true })
-      window.htmx.trigger(form, 'portal:autosave')
-    }))
+    event.detail.waitUntil(finalSave(form))
   })
+})
+
+// A page left within the autosave's delay (a link followed just after
+// typing) sends what was typed with a request that outlives the page.
+// Browsers carry at most 64 KiB that way; a longer text waits for the
+// next save as before. A form's own submit carries its words itself.
+const unsaved = new Set()
+const KEEPALIVE_MAX = 60000
+
+function autosaveForm (target) {
+  return target && target.closest ? target.closest('form[data-autosave]') : null
+}
+
+document.addEventListener('input', (event) => {
+  const form = autosaveForm(event.target)
+  if (form) unsaved.add(form)
+}, true)
+document.addEventListener('htmx:beforeRequest', (event) => {
+  if (event.detail.elt && event.detail.elt.matches && event.detail.elt.matches('form[data-autosave]')) unsaved.delete(event.detail.elt)
+})
+document.addEventListener('htmx:afterRequest', (event) => {
+  const elt = event.detail.elt
+  if (!event.detail.successful && elt && elt.matches && elt.matches('form[data-autosave]')) unsaved.add(elt)
+})
+document.addEventListener('submit', (event) => { unsaved.delete(event.target) }, true)
+
+window.addEventListener('pagehide', () => {
+  unsaved.forEach((form) => {
+    const body = new URLSearchParams(new FormData(form))
+    try {
+      const vals = JSON.parse(form.getAttribute('hx-vals') || '{}')
+      Object.keys(vals).forEach((k) => body.set(k, vals[k]))
+    } catch (e) {}
+    const text = body.toString()
+    if (text.length > KEEPALIVE_MAX) return
+    fetch(form.getAttribute('hx-post'), {
+      method: 'POST',
+      credentials: 'same-origin',
+      keepalive: true,
+      body: text,
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-CSRF-Token': csrfToken(),
+        'X-Portal-Passive': '1',
+        'HX-Request': 'true'
+      }
+    }).catch(() => {})
+  })
+  unsaved.clear()
 })

@@ -12,37 +12,41 @@
 //   GET  data-status-url (X-Portal-Passive: 1) → {"signed_in": bool, "remaining": seconds}
 //   POST data-extend-url (X-CSRF-Token)        → {"remaining": seconds}
 //   data-timeout-url: where the browser goes when the session has ended.
-// Other scripts: window "portal:before-signout" event, 10 s before the end,
-// with detail.waitUntil(promise) to save drafts (their requests must carry
-// X-Portal-Passive: 1; <html data-portal-signing-out> is set meanwhile).
+// Other scripts: window "portal:before-signout" event, 30 s before the end
+// and before "Sign out", with detail.waitUntil(promise) to save drafts: the
+// promise resolves true once saved. Meanwhile <html data-portal-signing-out>
+// is set (app.js marks the saves passive and final, so a save that arrives
+// late still counts: web.FinalSaveGrace); <html data-portal-drafts-saved>
+// once every promise has settled. Past the end, while a save is still on
+// its way, <html data-portal-covered> hides the page's content.
+//
+// One state at a time, in this order (Stay signed in goes back to quiet):
+//   quiet → checking → warning → saving → saved → ending → leaving
 (function () {
   'use strict'
 
   if (!window.fetch || !window.Promise) return
 
   var ANNOUNCE_AT = [300, 240, 180, 120, 60, 30] // seconds left
-  var BEFORE_SIGNOUT_AT = 10 // seconds left
-  var SAVE_WAIT_MS = 5000
+  var SAVE_AT = 30 // seconds left when drafts are saved
+  var SIGN_OUT_WAIT_MS = 10000 // the longest "Sign out" waits for drafts
   var HEARTBEAT_MS = 60000
 
-  var root, panel, heading, countdownEl, liveEl, stayBtn
+  var root, panel, heading, countdownEl, savedEl, liveEl, stayBtn
   var texts = {}
   var forms = { minutes: {}, seconds: {} }
   var plural = null
   var countdown = 300
+  var graceWait = 45 // seconds past the end a save on its way is waited for
   var deadline = 0 // ms since epoch, this machine's clock
-  var showing = false
-  var checking = false
+  var state = 'quiet'
   var extending = null // the pending extend promise
   var announced = {}
   var returnFocus = null
   var lastHeartbeat = Date.now()
-  var signingOut = false // before-signout fired
-  var saved = false // before-signout waiting is over
-  var finalChecking = false
-  var leaving = false
   var timer = null
   var channel = null
+  var html = document.documentElement
 
   function bind () {
     root = document.getElementById('idle-banner')
@@ -50,16 +54,20 @@
     panel = document.getElementById('idle-panel')
     heading = document.getElementById('idle-heading')
     countdownEl = document.getElementById('idle-countdown')
+    savedEl = document.getElementById('idle-saved')
     liveEl = document.getElementById('idle-live')
     stayBtn = document.getElementById('idle-stay')
     countdown = num(root.getAttribute('data-countdown'), 300)
+    // Wait for a late save a little less than the server takes it.
+    graceWait = Math.max(0, num(root.getAttribute('data-final-save-grace'), 60) - 15)
     texts = {
       countdown: attr('data-text-countdown'),
       joiner: attr('data-text-joiner'),
       hint: attr('data-text-hint'),
       extended: attr('data-text-extended'),
       signedOut: attr('data-text-signed-out'),
-      failed: attr('data-text-failed')
+      failed: attr('data-text-failed'),
+      draftSaved: attr('data-text-draft-saved')
     }
     readForms()
     setRemaining(num(root.getAttribute('data-remaining'), countdown))
@@ -80,7 +88,7 @@
   // n = 0…6, which between them cover every plural category of English
   // and Welsh; Intl.PluralRules tells which number is in which category.
   function readForms () {
-    var lang = document.documentElement.lang || 'en'
+    var lang = html.lang || 'en'
     try { plural = new Intl.PluralRules(lang) } catch (e) { plural = null }
     forms = { minutes: {}, seconds: {} }
     var items = root.querySelectorAll('[data-unit][data-n]')
@@ -124,6 +132,8 @@
   function setRemaining (seconds) {
     deadline = Date.now() + Math.max(0, seconds) * 1000
   }
+
+  function showing () { return state !== 'quiet' && state !== 'checking' }
 
   // Another tab's activity moves this tab's deadline too.
   function share () {
@@ -177,13 +187,10 @@
       if (remaining <= 0 || (data && data.signed_in === false)) return signOut()
       setRemaining(remaining)
       share()
-      resetSignout()
-      if (showing) {
-        hide()
-        say(texts.extended)
-      }
+      if (showing()) say(texts.extended)
+      quiet()
     }).catch(function () {
-      if (!showing) return
+      if (!showing()) return
       // Maybe the session ended elsewhere; ask before saying it failed.
       return status().then(function (s) {
         if (!s.signed_in) return signOut()
@@ -194,7 +201,7 @@
   }
 
   function show (left) {
-    showing = true
+    state = 'warning'
     var active = document.activeElement
     returnFocus = active && active !== document.body && !root.contains(active) ? active : null
     render(left)
@@ -207,7 +214,7 @@
       if (ANNOUNCE_AT[i] >= left) announced[ANNOUNCE_AT[i]] = true
     }
     window.setTimeout(function () {
-      if (showing) say(countdownText(roundForSpeech(secondsLeft())) + ' ' + texts.hint)
+      if (showing()) say(countdownText(roundForSpeech(secondsLeft())) + ' ' + texts.hint)
     }, 600)
   }
 
@@ -221,16 +228,22 @@
 
   // While the banner shows, scroll-padding keeps the focused element below it.
   function measure () {
-    if (showing) document.documentElement.style.setProperty('--app-idle-height', panel.offsetHeight + 'px')
+    if (showing()) html.style.setProperty('--app-idle-height', panel.offsetHeight + 'px')
   }
 
-  function hide () {
-    if (!showing) return
-    showing = false
+  // Back to counting quietly: the session was extended, here or in another tab.
+  function quiet () {
+    var wasShowing = showing()
+    state = 'quiet'
     announced = {}
+    html.removeAttribute('data-portal-signing-out')
+    html.removeAttribute('data-portal-drafts-saved')
+    html.removeAttribute('data-portal-covered')
+    if (savedEl) savedEl.hidden = true
+    if (!wasShowing) return
     var focusWasInside = root.contains(document.activeElement) || document.activeElement === document.body
     panel.hidden = true
-    document.documentElement.style.removeProperty('--app-idle-height')
+    html.style.removeProperty('--app-idle-height')
     if (focusWasInside) {
       if (returnFocus && document.body.contains(returnFocus)) {
         returnFocus.focus()
@@ -250,87 +263,101 @@
   }
 
   function check () {
-    checking = true
+    state = 'checking'
     status().then(function (s) {
-      checking = false
+      if (state !== 'checking') return
       if (!s.signed_in) return signOut()
       var remaining = num(s.remaining, 0)
       setRemaining(remaining)
       if (remaining > countdown) {
+        state = 'quiet'
         share()
         return
       }
       show(Math.max(0, remaining))
     }, function () {
-      checking = false
-      show(Math.max(0, secondsLeft()))
+      if (state === 'checking') show(Math.max(0, secondsLeft()))
     })
   }
 
-  function beforeSignout () {
-    signingOut = true
-    saved = false
-    document.documentElement.setAttribute('data-portal-signing-out', '')
+  // saveDrafts asks the page's scripts to save what is being written and
+  // resolves, with whether every save succeeded, when they have settled.
+  function saveDrafts () {
+    html.setAttribute('data-portal-signing-out', '')
     var waits = []
     var detail = {
-      waitUntil: function (promise) { waits.push(Promise.resolve(promise).catch(function () {})) }
+      waitUntil: function (promise) {
+        waits.push(Promise.resolve(promise).then(function (ok) { return ok !== false }, function () { return false }))
+      }
     }
     try {
       window.dispatchEvent(new CustomEvent('portal:before-signout', { detail: detail }))
     } catch (e) {}
-    var limit = new Promise(function (resolve) { window.setTimeout(resolve, SAVE_WAIT_MS) })
-    Promise.race([Promise.all(waits), limit]).then(function () { saved = true })
+    return Promise.all(waits).then(function (results) {
+      return { any: results.length > 0, ok: results.indexOf(false) < 0 }
+    })
   }
 
-  function resetSignout () {
-    signingOut = false
-    saved = false
-    document.documentElement.removeAttribute('data-portal-signing-out')
+  function beforeSignout () {
+    state = 'saving'
+    saveDrafts().then(function (result) {
+      if (state !== 'saving') return // extended meanwhile
+      saved()
+      if (result.any && result.ok && savedEl) {
+        savedEl.textContent = texts.draftSaved
+        savedEl.hidden = false
+        say(texts.draftSaved)
+      }
+    })
+  }
+
+  function saved () {
+    state = 'saved'
+    html.setAttribute('data-portal-drafts-saved', '')
   }
 
   function finalCheck () {
-    finalChecking = true
+    state = 'ending'
     status().then(function (s) {
-      finalChecking = false
       var remaining = num(s.remaining, 0)
       if (s.signed_in && remaining > 0) {
         // Another tab kept the session alive.
         setRemaining(remaining)
-        resetSignout()
-        if (remaining > countdown) hide()
+        if (remaining > countdown) quiet()
+        else state = 'warning'
         return
       }
       signOut()
     }, function () {
-      finalChecking = false
       // Security: when in doubt, take the record off the screen.
       signOut()
     })
   }
 
-  function signOut () {
-    if (leaving) return
-    leaving = true
+  function stop () {
+    state = 'leaving'
     window.clearInterval(timer)
-    say(texts.signedOut)
     if (channel) {
       try { channel.postMessage({ type: 'signed-out' }) } catch (e) {}
     }
+  }
+
+  function signOut () {
+    if (state === 'leaving') return
+    stop()
+    say(texts.signedOut)
     window.location.assign(url('data-timeout-url'))
   }
 
   function tick () {
-    if (leaving || !root) return
+    if (state === 'leaving' || !root) return
     var left = secondsLeft()
     if (left > countdown) {
-      if (showing) hide()
-      if (signingOut) resetSignout()
+      if (state !== 'quiet' && state !== 'checking') quiet()
       return
     }
-    if (!showing) {
-      if (!checking) check()
-      return
-    }
+    if (state === 'quiet') check()
+    if (!showing()) return
     render(left)
     for (var i = 0; i < ANNOUNCE_AT.length; i++) {
       var point = ANNOUNCE_AT[i]
@@ -343,19 +370,30 @@
         break
       }
     }
-    if (left > BEFORE_SIGNOUT_AT && signingOut) resetSignout()
-    if (left <= BEFORE_SIGNOUT_AT && !signingOut) beforeSignout()
-    if (left <= 0 && signingOut && saved && !finalChecking) finalCheck()
+    if (left > SAVE_AT && (state === 'saving' || state === 'saved')) {
+      // Extended in another tab while saving.
+      html.removeAttribute('data-portal-signing-out')
+      html.removeAttribute('data-portal-drafts-saved')
+      state = 'warning'
+    }
+    if (left <= SAVE_AT && state === 'warning') beforeSignout()
+    if (left <= 0 && state === 'saving') {
+      // Security: the end has come; while a save is still on its way, the
+      // record leaves the screen, and the wait is bounded.
+      html.setAttribute('data-portal-covered', '')
+      if (left <= -graceWait) saved()
+    }
+    if (left <= 0 && state === 'saved') finalCheck()
   }
 
   // Activity: typing, editing or pressing, but not scrolling or moving the
   // pointer. The banner's own buttons act for themselves; a key pressed on
   // its heading (which has the focus) is activity like any other.
   function onActivity (event) {
-    if (leaving || !root) return
+    if (state === 'leaving' || !root) return
     var target = event.target
     if (target && target.closest && panel && panel.contains(target) && target.closest('button, a, form')) return
-    if (showing) {
+    if (showing()) {
       extend()
     } else if (Date.now() - lastHeartbeat >= HEARTBEAT_MS) {
       lastHeartbeat = Date.now()
@@ -368,7 +406,7 @@
     if (data.type === 'deadline' && typeof data.deadline === 'number' && data.deadline > deadline) {
       deadline = data.deadline
       tick()
-    } else if (data.type === 'signed-out' && !leaving) {
+    } else if (data.type === 'signed-out' && state !== 'leaving') {
       // Another tab signed out or timed out: ask the server, not the tab.
       window.setTimeout(function () {
         status().then(function (s) {
@@ -388,7 +426,7 @@
     var fresh = detail.fragment && detail.fragment.querySelector
       ? detail.fragment.querySelector('[data-remaining]')
       : null
-    if (fresh) {
+    if (fresh && state !== 'leaving') {
       setRemaining(num(fresh.getAttribute('data-remaining'), secondsLeft()))
       share()
     }
@@ -400,21 +438,22 @@
   document.addEventListener('htmx:load', function () {
     var current = document.getElementById('idle-banner')
     if (current && current !== root) {
-      showing = false
+      state = 'quiet'
       bind()
       tick()
     }
   })
 
+  // "Sign out" (the banner's or the menu's): drafts are saved first, for
+  // at most SIGN_OUT_WAIT_MS, then the form goes.
   document.addEventListener('submit', function (event) {
     var form = event.target
-    if (form && form.getAttribute && /\/sign-out$/.test(form.getAttribute('action') || '')) {
-      leaving = true
-      window.clearInterval(timer)
-      if (channel) {
-        try { channel.postMessage({ type: 'signed-out' }) } catch (e) {}
-      }
-    }
+    if (!form || !form.getAttribute || !/\/sign-out$/.test(form.getAttribute('action') || '')) return
+    if (state === 'leaving') return
+    event.preventDefault()
+    stop()
+    var limit = new Promise(function (resolve) { window.setTimeout(resolve, SIGN_OUT_WAIT_MS) })
+    Promise.race([saveDrafts(), limit]).then(function () { form.submit() })
   }, true)
 
   if (!bind()) return

@@ -43,7 +43,20 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := versityGWBinary(t)
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	// The free port is found before versitygw takes it, so another process
+	// may take it first: then versitygw exits at once, and a new port is tried.
+	for range 3 {
+		if s, inUse := start(t, bin, dir, freeAddr(t)); !inUse {
+			return s
+		}
+	}
+	t.Fatal("versitygw found no free port in three tries")
+	return nil
+}
+
+// start runs versitygw on addr; inUse says it exited because addr was taken.
+func start(t testing.TB, bin, dir, addr string) (s *Server, inUse bool) {
+	t.Helper()
 
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "--access", AccessKey, "--secret", SecretKey,
@@ -73,6 +86,9 @@ func Start(t testing.TB) *Server {
 		}
 		select {
 		case <-exited:
+			if strings.Contains(out.String(), "address already in use") {
+				return nil, true
+			}
 			t.Fatalf("versitygw exited before listening: %s", out.String())
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -81,7 +97,7 @@ func Start(t testing.TB) *Server {
 			t.Fatalf("versitygw did not listen on %s within 30s: %s", addr, out.String())
 		}
 	}
-	return &Server{Addr: addr, Dir: dir, AccessKey: AccessKey, SecretKey: SecretKey, Stop: stop}
+	return &Server{Addr: addr, Dir: dir, AccessKey: AccessKey, SecretKey: SecretKey, Stop: stop}, false
 }
 
 func freeAddr(t testing.TB) string {
