@@ -103,7 +103,7 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		o.Configure(&cfg)
 	}
 	clk := clock.NewFake(Start)
-	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log, Clock: clk})
+	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log, Clock: clk, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

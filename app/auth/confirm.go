@@ -26,6 +26,13 @@ var (
 	callsPerNumber      = ratelimit.Rule{Name: "call:number", Max: 3, Window: time.Hour}
 	callsPerIP          = ratelimit.Rule{Name: "call:ip", Max: 10, Window: time.Hour}
 	callsPerDay         = ratelimit.Rule{Name: "call:person:day", Max: 10, Window: 24 * time.Hour}
+	// Security: a number typed but not yet proven is counted apart from a
+	// proven one, so typing someone else's number never spends the limits
+	// that protect its owner's sign-in; and one account may text or call
+	// numbers it has not proven only so often.
+	typedSendsPerNumber = ratelimit.Rule{Name: "phone:typed", Max: 5, Window: time.Hour}
+	typedCallsPerNumber = ratelimit.Rule{Name: "call:typed", Max: 3, Window: time.Hour}
+	typedPerPerson      = ratelimit.Rule{Name: "typed:person:day", Max: 6, Window: 24 * time.Hour}
 )
 
 // confirmState travels in the session while a phone check is under way.
@@ -184,8 +191,8 @@ func (pc *phoneCheck) send(c *fiber.Ctx) error {
 		return pc.page(c, ConfirmView{Step: pc.stepOf(p)}, form, fiber.StatusUnprocessableEntity)
 	}
 	who := strconv.FormatInt(p.ID, 10)
-	until, err := pc.h.overLimit(c, limit{phoneSendsPerPerson, who}, limit{phoneSendsPerDay, who},
-		limit{phoneSendsPerNumber, number}, limit{phoneSendsPerIP, web.ClientIP(c, pc.h.trustFly)})
+	until, err := pc.h.overLimit(c, append(numberLimits(p, number, phoneSendsPerNumber, typedSendsPerNumber),
+		limit{phoneSendsPerPerson, who}, limit{phoneSendsPerDay, who}, limit{phoneSendsPerIP, web.ClientIP(c, pc.h.trustFly)})...)
 	if err != nil || !until.IsZero() {
 		return pc.limited(c, p, until, err)
 	}
@@ -235,8 +242,8 @@ func (pc *phoneCheck) call(c *fiber.Ctx) error {
 		return pc.refuse(c, form, err)
 	}
 	who := strconv.FormatInt(p.ID, 10)
-	until, err := pc.h.overLimit(c, limit{callsPerPerson, who}, limit{callsPerDay, who},
-		limit{callsPerNumber, number}, limit{callsPerIP, web.ClientIP(c, pc.h.trustFly)})
+	until, err := pc.h.overLimit(c, append(numberLimits(p, number, callsPerNumber, typedCallsPerNumber),
+		limit{callsPerPerson, who}, limit{callsPerDay, who}, limit{callsPerIP, web.ClientIP(c, pc.h.trustFly)})...)
 	if err != nil || !until.IsZero() {
 		return pc.limited(c, p, until, err)
 	}
@@ -385,6 +392,17 @@ func limitedForm(form *web.Form, field string, until time.Time) *web.Form {
 type limit struct {
 	rule    ratelimit.Rule
 	subject string
+}
+
+// numberLimits are the limits on number: proven's when it is p's own
+// proven number, else typed's (kept apart, so a stranger who types it
+// spends nothing of its owner's) and the cap on p's texts and calls to
+// numbers not proven.
+func numberLimits(p *accounts.Person, number string, proven, typed ratelimit.Rule) []limit {
+	if p.PhoneSealed != "" {
+		return []limit{{proven, number}}
+	}
+	return []limit{{typed, number}, {typedPerPerson, strconv.FormatInt(p.ID, 10)}}
 }
 
 // overLimit counts a hit on every limit and returns, when any is exceeded,

@@ -110,3 +110,45 @@ func TestPhoneCountriesChooseTheRegions(t *testing.T) {
 		t.Fatal("PHONE_COUNTRIES=GB,US is accepted though the portal cannot name US")
 	}
 }
+
+// TestTypingSomeoneElsesNumberSpendsNothingOfTheirs: a new account that
+// types another person's proven number and asks for texts and a call
+// (a separated partner knows the number) does not stop its owner signing
+// in by text or by call; and one account may reach numbers it has not
+// proven only so often.
+func TestTypingSomeoneElsesNumberSpendsNothingOfTheirs(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	owner := a.NewPerson(t, "owner@example.net", accounts.RoleCitizen, "")
+	a.GivePhone(t, owner, "+447911123456", true)
+	stranger := a.NewPerson(t, "stranger@example.net", accounts.RoleCitizen, "")
+	s := a.Client(t)
+	a.PasswordStep(t, s, stranger)
+	typed := url.Values{"country": {"GB"}, "phone": {"07911 123456"}}
+	for i := 1; i <= 5; i++ {
+		if res := s.PostForm("/sign-in/confirm/send", typed); res.StatusCode != http.StatusOK {
+			t.Fatalf("the stranger's text %d = %d", i, res.StatusCode)
+		}
+	}
+	if res := s.PostForm("/sign-in/confirm/call", typed); res.StatusCode != http.StatusOK {
+		t.Fatalf("the stranger's call = %d", res.StatusCode)
+	}
+	if res := s.PostForm("/sign-in/confirm/send", typed); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the stranger's 6th text to a number not proven = %d, want 429", res.StatusCode)
+	}
+	if res := s.PostForm("/sign-in/confirm/send", url.Values{"country": {"GB"}, "phone": {"07911 123457"}}); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the stranger's text to yet another number = %d, want 429 (the account's cap)", res.StatusCode)
+	}
+
+	a.LastSent(t, "sms", "+447911123456") // the stranger's texts leave first
+	o := a.Client(t)
+	a.PasswordStep(t, o, owner)
+	if res := o.PostForm("/sign-in/confirm/call", nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("the owner's Call Me = %d, want 200", res.StatusCode)
+	}
+	if res := o.PostForm("/sign-in/confirm/send", url.Values{"resend": {"1"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("the owner's Send Code = %d, want 200", res.StatusCode)
+	}
+	if res := o.PostForm("/sign-in/confirm/verify", url.Values{"code": {a.LastSent(t, "sms", "+447911123456").Code()}}); res.Header.Get("Location") != "/account" {
+		t.Fatalf("the owner's code = %d %q, want signed in", res.StatusCode, res.Header.Get("Location"))
+	}
+}

@@ -95,6 +95,8 @@ func (f Field) normalise(vals []string) []string {
 		v = normaliseNumber(v)
 	case TypeDate:
 		v = normaliseDate(v)
+	case TypeTime:
+		v = normaliseTime(v)
 	case TypeYesNo, TypeRadios, TypeSelect:
 		// Security: only a value the template offers is ever stored.
 		if !slices.ContainsFunc(f.Choices(), func(o Option) bool { return o.Value == v }) {
@@ -172,6 +174,25 @@ func normaliseDate(s string) string {
 		return d.Format(dateLayout)
 	}
 	return s
+}
+
+// clockTime is a time of day as stored: 00:00 to 23:59.
+var clockTime = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+// typedTime is a time as people type it: "9:05", "09.05", "9 05".
+var typedTime = regexp.MustCompile(`^([0-9]{1,2})[:. ]([0-9]{2})$`)
+
+// normaliseTime writes a typed time as HH:MM; anything else is kept as
+// typed, for the check to refuse.
+func normaliseTime(s string) string {
+	m := typedTime.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return s
+	}
+	if len(m[1]) == 1 {
+		m[1] = "0" + m[1]
+	}
+	return m[1] + ":" + m[2]
 }
 
 // realDate is the day year-month-day when there is one (no 31 April).
@@ -285,6 +306,10 @@ func (f Field) validate(vals []string, today time.Time) (Error, bool) {
 			return f.fail(RuleFuture, KeyFuture)
 		case f.Date == DateNotFuture && d.After(today):
 			return f.fail(RuleNotFuture, KeyNotFuture)
+		}
+	case TypeTime:
+		if !clockTime.MatchString(v) {
+			return f.fail(RuleTime, KeyTime)
 		}
 	case TypeYesNo, TypeRadios, TypeSelect, TypeCheckboxes:
 		if f.Type != TypeCheckboxes {

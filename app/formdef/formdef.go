@@ -70,6 +70,7 @@ const (
 	TypeTextarea   = "textarea"   // long text; the page shows a character count
 	TypeNumber     = "number"     // a decimal number, optionally whole
 	TypeDate       = "date"       // a calendar day, YYYY-MM-DD
+	TypeTime       = "time"       // a time of day, HH:MM (24-hour)
 	TypeYesNo      = "yesno"      // "yes" or "no"
 	TypeRadios     = "radios"     // one of the options
 	TypeCheckboxes = "checkboxes" // any number of the options
@@ -77,7 +78,7 @@ const (
 )
 
 // Types lists the field types, in the order this documentation gives them.
-var Types = []string{TypeText, TypeTextarea, TypeNumber, TypeDate, TypeYesNo, TypeRadios, TypeCheckboxes, TypeSelect}
+var Types = []string{TypeText, TypeTextarea, TypeNumber, TypeDate, TypeTime, TypeYesNo, TypeRadios, TypeCheckboxes, TypeSelect}
 
 // Date rules of a date field (Field.Date).
 const (
@@ -550,6 +551,8 @@ func (f Field) Rules() []string {
 		if f.Date != "" {
 			r = append(r, f.Date)
 		}
+	case TypeTime:
+		r = append(r, RuleTime)
 	case TypeCheckboxes:
 		if f.MinSelected > 0 {
 			r = append(r, RuleMinSelected)

@@ -2,6 +2,7 @@ package formdef_test
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ pages:
       - {name: meeting, type: date, date: future, label: {en: Meeting date, cy: Dyddiad y cyfarfod}}
       - {name: happened, type: date, date: not_future, label: {en: Date it happened, cy: Dyddiad y digwyddiad}}
       - {name: any_date, type: date, label: {en: Any date, cy: Unrhyw ddyddiad}}
+      - {name: at, type: time, label: {en: Time, cy: Amser}}
       - name: agree
         type: yesno
         required: true
@@ -149,6 +151,11 @@ func TestEveryTypeAndRuleThroughParseValidateDisplay(t *testing.T) {
 		{"any_date", "date", []string{"30 February"}, "", formdef.KeyDate, ""},
 		{"any_date", "date", []string{"1/12/2026"}, "", "", "1/12/2026"}, // Normalise turns it into 2026-12-01
 		{"any_date", "date", []string{"2026-12-01"}, "", "", "1 December 2026"},
+		{"at", "time", []string{"no"}, "", formdef.KeyTime, ""},
+		{"at", "time", []string{"24:00"}, "", formdef.KeyTime, ""},
+		{"at", "time", []string{"9:5"}, "", formdef.KeyTime, ""},
+		{"at", "time", []string{"14:30"}, "", "", "14:30"},
+		{"at", "time", []string{"00:00"}, "", "", "00:00"},
 		{"agree", "required", nil, "", formdef.KeyRequiredChoice, ""},
 		{"agree", "choice", []string{"maybe"}, "", formdef.KeyRequiredChoice, ""},
 		{"agree", "choice", []string{"yes"}, "", "", "Yes"},
@@ -519,7 +526,7 @@ func TestBuiltinTemplates(t *testing.T) {
 		{"the recording's final page says Submit", recording.SubmitKey() == "forms.submit.submit"},
 		{"the recording's narrative takes 50,000 characters", narrative.Required && narrative.MaxLength == formdef.MaxLengthCeiling},
 		{"the recording's date cannot be in the future", date.Required && date.Date == formdef.DateNotFuture},
-		{"the recording's time is at most 5 characters, with an example", timeOf.MaxLength == 5 && strings.Contains(timeOf.Hint.EN, "14:30")},
+		{"the recording's time is a time of day, with an example", timeOf.Type == formdef.TypeTime && strings.Contains(timeOf.Hint.EN, "14:30")},
 		{"the recording asks which child or children", children.Required && children.Label.EN == "Which child or children is this about?"},
 		{"the recording's categories end with general, not other", category.Required && values[len(values)-1] == "general" && !slices.Contains(values, "other")},
 		{"the review's final page says Submit contribution", review.SubmitKey() == "forms.submit.contribution"},
@@ -671,6 +678,8 @@ func TestNormalise(t *testing.T) {
 		{"a date from the date picker is kept", 0, formdef.Answers{"any_date": {"2026-12-01"}}, formdef.Answers{"any_date": {"2026-12-01"}}},
 		{"a date typed day/month/year becomes YYYY-MM-DD", 0, formdef.Answers{"any_date": {"1/12/2026"}, "birthday": {"09.03.1990"}, "meeting": {"31 12 2026"}}, formdef.Answers{"any_date": {"2026-12-01"}, "birthday": {"1990-03-09"}, "meeting": {"2026-12-31"}}},
 		{"a date that is not real is kept as typed", 0, formdef.Answers{"any_date": {"31/4/2026"}}, formdef.Answers{"any_date": {"31/4/2026"}}},
+		{"a time typed 9.05 becomes 09:05", 0, formdef.Answers{"at": {"9.05"}}, formdef.Answers{"at": {"09:05"}}},
+		{"a time that is not one is kept as typed", 0, formdef.Answers{"at": {"no"}}, formdef.Answers{"at": {"no"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -752,5 +761,22 @@ func TestLoadNamesTheFile(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestTheLocalesHoldEveryMessage: the portal's locales have each message
+// this package hands out, with the same words.
+func TestTheLocalesHoldEveryMessage(t *testing.T) {
+	b, err := i18n.Load(os.DirFS("../../locales"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range formdef.Messages {
+		for lang, text := range map[string]string{"en": m.Text.EN, "cy": m.Text.CY} {
+			want := strings.NewReplacer("{{.Label}}", "the time", "{{.LabelStart}}", "The time", "{{.Min}}", "1", "{{.Max}}", "2").Replace(text)
+			if got := b.For(lang).T(m.ID, "Label", "the time", "LabelStart", "The time", "Min", "1", "Max", "2"); got != want {
+				t.Errorf("%s %s = %q in locales/, want %q", lang, m.ID, got, want)
+			}
+		}
 	}
 }

@@ -19,6 +19,7 @@ const (
 	RuleTooSmall    = "too_small"
 	RuleTooLarge    = "too_large"
 	RuleDate        = "date"
+	RuleTime        = "time"
 	RulePast        = DatePast
 	RuleFuture      = DateFuture
 	RuleNotFuture   = DateNotFuture
@@ -37,6 +38,7 @@ const (
 	KeyTooSmall       = "forms.error.too_small"
 	KeyTooLarge       = "forms.error.too_large"
 	KeyDate           = "forms.error.date"
+	KeyTime           = "forms.error.time"
 	KeyPast           = "forms.error.past"
 	KeyFuture         = "forms.error.future"
 	KeyNotFuture      = "forms.error.not_future"
@@ -67,6 +69,7 @@ var Messages = []Message{
 	{KeyTooSmall, Text{EN: "{{.LabelStart}} must be {{.Min}} or more", CY: "{{.LabelStart}}: rhowch {{.Min}} neu fwy"}},
 	{KeyTooLarge, Text{EN: "{{.LabelStart}} must be {{.Max}} or less", CY: "{{.LabelStart}}: rhowch {{.Max}} neu lai"}},
 	{KeyDate, Text{EN: "{{.LabelStart}} must be a real date", CY: "{{.LabelStart}}: rhowch ddyddiad go iawn"}},
+	{KeyTime, Text{EN: "{{.LabelStart}} must be a real time, like 14:30", CY: "{{.LabelStart}}: rhowch amser go iawn, fel 14:30"}},
 	{KeyPast, Text{EN: "{{.LabelStart}} must be in the past", CY: "{{.LabelStart}}: rhaid i'r dyddiad fod yn y gorffennol"}},
 	{KeyFuture, Text{EN: "{{.LabelStart}} must be in the future", CY: "{{.LabelStart}}: rhaid i'r dyddiad fod yn y dyfodol"}},
 	{KeyNotFuture, Text{EN: "{{.LabelStart}} must be today or in the past", CY: "{{.LabelStart}}: rhaid i'r dyddiad fod heddiw neu yn y gorffennol"}},

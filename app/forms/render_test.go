@@ -20,6 +20,7 @@ pages:
       - {name: a_textarea, type: textarea, required: true, max_length: 20, label: {en: A long text, cy: Testun hir}}
       - {name: a_number, type: number, required: true, integer: true, min: 1, max: 9, label: {en: A number, cy: Rhif}}
       - {name: a_date, type: date, required: true, date: not_future, label: {en: A date, cy: Dyddiad}}
+      - {name: a_time, type: time, required: true, label: {en: A time, cy: Amser}}
       - {name: a_yesno, type: yesno, required: true, label: {en: Yes or no, cy: Ie neu na}}
       - name: a_radio
         type: radios
@@ -49,7 +50,7 @@ func TestEveryFieldTypeRendersAndValidatesThroughThePage(t *testing.T) {
 	}
 	path := w.send(t, "every_type", w.ellie, w.mum) + "/pages/1"
 	valid := url.Values{"a_text": {"Hello"}, "a_textarea": {"Line one\nline two"}, "a_number": {"7"},
-		"a_date": {"2026-11-01"}, "a_yesno": {"no"}, "a_radio": {"second"}, "a_box": {"red", "blue"}, "a_select": {"dog"}}
+		"a_date": {"2026-11-01"}, "a_time": {"14:30"}, "a_yesno": {"no"}, "a_radio": {"second"}, "a_box": {"red", "blue"}, "a_select": {"dog"}}
 	for _, tt := range []struct {
 		field, element, invalid string
 	}{
@@ -57,6 +58,7 @@ func TestEveryFieldTypeRendersAndValidatesThroughThePage(t *testing.T) {
 		{"a_textarea", `[data-module="govuk-character-count"][data-maxlength="20"] textarea#a_textarea`, strings.Repeat("x", 21)},
 		{"a_number", `input#a_number[inputmode="decimal"]`, "7.5"},
 		{"a_date", `input#a_date[type="date"]`, "2026-12-25"},
+		{"a_time", `input#a_time[type="text"].govuk-input--width-5`, "no"},
 		{"a_yesno", `input#a_yesno[type="radio"][value="yes"] ~ label`, ""},
 		{"a_radio", `input#a_radio-second[type="radio"]`, "third"},
 		{"a_box", `input#a_box-blue[type="checkbox"]`, "green"},

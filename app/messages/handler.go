@@ -116,7 +116,7 @@ func (h *Handler) newPage(c *fiber.Ctx, d Draft, form *web.Form, status int) err
 }
 
 func (h *Handler) newPageErrors(c *fiber.Ctx, d Draft, form *web.Form, errs []formdef.Error, status int) error {
-	types, err := h.Store.Types(c.UserContext(), true)
+	types, err := h.offeredTypes(c)
 	if err != nil {
 		return err
 	}
@@ -145,10 +145,44 @@ func (h *Handler) posted(c *fiber.Ctx) (Draft, *Type, *formdef.Template, error) 
 		return d, nil, nil, err
 	}
 	tpl, err := h.formOf(c.UserContext(), t)
+	if err != nil {
+		return d, nil, nil, err
+	}
+	if !offeredTo(tpl, access.Holding(c)) {
+		// Security: a type this holder is not offered is no type at all.
+		return d, nil, nil, nil
+	}
 	if tpl != nil {
 		d.Answers = answersFrom(c, tpl)
 	}
-	return d, t, tpl, err
+	return d, t, tpl, nil
+}
+
+// offeredTypes are the shown types whose form, if any, is for this
+// holder's relationship to the record (a foster carer recording is for
+// foster carers only).
+func (h *Handler) offeredTypes(c *fiber.Ctx) ([]Type, error) {
+	types, err := h.Store.Types(c.UserContext(), true)
+	if err != nil {
+		return nil, err
+	}
+	offered := types[:0]
+	for i := range types {
+		tpl, err := h.formOf(c.UserContext(), &types[i])
+		if err != nil {
+			return nil, err
+		}
+		if offeredTo(tpl, access.Holding(c)) {
+			offered = append(offered, types[i])
+		}
+	}
+	return offered, nil
+}
+
+// offeredTo reports whether a type with form tpl (nil: a free message)
+// may be sent by held's holder.
+func offeredTo(tpl *formdef.Template, held *access.Held) bool {
+	return tpl == nil || tpl.SendableTo(held.Relationship)
 }
 
 // formBody checks a form type's answers, adding their errors to form, and

@@ -11,9 +11,12 @@ import (
 // which record, and who deals with it.
 type InboxThread struct {
 	Thread
-	HolderName   string
-	RecordName   string
-	AssigneeName string
+	HolderName string
+	// HolderRelationship is how the holder stands to the record (their
+	// latest grant's relationship: "parent", "foster_carer" …).
+	HolderRelationship string
+	RecordName         string
+	AssigneeName       string
 }
 
 // Inbox filters.
@@ -55,7 +58,9 @@ func (s *Store) inbox(ctx context.Context, where string, args ...any) ([]InboxTh
 	var out []InboxThread
 	err := s.db.WithContext(ctx).Raw(`SELECT t.*, h.given_name || ' ' || h.family_name AS holder_name,
 			r.given_name || ' ' || r.family_name || ' (' || r.case_reference || ')' AS record_name,
-			coalesce(a.given_name || ' ' || a.family_name, '') AS assignee_name
+			coalesce(a.given_name || ' ' || a.family_name, '') AS assignee_name,
+			coalesce((SELECT g.relationship FROM grants g WHERE g.person_id = t.holder_id AND g.record_id = t.record_id
+				ORDER BY g.starts_at DESC, g.id DESC LIMIT 1), '') AS holder_relationship
 		FROM threads t JOIN people h ON h.id = t.holder_id JOIN records r ON r.id = t.record_id
 		LEFT JOIN people a ON a.id = t.assigned_to
 		WHERE `+where, args...).Scan(&out).Error

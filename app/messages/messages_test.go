@@ -386,8 +386,34 @@ func TestARecordingSentThroughItsTypeReachesTheSupervisingTeamWithItsFields(t *t
 			t.Errorf("the supervising team does not see %q: %q", want, thread.Text(".app-thread"))
 		}
 	}
+	if got, want := thread.Text(".govuk-summary-list"), a.T("records.relationship.foster_carer"); !strings.Contains(got, want) {
+		t.Errorf("the thread does not say the sender is a %s: %q", want, got)
+	}
 	if strings.Contains(w.mumC.Get(rec(w.ellie)+"/messages").Body, "Foster carer recording") {
 		t.Error("a co-holder sees the carer's recording")
+	}
+
+	// A parent is neither offered the recording nor can send one.
+	page := w.mumC.Get(rec(w.ellie) + "/messages/new")
+	if page.Doc.Find(`select#type option[value="`+strconv.FormatInt(recording.ID, 10)+`"]`).Length() != 0 {
+		t.Error("a parent is offered the foster carer recording")
+	}
+	fields.Set("event_time", "no")
+	fields.Del("_csrf") // the carer's, from the posts above
+	if res := w.mumC.PostForm(rec(w.ellie)+"/messages/new", fields); res.StatusCode != http.StatusUnprocessableEntity ||
+		res.Doc.Find(`.govuk-error-summary a[href="#type"]`).Length() == 0 {
+		t.Errorf("a parent's recording = %d: %q, want 422 asking for a type", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	var threads int64
+	a.DB.Gorm.Raw(`SELECT count(*) FROM threads WHERE holder_id = ?`, w.mum.ID).Scan(&threads)
+	if threads != 0 {
+		t.Errorf("the parent's recording made %d threads", threads)
+	}
+	// The carer's time must be a time.
+	fields.Del("_csrf")
+	if res := c.PostForm(rec(w.ellie)+"/messages/new", fields); res.StatusCode != http.StatusUnprocessableEntity ||
+		res.Doc.Find(`.govuk-error-summary a[href="#event_time"]`).Length() == 0 {
+		t.Errorf("a recording at the time \"no\" = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
 	}
 }
 

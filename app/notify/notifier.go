@@ -44,6 +44,10 @@ type Options struct {
 	// RetryPolicy replaces River's backoff (attempt⁴ seconds, jittered);
 	// tests use a short one so a retry does not take seconds.
 	RetryPolicy river.ClientRetryPolicy
+	// Workers is how many messages go out at once; default 10. Tests use
+	// one, so the outbox holds messages in the order they were queued and
+	// "the newest" is always the same one.
+	Workers int
 }
 
 // Notifier queues messages and, once started, works the queue: each job is
@@ -91,8 +95,11 @@ func New(ctx context.Context, o Options) (*Notifier, error) {
 	if err := river.AddWorkerSafely(workers, &sendWorker{n: n}); err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
+	if o.Workers == 0 {
+		o.Workers = 10
+	}
 	rc := &river.Config{
-		Queues:      map[string]river.QueueConfig{Queue: {MaxWorkers: 10}},
+		Queues:      map[string]river.QueueConfig{Queue: {MaxWorkers: o.Workers}},
 		Workers:     workers,
 		Logger:      o.Log,
 		RetryPolicy: o.RetryPolicy,
