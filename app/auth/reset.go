@@ -52,15 +52,20 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
 		return err
 	}
+	// Security: the same work whether or not the address has an account (a
+	// code, a queued email), so the time taken tells nothing; the email to
+	// an address without one is dropped by the queue unsent.
+	code, err := h.codes.Issue(c.UserContext(), purposeReset, email)
+	if err != nil {
+		return err
+	}
+	msg := notify.Message{Channel: notify.Email, To: email, Lang: web.Lang(c), Template: "email_password_reset_code",
+		Data: map[string]string{"Code": code}, Discard: person == nil}
 	if person != nil {
-		code, err := h.codes.Issue(c.UserContext(), purposeReset, email)
-		if err != nil {
-			return err
-		}
-		if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: person.Email,
-			Lang: person.Locale, Template: "email_password_reset_code", Data: map[string]string{"Code": code}}); err != nil {
-			return err
-		}
+		msg.To, msg.Lang = person.Email, person.Locale
+	}
+	if err := h.notifier.Send(c.UserContext(), nil, msg); err != nil {
+		return err
 	}
 	sess, err := h.sessions.Ensure(c)
 	if err != nil {

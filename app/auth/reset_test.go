@@ -55,3 +55,43 @@ func TestForgotYourPassword(t *testing.T) {
 		t.Fatal("the new password does not lead to the phone step")
 	}
 }
+
+// TestResetAndSignUpDoTheSameWorkForEitherAddress: a reset or a sign-up
+// issues one code and queues one email whether or not the address has an
+// account, so the time taken does not tell (make bench measures that);
+// an address without an account still gets no reset email.
+func TestResetAndSignUpDoTheSameWorkForEitherAddress(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	work := func(path, email string) (codes, jobs int64) {
+		t.Helper()
+		count := func() (int64, int64) {
+			var c, j int64
+			a.DB.Gorm.Raw(`SELECT count(*) FROM one_time_codes`).Scan(&c)
+			a.DB.Gorm.Raw(`SELECT count(*) FROM river_job`).Scan(&j)
+			return c, j
+		}
+		c0, j0 := count()
+		c := a.Client(t)
+		c.Get(path)
+		if res := c.PostForm(path+"/send", url.Values{"email": {email}}); res.StatusCode != http.StatusOK {
+			t.Fatalf("%s for %s = %d", path, email, res.StatusCode)
+		}
+		c1, j1 := count()
+		return c1 - c0, j1 - j0
+	}
+	for _, path := range []string{"/forgot-password", "/sign-up"} {
+		kc, kj := work(path, "parent@example.net")
+		uc, uj := work(path, "nobody@example.net")
+		if kc != 1 || kj != 1 || uc != kc || uj != kj {
+			t.Errorf("%s: a known address made %d codes and %d jobs, an unknown one %d and %d; want 1 and 1 each", path, kc, kj, uc, uj)
+		}
+	}
+	a.LastSent(t, "email", "parent@example.net") // runs the queue
+	var toNobody int64
+	a.DB.Gorm.Raw(`SELECT count(*) FROM outbox_messages WHERE recipient = 'nobody@example.net' AND subject = ?`,
+		a.T("email_password_reset_code.subject")).Scan(&toNobody)
+	if toNobody != 0 {
+		t.Errorf("an address without an account got %d reset emails", toNobody)
+	}
+}

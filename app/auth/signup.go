@@ -133,17 +133,20 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 // "already registered" email instead. Security: the caller answers the same
 // either way, so nobody learns which addresses have accounts.
 func (h *Handler) sendAddressCode(c *fiber.Ctx, email, lang, purpose, subject string) error {
-	msg := notify.Message{Channel: notify.Email, To: email, Lang: lang}
-	if _, err := h.people.ByEmail(c.UserContext(), email); err == nil {
-		msg.Template, msg.Data = "email_already_registered", map[string]string{"Link": "/sign-in"}
-	} else if errors.Is(err, accounts.ErrNotFound) {
-		code, err := h.codes.Issue(c.UserContext(), purpose, subject)
-		if err != nil {
-			return err
-		}
-		msg.Template, msg.Data = "email_verification_code", map[string]string{"Code": code}
-	} else {
+	_, err := h.people.ByEmail(c.UserContext(), email)
+	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
 		return err
+	}
+	// Security: a code is issued either way (one the "already registered"
+	// email never carries), so both answers take the same work and time.
+	code, cerr := h.codes.Issue(c.UserContext(), purpose, subject)
+	if cerr != nil {
+		return cerr
+	}
+	msg := notify.Message{Channel: notify.Email, To: email, Lang: lang,
+		Template: "email_verification_code", Data: map[string]string{"Code": code}}
+	if err == nil {
+		msg.Template, msg.Data = "email_already_registered", map[string]string{"Link": "/sign-in"}
 	}
 	return h.notifier.Send(c.UserContext(), nil, msg)
 }

@@ -303,6 +303,9 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[sendArgs]) error {
 	if err != nil {
 		return river.JobCancel(err)
 	}
+	if m.Discard {
+		return nil
+	}
 	if err := w.n.provider.Send(ctx, r); err != nil {
 		// Security: River stores and logs this text; providers tend to quote
 		// the recipient back.

@@ -66,6 +66,11 @@ type Message struct {
 	// (or the dev outbox's answer button) carries back when the person
 	// answers and presses #.
 	AnswerToken string
+	// Discard queues the message like any other and has the worker drop it
+	// unsent. Security: a request that must not reveal whether an address
+	// has an account (a password reset for an unknown address) does the
+	// same work as one that sends.
+	Discard bool `json:",omitempty"`
 }
 
 // Rendered is a message in its final words, as a provider sends it.
