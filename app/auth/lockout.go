@@ -73,7 +73,9 @@ func (l *Lockout) Fail(ctx context.Context, email string) (bool, error) {
 	return err == nil, err
 }
 
-// Succeed clears the count after a right password.
+// Succeed clears the count, and any lock, after a right password or a
+// completed password reset (its emailed code proves the owner, so the
+// lockout message may offer it).
 func (l *Lockout) Succeed(ctx context.Context, email string) error {
 	return l.db.WithContext(ctx).Exec(`DELETE FROM sign_in_lockouts WHERE email_key = ?`, l.emailKey(email)).Error
 }

@@ -120,6 +120,9 @@ func (h *Handler) resetPassword(c *fiber.Ctx) error {
 	if err := h.people.SetPassword(c.UserContext(), person.ID, hash); err != nil {
 		return err
 	}
+	if err := h.lockout.Succeed(c.UserContext(), person.Email); err != nil {
+		return err
+	}
 	if err := h.sessions.DestroyAll(c.UserContext(), person.ID); err != nil {
 		return err
 	}

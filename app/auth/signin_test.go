@@ -124,3 +124,29 @@ func TestUnknownEmailsAreLockedAlike(t *testing.T) {
 		t.Fatalf("an unknown email is not locked like a known one: %q", res.Text(".govuk-error-summary"))
 	}
 }
+
+// TestACompletedResetLiftsTheLock: the lockout message offers "reset your
+// password"; a reset, whose emailed code proves the owner, lifts the lock.
+func TestACompletedResetLiftsTheLock(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	person := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	c := a.Client(t)
+	c.Get("/sign-in")
+	for range 10 {
+		c.PostForm("/sign-in", url.Values{"email": {person.Email}, "password": {"wrong"}})
+	}
+	res := c.PostForm("/sign-in", url.Values{"email": {person.Email}, "password": {apptest.Password}})
+	if !strings.Contains(res.Text(".govuk-error-summary"), a.T("auth.sign_in.error_locked", "Time", "10:00")) {
+		t.Fatalf("not locked: %q", res.Text(".govuk-error-summary"))
+	}
+	r := a.Client(t)
+	r.Get("/forgot-password")
+	r.PostForm("/forgot-password/send", url.Values{"email": {person.Email}})
+	r.PostForm("/forgot-password/verify", url.Values{"code": {a.LastSent(t, "email", person.Email).Code()}})
+	if res := r.PostForm("/forgot-password/password", url.Values{"password": {"New-Horse-42"}, "password_confirm": {"New-Horse-42"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the reset = %d", res.StatusCode)
+	}
+	if res := c.PostForm("/sign-in", url.Values{"email": {person.Email}, "password": {"New-Horse-42"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after a completed reset, sign-in = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+}
