@@ -165,7 +165,7 @@ func New(d Deps) (*App, error) {
 	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, isUpload))
 	mountStatic(a.App, d.Static)
 	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware())
-	a.Use(web.UploadsSignedIn(), web.CSRF(csrfExempt))
+	a.Use(web.TextOnly(), web.UploadsSignedIn(), web.CSRF(csrfExempt))
 	limit := unsafeRequests
 	if d.UnsafeLimit != nil {
 		limit = *d.UnsafeLimit

@@ -220,3 +220,18 @@ func TestTheVirusScannerIsCalledBeforeAnythingIsStored(t *testing.T) {
 		t.Errorf("the clean file was not scanned: %d calls", scanner.calls)
 	}
 }
+
+func TestAnUploadsTitleMustBeText(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	for _, title := range []string{"Plan\x00", "Plan \xff"} {
+		if res := w.send(t, w.ellie, title, "plan.pdf", pdf(t, 100), w.mum); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(res.Text("main"), w.a.T("errors.invalid.text")) {
+			t.Errorf("a title %q = %d: %q", title, res.StatusCode, res.Text("main"))
+		}
+	}
+	var n int64
+	w.a.DB.Gorm.Raw(`SELECT count(*) FROM documents`).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d documents stored", n)
+	}
+}

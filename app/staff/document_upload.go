@@ -111,6 +111,9 @@ func (h *Handler) readUpload(c *fiber.Ctx) (*upload, error) {
 		if err != nil {
 			return up, web.BadRequest("errors.bad_request.body")
 		}
+		if !web.ValidText(b) {
+			return up, &web.Error{Status: fiber.StatusUnprocessableEntity, Key: "errors.invalid.text"}
+		}
 		value := strings.TrimSpace(string(b))
 		switch name := part.FormName(); name {
 		case "title", "kind":
