@@ -114,7 +114,7 @@ func (h *Handler) readUpload(c *fiber.Ctx) (*upload, error) {
 		if !web.ValidText(b) {
 			return up, &web.Error{Status: fiber.StatusUnprocessableEntity, Key: "errors.invalid.text"}
 		}
-		value := strings.TrimSpace(string(b))
+		value := strings.TrimSpace(web.PlainText(string(b)))
 		switch name := part.FormName(); name {
 		case "title", "kind":
 			up.form.Values[name] = value

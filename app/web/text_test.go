@@ -48,3 +48,25 @@ func TestEveryPostRouteRefusesTextThatCannotBeStored(t *testing.T) {
 		}
 	}
 }
+
+// TestBidiControlsAreTakenOut: right-to-left overrides and isolates in a
+// person's text (a name, a subject) are taken out before anything keeps
+// it, so they cannot reorder what staff read; repeated fields and other
+// text are kept as they were.
+func TestBidiControlsAreTakenOut(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	c := a.Client(t)
+	a.SignIn(t, c, p)
+	c.Get("/profile")
+	res := c.PostForm("/profile", url.Values{"given_name": {"Ja\u202eyaj\u202c"}, "family_name": {"Smith \u2067–\u2069 “Jones”"},
+		"language": {"en"}, "updates": {"yes"}})
+	if res.StatusCode >= 400 {
+		t.Fatalf("the profile = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	var given, family string
+	a.DB.Gorm.Raw(`SELECT given_name, family_name FROM people WHERE id = ?`, p.ID).Row().Scan(&given, &family)
+	if given != "Jayaj" || family != "Smith – “Jones”" {
+		t.Errorf("kept %q %q, want the names without bidi controls", given, family)
+	}
+}
