@@ -230,6 +230,14 @@ func (c Config) Validate() error {
 		if strings.HasPrefix(c.BaseURL, "http://") {
 			errs = append(errs, errors.New("BASE_URL must use https in production"))
 		}
+		// Security: emails carry codes and invitation links, and stored
+		// files are children's records: neither travels in the clear.
+		if c.MailProvider == "smtp" && c.SMTPTLS == "none" {
+			errs = append(errs, errors.New("SMTP_TLS=none is for local testing; set SMTP_TLS=starttls or tls in production"))
+		}
+		if c.S3Endpoint != "" && !c.S3UseTLS {
+			errs = append(errs, errors.New("S3_USE_TLS=false is for local testing; S3 must be reached over https in production"))
+		}
 	}
 	if c.SessionKey != "" {
 		if k, err := base64.StdEncoding.DecodeString(c.SessionKey); err != nil || len(k) < 32 {

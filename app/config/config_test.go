@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"strings"
 	"testing"
 )
@@ -131,5 +132,24 @@ func TestDevSecretsSurviveARestart(t *testing.T) {
 	}
 	if err := b.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestProductionRefusesPlainConnections(t *testing.T) {
+	for name, change := range map[string]map[string]string{
+		"SMTP_TLS":   {"SMTP_TLS": "none"},
+		"S3_USE_TLS": {"S3_ENDPOINT": "s3.example.org", "S3_ACCESS_KEY": "k", "S3_SECRET_KEY": "s", "S3_USE_TLS": "false"},
+	} {
+		vars := production()
+		maps.Copy(vars, change)
+		c, _ := load(env(vars))
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("production with %v: %v, want a refusal naming %s", change, err, name)
+		}
+		vars["APP_ENV"] = "development"
+		c, _ = load(env(vars))
+		if err := c.Validate(); err != nil && strings.Contains(err.Error(), name) {
+			t.Errorf("development with %v is refused: %v", change, err)
+		}
 	}
 }
