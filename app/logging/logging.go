@@ -41,7 +41,14 @@ func Scrub(s string) string {
 	return codeRe.ReplaceAllString(s, redacted)
 }
 
+// keptWhole are attributes the portal itself makes, never from a person:
+// scrubbing could only mask them (a request id people are asked to quote).
+var keptWhole = map[string]bool{"request_id": true}
+
 func replace(groups []string, a slog.Attr) slog.Attr {
+	if keptWhole[a.Key] {
+		return a
+	}
 	key := strings.ToLower(a.Key)
 	for _, k := range sensitiveKeys {
 		if strings.Contains(key, k) {

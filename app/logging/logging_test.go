@@ -23,3 +23,13 @@ func TestPersonalDataIsRedacted(t *testing.T) {
 		t.Errorf("ordinary attributes were lost: %s", out)
 	}
 }
+
+// TestTheRequestIDIsKeptWhole: error pages ask people to quote the id, so
+// the log must keep it even when it looks like a number or a code.
+func TestTheRequestIDIsKeptWhole(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf, "info").Info("request", "request_id", "2345672345672345", "route", "/")
+	if !strings.Contains(buf.String(), `"request_id":"2345672345672345"`) {
+		t.Errorf("the request id was masked: %s", buf.String())
+	}
+}

@@ -300,6 +300,15 @@ func TestErrorPagesAreTranslatedAndCarryTheRequestID(t *testing.T) {
 	if id == "" || !strings.Contains(res.Body, id) {
 		t.Fatal("the 404 page does not show the request id")
 	}
+	// Random, not a count: 80 bits, and no two alike.
+	ids := map[string]bool{id: true}
+	for range 50 {
+		next := c.Get("/no-such-page").Header.Get("X-Request-Id")
+		if len(next) != 16 || ids[next] || strings.HasPrefix(next, id[:8]) {
+			t.Fatalf("request ids %q then %q: want 16 random characters each", id, next)
+		}
+		ids[next] = true
+	}
 	if !strings.Contains(res.Body, a.T("errors.not_found.title")) {
 		t.Fatal("the 404 page lacks its title")
 	}
