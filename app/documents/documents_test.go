@@ -2,7 +2,6 @@ package documents_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"mime"
 	"net/http"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/apptest"
 	"portal/app/records"
+	"portal/app/uploads/uploadtest"
 )
 
 // world is a record (Ellie) held by mum and dad, another (Sam) held by a
@@ -51,13 +51,8 @@ func staffRecord(r *records.Record) string  { return "/staff/records/" + strconv
 func holderRecord(r *records.Record) string { return "/records/" + strconv.FormatInt(r.ID, 10) }
 func id(p *accounts.Person) string          { return strconv.FormatInt(p.ID, 10) }
 
-// pdf is a file that passes as a PDF: the signature, then random bytes.
-func pdf(t *testing.T, size int) []byte {
-	b := make([]byte, size)
-	rand.Read(b)
-	copy(b, "%PDF-1.7\n")
-	return b
-}
+// pdf is a well-formed PDF of size bytes (at least uploadtest.MinPDF).
+func pdf(t *testing.T, size int) []byte { return uploadtest.PDF(size, "") }
 
 // send uploads file as a document of r to recipients and returns the answer.
 func (w *world) send(t *testing.T, r *records.Record, title, fileName string, file []byte, recipients ...*accounts.Person) *apptest.Response {

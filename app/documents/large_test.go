@@ -20,6 +20,7 @@ import (
 	"portal/app"
 	"portal/app/apptest"
 	"portal/app/documents"
+	"portal/app/uploads/uploadtest"
 	"portal/storage"
 	"portal/storage/s3test"
 )
@@ -263,7 +264,8 @@ func TestAnUploadStreamsWithBoundedMemory(t *testing.T) {
 	}
 	tail := "\r\n--" + mw.Boundary() + "--\r\n"
 	hash := sha256.New()
-	body := io.MultiReader(bytes.NewReader(head.Bytes()), io.TeeReader(generated(size), hash), strings.NewReader(tail))
+	file := uploadtest.PDF(int(size), "") // made before the heap is watched
+	body := io.MultiReader(bytes.NewReader(head.Bytes()), io.TeeReader(bytes.NewReader(file), hash), strings.NewReader(tail))
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, a.URL+staffRecord(w.ellie)+"/documents", body)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package journeys_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/uploads/uploadtest"
 )
 
 // TestSendingAndViewingADocument follows guide 000's "Viewing a document"
@@ -33,9 +33,7 @@ func TestSendingAndViewingADocument(t *testing.T) {
 	record := "/staff/records/" + strconv.FormatInt(ellie.ID, 10)
 
 	dir := t.TempDir()
-	file := make([]byte, 2<<20)
-	rand.Read(file)
-	copy(file, "%PDF-1.7\n")
+	file := uploadtest.PDF(2<<20, "")
 	upload := filepath.Join(dir, "Child and family assessment.pdf")
 	if err := os.WriteFile(upload, file, 0o600); err != nil {
 		t.Fatal(err)

@@ -139,6 +139,12 @@ func (h *Handler) readFile(c *fiber.Ctx, up *upload, part *multipart.Part) error
 		web.DrainBody(c)
 	case errors.Is(err, uploads.ErrEmpty):
 		up.form.Add("file", "staff.document.error_empty")
+	case errors.Is(err, uploads.ErrPDFDamaged):
+		up.form.Add("file", "staff.document.error_pdf_damaged")
+	case errors.Is(err, uploads.ErrPDFActive):
+		up.form.Add("file", "staff.document.error_pdf_active")
+	case errors.Is(err, uploads.ErrPDFEncrypted):
+		up.form.Add("file", "staff.document.error_pdf_encrypted")
 	case errors.Is(err, uploads.ErrNotAllowed):
 		up.form.Add("file", "staff.document.error_type")
 	case errors.Is(err, uploads.ErrInfected):

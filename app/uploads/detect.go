@@ -45,6 +45,9 @@ func detect(f io.ReaderAt, n int64) (Type, error) {
 	head = head[:k]
 	switch {
 	case bytes.HasPrefix(head, sigPDF):
+		if err := checkPDF(f, n); err != nil {
+			return Type{}, err
+		}
 		return PDF, nil
 	case bytes.HasPrefix(head, sigPNG):
 		return PNG, nil

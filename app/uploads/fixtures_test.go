@@ -11,18 +11,16 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"strings"
 	"testing"
+
+	"portal/app/uploads/uploadtest"
 )
 
 // Files are built here rather than committed, so every fixture says what
 // is in it.
 
-// pdfOf is a small PDF of exactly n bytes (n >= 32).
-func pdfOf(n int) []byte {
-	head, tail := "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "\n%%EOF\n"
-	return []byte(head + strings.Repeat("0", n-len(head)-len(tail)) + tail)
-}
+// pdfOf is a well-formed PDF of exactly n bytes (n >= uploadtest.MinPDF).
+func pdfOf(n int) []byte { return uploadtest.PDF(n, "") }
 
 // picture is a small image with distinct colours, so a decode that
 // mangled it would show.

@@ -57,7 +57,7 @@ func TestPrepareDetectsAcceptedTypesByContent(t *testing.T) {
 		file []byte
 		want Type
 	}{
-		{"a PDF is a PDF", pdfOf(200), PDF},
+		{"a PDF is a PDF", pdfOf(600), PDF},
 		{"a PNG from image/png is a PNG", pngOf(t), PNG},
 		{"a JPEG from image/jpeg is a JPEG", jpegOf(t), JPEG},
 		{"a Word document is a DOCX", docxOf(t), DOCX},
@@ -267,7 +267,7 @@ func TestPrepareScansTheFinalBytes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := scannerFunc(func(context.Context, io.ReaderAt, int64) error { return tt.scanErr })
-			f, dir, err := prepare(t, pdfOf(100), s)
+			f, dir, err := prepare(t, pdfOf(600), s)
 			if err == nil || f != nil {
 				t.Fatalf("Prepare = %v, %v", f, err)
 			}
@@ -323,7 +323,7 @@ func TestPrepareHonoursTheContext(t *testing.T) {
 }
 
 func TestFileIsPrivateStreamsAndCloses(t *testing.T) {
-	want := pdfOf(500)
+	want := pdfOf(600)
 	f, dir, err := prepare(t, want, nil)
 	if err != nil {
 		t.Fatal(err)

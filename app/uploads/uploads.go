@@ -31,6 +31,13 @@
 //     document); a DDE or DDEAUTO field, or a field whose name another
 //     field computes; or an INCLUDETEXT, INCLUDEPICTURE or LINK field that
 //     fetches from a web address or a network share.
+//   - A PDF must be one: its header, and a cross-reference where its last
+//     startxref says. It is refused if it names JavaScript, a Launch
+//     action, an embedded file or rich media anywhere, names written with
+//     #xx escapes and Flate-compressed streams (object streams) included,
+//     or if it is encrypted (which would hide them). Streams under other
+//     filters are not looked into; at most 64 MiB is inflated in all, and
+//     a file with more is refused.
 //   - Standalone JPEG and PNG files are rewritten keeping only an allowlist
 //     of what is needed to show them: JPEG frames, tables, scans, JFIF
 //     without its thumbnail, ICC profiles, the Adobe colour transform and a

@@ -1,0 +1,77 @@
+// Package uploadtest makes files that uploads accepts, for tests of the
+// features that take uploads. It imports nothing of the portal, so any
+// test may use it.
+package uploadtest
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// PDF is a well-formed PDF of exactly size bytes (at least MinPDF): one
+// blank page and an uncompressed stream of pseudo-random filler (seeded,
+// so the same size gives the same bytes), with a correct cross-reference
+// table. extra, if not empty, is one more object's dictionary (a test adds
+// an action or a name to it); it is object 4.
+func PDF(size int, extra string) []byte {
+	if extra == "" {
+		extra = "<< /Producer (portal tests) >>"
+	}
+	filling := noise(max(size, 0))
+	build := func(filler, pad int) []byte {
+		objects := []string{
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+			extra,
+			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", filler, filling[:filler]),
+		}
+		var b bytes.Buffer
+		b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3" + strings.Repeat(" ", pad) + "\n")
+		offsets := make([]int, len(objects))
+		for i, o := range objects {
+			offsets[i] = b.Len()
+			fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+		}
+		xref := b.Len()
+		fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+		for _, off := range offsets {
+			fmt.Fprintf(&b, "%010d 00000 n \n", off)
+		}
+		fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
+		return b.Bytes()
+	}
+	// The lengths written in the file (the filler's, the offsets) grow by
+	// a digit now and then, so the filler is adjusted until the file fits;
+	// where no filler does (a digit more overshoots by one), a space in the
+	// header comment makes up the byte.
+	filler := max(size-len(build(0, 0)), 0)
+	for range 10 {
+		b := build(filler, 0)
+		if len(b) == size {
+			return b
+		}
+		if len(b) == size-1 {
+			return build(filler, 1)
+		}
+		filler = max(filler+size-len(b), 0)
+	}
+	return build(filler, 0)
+}
+
+// MinPDF is the size of the smallest PDF that PDF makes.
+var MinPDF = len(PDF(0, ""))
+
+// noise is n filler bytes that never spell a PDF keyword or name: letters,
+// digits and spaces only, without "/".
+func noise(n int) []byte {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789 "
+	r := rand.New(rand.NewPCG(uint64(n), 7))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return b
+}
