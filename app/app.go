@@ -23,6 +23,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/template/html/v2"
+	"github.com/valyala/fasthttp"
 
 	"portal/app/accounts"
 	"portal/app/audit"
@@ -66,7 +67,27 @@ type Deps struct {
 	// Scanner checks every uploaded file for viruses before it is stored;
 	// nil is uploads.NoScan.
 	Scanner uploads.Scanner
+	// Slow is how long a client may take over a request; zero values are
+	// DefaultSlow's (tests shorten them).
+	Slow SlowLimits
 }
+
+// SlowLimits bound what a slow (or deliberately trickling) client can
+// hold: a connection for a request's head, then for its body.
+type SlowLimits struct {
+	Head   time.Duration // the request line and headers
+	Body   time.Duration // a form's body (at most BodyLimit)
+	Upload time.Duration // an upload's body (at most 25 MiB)
+	// PerIP caps one client address's open connections. Behind Fly's proxy
+	// (TRUST_FLY_CLIENT_IP) every connection comes from the proxy, so it is
+	// not applied there: fly.toml's concurrency limits stand in.
+	PerIP int
+}
+
+// DefaultSlow: 20 seconds for a head; 90 for a form (320 KiB at about
+// 30 kbit/s); 5 minutes for a 25 MiB upload (about 0.7 Mbit/s); 32
+// connections per address (a browser opens 6; a household shares one).
+var DefaultSlow = SlowLimits{Head: 20 * time.Second, Body: 90 * time.Second, Upload: 5 * time.Minute, PerIP: 32}
 
 // App is the assembled portal: the Fiber app and the services tests reach.
 type App struct {
@@ -140,6 +161,10 @@ func New(d Deps) (*App, error) {
 	if d.Scanner == nil && d.Config.IsProduction() {
 		d.Log.Warn("uploads are not virus-scanned: no scanner is configured (app.Deps.Scanner)")
 	}
+	slow := d.Slow
+	if slow == (SlowLimits{}) {
+		slow = DefaultSlow
+	}
 	a.App = fiber.New(fiber.Config{
 		Immutable: true,
 		BodyLimit: BodyLimit,
@@ -148,10 +173,10 @@ func New(d Deps) (*App, error) {
 		// Security: no multipart pre-parse, which would spool any size.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
-		// Security: a connection that drips cannot be held for ever. The
-		// read deadline covers a whole request, so it leaves a 25 MiB
-		// upload five minutes (about 0.7 Mbit/s).
-		ReadTimeout:           5 * time.Minute,
+		// Security: a connection that drips cannot be held for ever: the
+		// head must come within slow.Head, and a body then gets its own
+		// time (limitSlow).
+		ReadTimeout:           slow.Head,
 		IdleTimeout:           90 * time.Second,
 		ErrorHandler:          a.Render.ErrorHandler(d.Log),
 		DisableStartupMessage: true,
@@ -160,6 +185,7 @@ func New(d Deps) (*App, error) {
 		// is read by web.ClientIP only when configured.
 		ProxyHeader: "",
 	})
+	limitSlow(a.App.Server(), slow, !d.Config.TrustFlyClientIP)
 	a.Use(recover.New())
 	a.Use(web.RequestIDs(), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
 	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, isUpload))
@@ -212,6 +238,23 @@ var draftRoute = regexp.MustCompile(`^/records/[0-9]+/(messages(/[0-9]+)?/draft|
 // before the end, arriving late on a slow line.
 func isFinalSave(c *fiber.Ctx) bool {
 	return c.Method() == fiber.MethodPost && c.Get(web.FinalSaveHeader) == "1" && draftRoute.MatchString(c.Path())
+}
+
+// limitSlow gives a request with a body, once its head has come, the
+// time its body may take, and caps connections per client address.
+func limitSlow(srv *fasthttp.Server, slow SlowLimits, perIP bool) {
+	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		switch {
+		case h.ContentLength() == 0:
+			return fasthttp.RequestConfig{} // the head's deadline stands
+		case h.IsPost() && uploadRoute.Match(h.RequestURI()):
+			return fasthttp.RequestConfig{ReadTimeout: slow.Upload}
+		}
+		return fasthttp.RequestConfig{ReadTimeout: slow.Body}
+	}
+	if perIP {
+		srv.MaxConnsPerIP = slow.PerIP
+	}
 }
 
 // mountStatic serves static/ at /static and govuk-frontend's assets at

@@ -1,10 +1,16 @@
 package web_test
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"portal/app"
 
 	"portal/app/accounts"
 	"portal/app/apptest"
@@ -79,4 +85,61 @@ func statuses(rs []*http.Response) []int {
 		out = append(out, r.StatusCode)
 	}
 	return out
+}
+
+// TestASlowClientHoldsAConnectionOnlySoLong: a head that trickles is cut
+// off at Slow.Head, a body at Slow.Body, and one address holds at most
+// Slow.PerIP connections. The limits are shortened here; the test waits
+// for the server to close, and asserts no time.
+func TestASlowClientHoldsAConnectionOnlySoLong(t *testing.T) {
+	slow := app.SlowLimits{Head: time.Second, Body: 2 * time.Second, Upload: 3 * time.Second, PerIP: 4}
+	a := apptest.NewApp(t, apptest.Options{Tune: func(d *app.Deps) { d.Slow = slow }})
+	addr := strings.TrimPrefix(a.URL, "http://")
+	closed := func(name, send string) {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(time.Minute)) // a guard, far beyond the limits
+		if _, err := conn.Write([]byte(send)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(conn); err != nil {
+			t.Errorf("%s: the connection was held (%v)", name, err)
+		}
+	}
+	closed("a head that never ends", "GET / HTTP/1.1\r\nHost: x\r\n")
+	closed("a body that never comes", "POST /sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=")
+
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range slow.PerIP {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	// The server counts a connection once it accepts it: a request on the
+	// last one proves all four are counted before the fifth arrives.
+	conns[len(conns)-1].Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	if res, err := http.ReadResponse(bufio.NewReader(conns[len(conns)-1]), nil); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("the 4th connection: %v", err)
+	}
+	extra, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetDeadline(time.Now().Add(time.Minute))
+	extra.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	if res, err := http.ReadResponse(bufio.NewReader(extra), nil); err != nil || res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a 5th connection from one address: %v %v, want 429", res, err)
+	}
 }
