@@ -18,6 +18,7 @@ import (
 	"portal/app/forms"
 	"portal/app/live"
 	"portal/app/notify"
+	"portal/app/ratelimit"
 	"portal/app/web"
 )
 
@@ -33,7 +34,17 @@ type Deps struct {
 	Clock    clock.Clock
 	Access   *access.Store // a live stream checks the record is still held
 	Hub      *live.Hub     // live updates of open threads
+	Limiter  *ratelimit.Limiter
 }
+
+// Limits on messages. A holder sends at most messagesPerHolder an hour
+// (each message tells a whole team), and a team is emailed about a thread
+// at most once a quarter of an hour, however many messages arrive in it:
+// the inbox shows them all.
+var (
+	messagesPerHolder  = ratelimit.Rule{Name: "message:person", Max: 20, Window: time.Hour}
+	teamEmailPerThread = ratelimit.Rule{Name: "message:team_email", Max: 1, Window: 15 * time.Minute}
+)
 
 // Handler serves "New messages" to a record's holders.
 type Handler struct{ Deps }
@@ -238,6 +249,12 @@ func (h *Handler) send(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.newPageErrors(c, d, form, errs, fiber.StatusUnprocessableEntity)
 	}
+	if limited, err := h.overLimit(c, form, "subject"); limited || err != nil {
+		if err != nil {
+			return err
+		}
+		return h.newPageErrors(c, d, form, errs, fiber.StatusTooManyRequests)
+	}
 	th := &Thread{RecordID: held.ID, HolderID: person(c), TypeID: t.ID, TeamID: t.TeamID, Subject: d.Subject, StartedBy: person(c)}
 	if err := h.Store.Start(c.UserContext(), th, m); err != nil {
 		return err
@@ -256,6 +273,20 @@ func (h *Handler) afterSend(c *fiber.Ctx, th *Thread, draftThread int64) error {
 	if err := h.auditRecord(c, "message.sent", th.RecordID, "thread:"+itoa(th.ID)); err != nil {
 		return err
 	}
+	first, _, err := h.Limiter.Allow(c.UserContext(), teamEmailPerThread, itoa(th.ID))
+	if err != nil {
+		return err
+	}
+	if first {
+		if err := h.tellTeam(c, th); err != nil {
+			return err
+		}
+	}
+	return h.Sessions.AddFlash(c, "success", "messages.sent")
+}
+
+// tellTeam emails each member of the thread's team that a message came.
+func (h *Handler) tellTeam(c *fiber.Ctx, th *Thread) error {
 	team, err := h.People.TeamMembers(c.UserContext(), th.TeamID)
 	if err != nil {
 		return err
@@ -267,7 +298,19 @@ func (h *Handler) afterSend(c *fiber.Ctx, th *Thread, draftThread int64) error {
 			return err
 		}
 	}
-	return h.Sessions.AddFlash(c, "success", "messages.sent")
+	return nil
+}
+
+// overLimit counts a message of this holder's and, over messagesPerHolder,
+// says on field of form when they can send again (what they wrote stays
+// as a draft).
+func (h *Handler) overLimit(c *fiber.Ctx, form *web.Form, field string) (bool, error) {
+	ok, until, err := h.Limiter.Allow(c.UserContext(), messagesPerHolder, itoa(person(c)))
+	if err != nil || ok {
+		return false, err
+	}
+	form.AddArgs(field, "messages.new.error_limit", "Time", until.In(access.London).Format("15:04"))
+	return true, nil
 }
 
 // Check adds the errors of a subject (new threads) and a body to form,
@@ -344,11 +387,21 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 	d := draftFrom(c)
 	form := web.NewForm()
 	Check(form, &d, false)
+	status := fiber.StatusUnprocessableEntity
+	if form.Valid() {
+		limited, err := h.overLimit(c, form, "body")
+		if err != nil {
+			return err
+		}
+		if limited {
+			status = fiber.StatusTooManyRequests
+		}
+	}
 	if !form.Valid() {
 		if err := h.Store.SaveDraft(c.UserContext(), person(c), th.RecordID, th.ID, d); err != nil {
 			return err
 		}
-		return h.threadPage(c, th, d, form, fiber.StatusUnprocessableEntity)
+		return h.threadPage(c, th, d, form, status)
 	}
 	if err := h.Store.Reply(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body}); err != nil {
 		return err

@@ -489,3 +489,59 @@ func TestAFinalSaveIsTakenJustAfterTheEndAndNothingElse(t *testing.T) {
 		t.Errorf("a final save after the grace = %d, draft %q", res.StatusCode, body())
 	}
 }
+
+// TestAHolderSendsOnlySoManyMessagesAndTheTeamIsNotFlooded: every message
+// used to email the whole team; now a thread tells the team at most once a
+// quarter of an hour, and a holder sends at most 20 messages an hour, told
+// when they can send again, with what they wrote kept.
+func TestAHolderSendsOnlySoManyMessagesAndTheTeamIsNotFlooded(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	emails := func() int64 {
+		a.LastSent(t, "email", "") // runs the queue
+		var n int64
+		a.DB.Gorm.Raw(`SELECT count(*) FROM outbox_messages WHERE recipient = 'worker@example.org' AND subject = ?`,
+			a.T("email_new_message.subject")).Scan(&n)
+		return n
+	}
+	thread := w.send(t, w.mumC, w.ellie, w.toWorker, "Tuesday", "One")
+	for i := 2; i <= 5; i++ {
+		w.mumC.Get(thread)
+		if res := w.mumC.PostForm(thread, url.Values{"body": {"More " + strconv.Itoa(i)}}); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), thread) {
+			t.Fatalf("reply %d = %d", i, res.StatusCode)
+		}
+	}
+	if n := emails(); n != 1 {
+		t.Errorf("five messages in a thread within minutes emailed the worker %d times, want once", n)
+	}
+	a.Clock.Advance(15 * time.Minute)
+	a.SignIn(t, w.mumC, w.mum) // the idle timeout ended the last sign-in
+	w.mumC.Get(thread)
+	if res := w.mumC.PostForm(thread, url.Values{"body": {"A quarter of an hour later"}}); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), thread) {
+		t.Fatalf("the 6th message = %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if n := emails(); n != 2 {
+		t.Errorf("after a quarter of an hour the worker has %d emails, want 2", n)
+	}
+
+	for i := 7; i <= 20; i++ {
+		w.mumC.Get(thread)
+		if res := w.mumC.PostForm(thread, url.Values{"body": {"Again " + strconv.Itoa(i)}}); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), thread) {
+			t.Fatalf("message %d = %d", i, res.StatusCode)
+		}
+	}
+	w.mumC.Get(thread)
+	res := w.mumC.PostForm(thread, url.Values{"body": {"The 21st, kept"}})
+	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(res.Text(".govuk-error-summary"), a.T("messages.new.error_limit", "Time", "10:00")) {
+		t.Fatalf("the 21st message in an hour = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	if got := res.Text("#body"); got != "The 21st, kept" {
+		t.Errorf("the refused message came back as %q", got)
+	}
+	w.mumC.Get(rec(w.ellie) + "/messages/new")
+	res = w.mumC.PostForm(rec(w.ellie)+"/messages/new", url.Values{"type": {strconv.FormatInt(w.toWorker.ID, 10)},
+		"subject": {"New"}, "body": {"A new thread is a message too"}, "action": {"send"}})
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a new thread over the limit = %d, want 429", res.StatusCode)
+	}
+}
