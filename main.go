@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -144,7 +145,11 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	log.Info("configuration\n" + cfg.String())
 
 	errc := make(chan error, 1)
-	go func() { errc <- portal.Listen(":" + cfg.Port) }()
+	ln, err := net.Listen("tcp", ":"+cfg.Port)
+	if err != nil {
+		return err
+	}
+	go func() { errc <- portal.Serve(ln) }()
 	fmt.Printf("\nChildren's Services Online is running at %s\n\n", cfg.BaseURL)
 	select {
 	case err := <-errc:

@@ -103,6 +103,8 @@ type App struct {
 	// Hub tells open pages of changes, across app machines (live); it
 	// listens from New until Shutdown.
 	Hub *live.Hub
+
+	perIP int // Serve's cap on connections per client address; 0: none
 }
 
 // New builds the portal from its dependencies.
@@ -185,7 +187,10 @@ func New(d Deps) (*App, error) {
 		// is read by web.ClientIP only when configured.
 		ProxyHeader: "",
 	})
-	limitSlow(a.App.Server(), slow, !d.Config.TrustFlyClientIP)
+	limitSlow(a.App.Server(), slow)
+	if !d.Config.TrustFlyClientIP {
+		a.perIP = slow.PerIP
+	}
 	a.Use(recover.New())
 	a.Use(web.RequestIDs(), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
 	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, isUpload))
@@ -241,8 +246,8 @@ func isFinalSave(c *fiber.Ctx) bool {
 }
 
 // limitSlow gives a request with a body, once its head has come, the
-// time its body may take, and caps connections per client address.
-func limitSlow(srv *fasthttp.Server, slow SlowLimits, perIP bool) {
+// time its body may take (Serve caps connections per client address).
+func limitSlow(srv *fasthttp.Server, slow SlowLimits) {
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 		switch {
 		case h.ContentLength() == 0:
@@ -251,9 +256,6 @@ func limitSlow(srv *fasthttp.Server, slow SlowLimits, perIP bool) {
 			return fasthttp.RequestConfig{ReadTimeout: slow.Upload}
 		}
 		return fasthttp.RequestConfig{ReadTimeout: slow.Body}
-	}
-	if perIP {
-		srv.MaxConnsPerIP = slow.PerIP
 	}
 }
 

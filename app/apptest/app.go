@@ -121,7 +121,7 @@ func NewApp(t testing.TB, o Options) *TestApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = a.Listener(ln) }()
+	go func() { _ = a.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -106,6 +106,11 @@ func (c *Client) Do(method, path string, body io.Reader, contentType string) *Re
 		if tok, ok := r.Doc.Find(`meta[name="csrf-token"]`).Attr("content"); ok {
 			c.csrf = tok
 		}
+		// Every page any test fetches is checked for a translation that
+		// failed (its message id shown instead of its words).
+		if keys := MessageKeys(c.t, r.Body); len(keys) > 0 {
+			c.t.Errorf("%s %s shows message ids instead of words: %v", method, path, keys)
+		}
 	}
 	return r
 }

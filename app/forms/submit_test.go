@@ -177,3 +177,38 @@ func TestSubmitSendsAnIncompleteFormBackToItsFirstPageInError(t *testing.T) {
 		t.Errorf("Confirm with nothing answered = %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 }
+
+// TestTheSubmittedPDFIsWordsInEitherLanguage: the PDF of a submitted form,
+// made in the holder's language, shows words, never a message id (its
+// "Page 1 of 1" once showed "forms.pdf.page_of").
+func TestTheSubmittedPDFIsWordsInEitherLanguage(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	for _, lang := range []string{"en", "cy"} {
+		t.Run("lang="+lang, func(t *testing.T) {
+			path := w.send(t, "review_contribution", w.ellie, w.mum)
+			w.mumC.Get("/?lang=" + lang)
+			answers := url.Values{"your_name": {"Siân Example"}, "relationship": {"Mam"}, "attending": {"yes"}, "taking_part": {"in_person"},
+				"gone_well": {"Ellie has settled well."}, "next": {"Stay at her school."}}
+			page := w.mumC.Get(path + "/pages/1")
+			for i := 0; i < 3; i++ {
+				action := "continue"
+				if i == 2 {
+					action = "submit"
+				}
+				res := post(w.mumC, page, action, answers)
+				page = w.mumC.Get(res.Header.Get("Location"))
+			}
+			w.mumC.PostForm(path+"/confirm", nil)
+			view := w.mumC.Get(records_(w.ellie) + "/documents")
+			href, _ := view.Doc.Find(".app-items__link").First().Attr("href")
+			text := pdfText(t, []byte(w.mumC.Get(href).Body))
+			if keys := apptest.MessageKeys(t, text); len(keys) > 0 {
+				t.Errorf("the PDF shows message ids: %v\n%s", keys, text)
+			}
+			if want := a.Bundle.For(lang).T("forms.pdf.page_of", "Page", 1, "Count", 1); !strings.Contains(text, want) {
+				t.Errorf("the PDF lacks %q:\n%s", want, text)
+			}
+		})
+	}
+}

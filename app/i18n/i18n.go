@@ -97,6 +97,13 @@ func (l *Localizer) T(id string, args ...any) string {
 		cfg.TemplateData = data
 	}
 	s, err := l.l.Localize(cfg)
+	if err != nil && cfg.PluralCount != nil {
+		// "Count" is data here, not a plural: the message has one form
+		// ("Page {{.Page}} of {{.Count}}"), which go-i18n will not pick
+		// for a count that needs "one" or "two".
+		cfg.PluralCount = nil
+		s, err = l.l.Localize(cfg)
+	}
 	if err != nil || s == "" {
 		return id
 	}

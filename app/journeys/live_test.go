@@ -116,9 +116,18 @@ func TestTheStreamStopsAfterLogOutOrTheEndOfAccess(t *testing.T) {
 // closed when the server ends the stream.
 func openStream(t *testing.T, a *apptest.TestApp, c *apptest.Client, path string) <-chan string {
 	t.Helper()
+	return openStreamWith(t, a, c, path, nil)
+}
+
+// openStreamWith is openStream with request headers.
+func openStreamWith(t *testing.T, a *apptest.TestApp, c *apptest.Client, path string, header http.Header) <-chan string {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, a.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.AddCookie(&http.Cookie{Name: a.Sessions.CookieName, Value: c.Cookie(a.Sessions.CookieName)})
 	res, err := http.DefaultClient.Do(req)
@@ -185,4 +194,72 @@ func TestTheDashboardCountUpdatesLive(t *testing.T) {
 	}
 	holder.Axe(t)
 	holder.AssertClean()
+}
+
+// TestLiveRepliesSurviveMovingBetweenPages: a parent goes Dashboard → New
+// messages → the thread five times in a row and stays on the thread; a
+// page just left no longer holds a stream the new one needs, so the reply
+// the worker sends then appears within seconds, without a reload.
+func TestLiveRepliesSurviveMovingBetweenPages(t *testing.T) {
+	w := newLiveWorld(t)
+	holder := apptest.NewBrowser(t)
+	w.one.SignInBrowser(t, holder, w.mum)
+	dashboard := w.thread[:strings.Index(w.thread, "/messages")]
+	for range 5 {
+		holder.Visit(w.one.URL + dashboard)
+		holder.Visit(w.one.URL + dashboard + "/messages")
+		holder.Visit(w.one.URL + w.thread)
+	}
+	holder.Eval(`window.__loaded = performance.timeOrigin`, nil)
+	holder.WaitFor(`htmx.find('[sse-connect]')['htmx-internal-data'] && htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource &&
+	  htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource.readyState === 1`, 15*time.Second)
+	staff := w.two.Client(t)
+	w.two.SignIn(t, staff, w.worker)
+	staff.Get(w.inbox)
+	staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"Thank you, noted."}})
+	holder.WaitFor(`document.getElementById('thread-messages').textContent.includes('Thank you, noted.')`, 10*time.Second)
+	var same bool
+	holder.Eval(`window.__loaded === performance.timeOrigin`, &same)
+	if !same {
+		t.Error("the page reloaded to show the reply")
+	}
+}
+
+// TestAStreamSendsWhatThePageLacks: a page names the last message it shows
+// (?after=, and Last-Event-ID when the browser reconnects); the stream
+// sends at once every message after it, so a reply that came between the
+// page and its stream is not lost, and each event says where the page now
+// is (its id).
+func TestAStreamSendsWhatThePageLacks(t *testing.T) {
+	w := newLiveWorld(t)
+	c := w.one.Client(t)
+	w.one.SignIn(t, c, w.mum)
+	page := c.Get(w.thread)
+	connect, _ := page.Doc.Find("[sse-connect]").Attr("sse-connect")
+	staff := w.two.Client(t)
+	w.two.SignIn(t, staff, w.worker)
+	staff.Get(w.inbox)
+	staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"A reply before the stream opened"}})
+
+	lines := openStream(t, w.one, c, connect)
+	if !waitLine(t, lines, func(l string) bool { return strings.Contains(l, "A reply before the stream opened") }) {
+		t.Fatal("the stream did not send the reply the page lacked")
+	}
+	var id string
+	waitLine(t, lines, func(l string) bool { id, _ = strings.CutPrefix(l, "id: "); return strings.HasPrefix(l, "id: ") })
+	if n, err := strconv.Atoi(id); err != nil || n < 2 {
+		t.Fatalf("the event's id is %q, want the reply's message id", id)
+	}
+	// A browser that reconnects with that id gets nothing old again.
+	again := openStreamWith(t, w.one, c, connect, http.Header{"Last-Event-ID": {id}})
+	staff.Get(w.inbox)
+	staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"A second reply"}})
+	var old bool
+	waitLine(t, again, func(l string) bool {
+		old = old || strings.Contains(l, "before the stream opened")
+		return strings.Contains(l, "A second reply")
+	})
+	if old {
+		t.Error("a reconnecting stream sent a message the page already had")
+	}
 }

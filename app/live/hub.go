@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,7 +61,7 @@ type Hub struct {
 	done    chan struct{}
 
 	smu     sync.Mutex
-	streams map[string]int
+	streams map[string][]*Subscription // each key's admitted streams, oldest first
 }
 
 // NewHub returns a hub that will listen through a connection configured as
@@ -72,7 +73,7 @@ func NewHub(pool *pgxpool.Pool, log *slog.Logger) *Hub {
 	return &Hub{pool: pool, log: log,
 		subs:    map[Event]map[*Subscription]struct{}{},
 		all:     map[*Subscription]struct{}{},
-		streams: map[string]int{}}
+		streams: map[string][]*Subscription{}}
 }
 
 // Start opens the listening connection and returns once it is listening;
@@ -314,27 +315,38 @@ func (h *Hub) Subscribe(topics ...Event) *Subscription {
 	return s
 }
 
-// Acquire counts one stream for key (a session id) and refuses when max
-// are already open, so one session cannot hold an unbounded number of
-// connections and goroutines. release is idempotent, and a no-op when ok is
-// false. The count is this process's: each app machine counts its own.
-func (h *Hub) Acquire(key string, max int) (release func(), ok bool) {
+// Admit counts sub as one of key's (a session's) streams. When key has
+// max already, the oldest is closed, which ends its stream: the page just
+// opened is the one the person looks at, and a page they left a moment ago
+// may not have been noticed yet. So one session never holds more than limit
+// connections and goroutines, and moving between pages never locks the
+// newest page out. release is idempotent. The count is this process's:
+// each app machine counts its own.
+func (h *Hub) Admit(key string, limit int, sub *Subscription) (release func()) {
 	h.smu.Lock()
-	defer h.smu.Unlock()
-	if max < 1 || h.streams[key] >= max {
-		return func() {}, false
+	subs := append(h.streams[key], sub)
+	var evicted []*Subscription
+	if over := len(subs) - max(limit, 1); over > 0 {
+		evicted, subs = subs[:over:over], subs[over:]
 	}
-	h.streams[key]++
+	h.streams[key] = subs
+	h.smu.Unlock()
+	for _, old := range evicted {
+		old.Close()
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			h.smu.Lock()
 			defer h.smu.Unlock()
-			if h.streams[key]--; h.streams[key] <= 0 {
+			rest := slices.DeleteFunc(slices.Clone(h.streams[key]), func(s *Subscription) bool { return s == sub })
+			if len(rest) == 0 {
 				delete(h.streams, key)
+			} else {
+				h.streams[key] = rest
 			}
 		})
-	}, true
+	}
 }
 
 // Subscription is one consumer's interest in some events.

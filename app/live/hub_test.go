@@ -277,42 +277,51 @@ func TestHubStop(t *testing.T) {
 	})
 }
 
-func TestAcquire(t *testing.T) {
+func TestAdmitClosesTheOldestBeyondTheLimit(t *testing.T) {
 	h := live.NewHub(nil, quiet)
-	r1, ok1 := h.Acquire("session-1", 2)
-	_, ok2 := h.Acquire("session-1", 2)
-	_, ok3 := h.Acquire("session-1", 2)
-	_, other := h.Acquire("session-2", 2)
+	ev := live.Event{Topic: "thread", ID: 1}
+	first, second, third := h.Subscribe(ev), h.Subscribe(ev), h.Subscribe(ev)
+	other := h.Subscribe(ev)
+	r1 := h.Admit("session-1", 2, first)
+	h.Admit("session-1", 2, second)
+	h.Admit("session-2", 2, other)
+	closed := func(s *live.Subscription) bool {
+		select {
+		case <-s.Done():
+			return true
+		default:
+			return false
+		}
+	}
+	if closed(first) || closed(second) {
+		t.Fatal("a stream within the limit was closed")
+	}
+	r3 := h.Admit("session-1", 2, third)
 	tests := []struct {
 		name string
 		got  bool
 		want bool
 	}{
-		{"the first stream of a session is allowed", ok1, true},
-		{"the second stream of a session is allowed", ok2, true},
-		{"the third stream of a session is refused", ok3, false},
-		{"another session's stream is allowed", other, true},
+		{"the oldest stream of a session over its limit is closed", closed(first), true},
+		{"the next oldest stays", closed(second), false},
+		{"the newest stays", closed(third), false},
+		{"another session's stream stays", closed(other), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.got != tt.want {
-				t.Fatalf("ok = %v, want %v", tt.got, tt.want)
+				t.Fatalf("closed = %v, want %v", tt.got, tt.want)
 			}
 		})
 	}
-	t.Run("a released slot is allowed again, once however often it is released", func(t *testing.T) {
-		r1()
-		r1()
-		if _, ok := h.Acquire("session-1", 2); !ok {
-			t.Fatal("refused after a release")
-		}
-		if _, ok := h.Acquire("session-1", 2); ok {
-			t.Fatal("a double release freed two slots")
-		}
-	})
-	t.Run("a max below one allows nothing", func(t *testing.T) {
-		if _, ok := h.Acquire("session-3", 0); ok {
-			t.Fatal("allowed with max 0")
+	t.Run("a released stream frees its place, however often it is released", func(t *testing.T) {
+		r1() // already gone: changes nothing
+		r3()
+		r3()
+		fourth := h.Subscribe(ev)
+		h.Admit("session-1", 2, fourth)
+		if closed(second) || closed(fourth) {
+			t.Fatal("a stream was closed although the session was within its limit")
 		}
 	})
 }

@@ -11,10 +11,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// DefaultHeartbeat is how often an idle stream sends ": ping": under the
-// idle timeouts of proxies (Fly's is 60 s), and the bound on how long a
-// closed or revoked stream lingers.
+// DefaultHeartbeat is how often an idle stream re-authorises (and pings):
+// the bound on how long a revoked stream lingers.
 const DefaultHeartbeat = 25 * time.Second
+
+// DefaultPing is how often an idle stream writes ": ping": under the idle
+// timeouts of proxies (Fly's is 60 s), and soon enough that a stream whose
+// page is gone is noticed (the write fails) and its slot freed.
+const DefaultPing = 5 * time.Second
 
 // RefreshEvent is the event a stream sends when its page must reload what
 // it shows (events were lost); pages listen with hx-trigger="sse:refresh".
@@ -40,9 +44,19 @@ var ErrEventName = errors.New("live: invalid event name")
 
 // StreamOptions says how a stream renders and when it must end.
 type StreamOptions struct {
-	// Heartbeat is the interval of the ": ping" comment (DefaultHeartbeat
-	// when 0).
+	// Heartbeat is how often an idle stream re-authorises
+	// (DefaultHeartbeat when 0).
 	Heartbeat time.Duration
+	// Ping is how often an idle stream writes a comment, reading and
+	// checking nothing (DefaultPing when 0).
+	Ping time.Duration
+	// Cursor, if set, says where the page is: the id of the last thing it
+	// shows (a message id). It is sent as the SSE id on opening and with
+	// each event, so a browser that reconnects says where it was
+	// (Last-Event-ID); and on opening Render runs once with the zero
+	// Event, to send whatever the page lacks. Without a Cursor, a
+	// reconnecting browser gets a refresh event.
+	Cursor func() string
 	// Authorize is called before every event and every heartbeat; false or
 	// an error ends the stream. Required.
 	// Security: this is what closes a stream on log out or when access to
@@ -87,12 +101,15 @@ func Stream(c *fiber.Ctx, sub *Subscription, o StreamOptions) error {
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = DefaultHeartbeat
 	}
+	if o.Ping <= 0 {
+		o.Ping = DefaultPing
+	}
 	// Everything the writer needs is copied now: fasthttp reuses c (and the
 	// RequestCtx under it) once the handler returns.
 	st := &stream{sub: sub, o: o,
 		parent:   c.UserContext(),
 		shutdown: c.Context().Done(), // closed only when the server shuts down
-		refresh:  o.RefreshOnOpen || c.Get("Last-Event-ID") != ""}
+		refresh:  o.RefreshOnOpen || (c.Get("Last-Event-ID") != "" && o.Cursor == nil)}
 	c.Status(fiber.StatusOK)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	// Security: a stream shows private data; nothing may keep a copy.
@@ -139,8 +156,15 @@ func (st *stream) write(w *bufio.Writer) {
 		}
 		return w.Flush() == nil
 	}
-	if !send(openFrame) {
+	open := openFrame
+	if st.o.Cursor != nil {
+		open = ": open\nid: " + idLine.Replace(st.o.Cursor()) + "\n\n"
+	}
+	if !send(open) {
 		return
+	}
+	if st.o.Cursor != nil && !st.event(ctx, Event{}, send) {
+		return // what the page lacks, before anything new
 	}
 	if st.refresh {
 		st.sub.Missed() // this refresh covers whatever was missed so far
@@ -150,23 +174,14 @@ func (st *stream) write(w *bufio.Writer) {
 	}
 	tick := time.NewTicker(st.o.Heartbeat)
 	defer tick.Stop()
+	ping := time.NewTicker(st.o.Ping)
+	defer ping.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case ev, ok := <-st.sub.Events():
-			if !ok || !st.allowed(ctx) {
-				return
-			}
-			name, data, err := st.o.Render(ctx, ev)
-			if err == nil && name != "" && !eventNameRE.MatchString(name) {
-				err = ErrEventName
-			}
-			if err != nil {
-				st.fail(ctx, err)
-				return
-			}
-			if name != "" && !send(frame(name, data)) {
+			if !ok || !st.allowed(ctx) || !st.event(ctx, ev, send) {
 				return
 			}
 		case <-st.sub.Refresh():
@@ -180,9 +195,37 @@ func (st *stream) write(w *bufio.Writer) {
 			if !st.allowed(ctx) || !send(pingFrame) {
 				return
 			}
+		case <-ping.C:
+			if !send(pingFrame) {
+				return // the page is gone
+			}
 		}
 	}
 }
+
+// event renders ev and sends it (with the cursor as its id); false means
+// the stream must end.
+func (st *stream) event(ctx context.Context, ev Event, send func(string) bool) bool {
+	name, data, err := st.o.Render(ctx, ev)
+	if err == nil && name != "" && !eventNameRE.MatchString(name) {
+		err = ErrEventName
+	}
+	if err != nil {
+		st.fail(ctx, err)
+		return false
+	}
+	if name == "" {
+		return true
+	}
+	id := ""
+	if st.o.Cursor != nil {
+		id = st.o.Cursor()
+	}
+	return send(frame(name, data, id))
+}
+
+// idLine keeps an SSE id on its line. Security: as in frame.
+var idLine = strings.NewReplacer("\r", "", "\n", "")
 
 // allowed asks Authorize; an error counts as no.
 func (st *stream) allowed(ctx context.Context) bool {
@@ -207,8 +250,8 @@ func (st *stream) fail(ctx context.Context, err error) {
 var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
 
 // frame is one SSE event: its name, then each line of data as a "data:"
-// line, then a blank line.
-func frame(name, data string) string {
+// line, then its id if any, then a blank line.
+func frame(name, data, id string) string {
 	var b strings.Builder
 	b.Grow(len(name) + len(data) + 16)
 	b.WriteString("event: ")
@@ -217,6 +260,11 @@ func frame(name, data string) string {
 	for line := range strings.SplitSeq(lineBreaks.Replace(data), "\n") {
 		b.WriteString("data: ")
 		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	if id != "" {
+		b.WriteString("id: ")
+		b.WriteString(idLine.Replace(id))
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')

@@ -45,10 +45,8 @@ func serve(t *testing.T, m *machine, max int, opts func() live.StreamOptions) *s
 	s := &server{m: m, closed: make(chan struct{}, 16)}
 	s.app = fiber.New(fiber.Config{Immutable: true, DisableStartupMessage: true})
 	s.app.Get("/live", func(c *fiber.Ctx) error {
-		release, ok := m.hub.Acquire(session, max)
-		if !ok {
-			return c.SendStatus(fiber.StatusTooManyRequests)
-		}
+		sub := m.hub.Subscribe(threads...)
+		release := m.hub.Admit(session, max, sub)
 		o := opts()
 		onClose := o.OnClose
 		o.OnClose = func() {
@@ -58,7 +56,7 @@ func serve(t *testing.T, m *machine, max int, opts func() live.StreamOptions) *s
 			}
 			s.closed <- struct{}{}
 		}
-		return live.Stream(c, m.hub.Subscribe(threads...), o)
+		return live.Stream(c, sub, o)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -346,26 +344,39 @@ func TestStreamEndsWhenClientLeaves(t *testing.T) {
 	s.waitClosed(t)
 }
 
-func TestStreamsPerSessionAreLimited(t *testing.T) {
+func TestANewStreamClosesTheSessionsOldest(t *testing.T) {
 	m := newMachine(t, apptest.NewDatabase(t), nil)
 	s := serve(t, m, 2, func() live.StreamOptions {
-		return live.StreamOptions{Heartbeat: 50 * time.Millisecond, Authorize: allow, Render: renderThreads(nil)}
+		return live.StreamOptions{Heartbeat: time.Hour, Ping: time.Hour, Authorize: allow, Render: renderThreads(nil)}
 	})
 	first, second := connect(t, s.url, nil), connect(t, s.url, nil)
 	first.expectOpen(t)
 	second.expectOpen(t)
-	t.Run("the stream past the limit is refused", func(t *testing.T) {
-		third := connect(t, s.url, nil)
-		if third.resp.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("status = %d, want 429", third.resp.StatusCode)
-		}
-	})
-	t.Run("a stream is allowed again once one has ended", func(t *testing.T) {
-		first.leave()
+	third := connect(t, s.url, nil)
+	third.expectOpen(t)
+	t.Run("the session's oldest stream ends", func(t *testing.T) {
+		first.expectEnd(t, 0)
 		s.waitClosed(t)
-		fourth := connect(t, s.url, nil)
-		fourth.expectOpen(t)
 	})
+	t.Run("the others stay open", func(t *testing.T) {
+		notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 2})
+		second.expect(t, "event: message", "data: <p>thread</p>", "")
+		third.expect(t, "event: message", "data: <p>thread</p>", "")
+	})
+}
+
+// TestALeftPageFreesItsPlaceAtTheNextPing: the browser closes a stream's
+// connection when its page goes; the next ping's write fails and the
+// stream ends, without waiting for an event or the heartbeat.
+func TestALeftPageFreesItsPlaceAtTheNextPing(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	s := serve(t, m, 2, func() live.StreamOptions {
+		return live.StreamOptions{Heartbeat: time.Hour, Ping: 20 * time.Millisecond, Authorize: allow, Render: renderThreads(nil)}
+	})
+	c := connect(t, s.url, nil)
+	c.expectOpen(t)
+	c.leave()
+	s.waitClosed(t)
 }
 
 func TestStreamEndsOnStop(t *testing.T) {
@@ -462,11 +473,13 @@ func TestStreamRefusesToStartWithoutAuthorize(t *testing.T) {
 		t.Fatalf("status = %d, want 500", c.resp.StatusCode)
 	}
 	s.waitClosed(t)
-	t.Run("the refused stream's slot is released", func(t *testing.T) {
-		release, ok := m.hub.Acquire(session, 1)
-		if !ok {
-			t.Fatal("the slot is still held")
+	t.Run("the refused stream's place is released", func(t *testing.T) {
+		held := m.hub.Subscribe(threads...)
+		m.hub.Admit(session, 1, held)
+		select {
+		case <-held.Done():
+			t.Fatal("a new stream was closed: the refused one still holds its place")
+		default:
 		}
-		release()
 	})
 }

@@ -478,6 +478,15 @@ type MessageView struct {
 // Items are the thread's messages for the partial, as viewer sees them.
 func (v ThreadView) Items(view *web.View) []MessageView { return Views(view, v.Messages, v.Readable) }
 
+// LastID is the id of the last message shown: the live stream sends what
+// comes after it.
+func (v ThreadView) LastID() int64 {
+	if len(v.Messages) == 0 {
+		return 0
+	}
+	return v.Messages[len(v.Messages)-1].ID
+}
+
 // Views are messages for the message partial (views/messages/_message),
 // on the holder's side and the staff's alike; readable holds the form
 // messages' questions and answers (Readable).

@@ -3,6 +3,7 @@ package messages
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,8 +14,20 @@ import (
 )
 
 // streamsPerSession is how many live streams one session may hold open
-// (a few tabs); more are refused.
+// (a few tabs); a newer one closes the oldest (live.Hub.Admit).
 const streamsPerSession = 4
+
+// cursor is the last message the page shows: the browser's Last-Event-ID
+// when it reconnects, else the page's own ?after= (it names its last
+// message), else none. Each is only a position within this thread.
+func (h *Handler) cursor(c *fiber.Ctx, th *Thread) (int64, error) {
+	for _, s := range []string{c.Get("Last-Event-ID"), c.Query("after")} {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && id >= 0 {
+			return id, nil
+		}
+	}
+	return h.Store.LastMessage(c.UserContext(), th)
+}
 
 // threadStream sends the thread's new messages as they arrive
 // (server-sent events, the htmx sse extension), from any app machine
@@ -30,24 +43,19 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 		return err
 	}
 	token := c.Cookies(h.Sessions.CookieName)
-	release, ok := h.Hub.Acquire(token, streamsPerSession)
-	if !ok {
-		return web.TooManyRequests()
-	}
-	last, err := h.Store.LastMessage(c.UserContext(), th) // the newest message the page has
+	last, err := h.cursor(c, th)
 	if err != nil {
-		release()
 		return err
 	}
 	render, err := h.Render.Snapshot(c)
 	if err != nil {
-		release()
 		return err
 	}
 	viewer, record := person(c), th.RecordID
 	sub := h.Hub.Subscribe(live.Event{Topic: "thread", ID: th.ID})
 	return live.Stream(c, sub, live.StreamOptions{
-		OnClose: release,
+		OnClose: h.Hub.Admit(token, streamsPerSession, sub),
+		Cursor:  func() string { return strconv.FormatInt(last, 10) },
 		Authorize: func(ctx context.Context) (bool, error) {
 			return h.stillHolds(ctx, token, viewer, record, th.ID)
 		},
@@ -113,19 +121,14 @@ type CountView struct {
 func (h *Handler) countStream(c *fiber.Ctx) error {
 	held := access.Holding(c)
 	token := c.Cookies(h.Sessions.CookieName)
-	release, ok := h.Hub.Acquire(token, streamsPerSession)
-	if !ok {
-		return web.TooManyRequests()
-	}
 	render, err := h.Render.Snapshot(c)
 	if err != nil {
-		release()
 		return err
 	}
 	viewer, record := person(c), held.ID
 	sub := h.Hub.Subscribe(live.Event{Topic: "person", ID: viewer})
 	return live.Stream(c, sub, live.StreamOptions{
-		OnClose: release,
+		OnClose: h.Hub.Admit(token, streamsPerSession, sub),
 		Authorize: func(ctx context.Context) (bool, error) {
 			return h.stillHolds(ctx, token, viewer, record, 0)
 		},
