@@ -2,7 +2,11 @@ package auth
 
 import (
 	"errors"
+	"os"
+	"regexp"
 	"testing"
+
+	"portal/app/i18n"
 )
 
 func TestParsePhone(t *testing.T) {
@@ -53,5 +57,29 @@ func TestAllowingIreland(t *testing.T) {
 	}
 	if _, err := ParsePhone([]string{"GB", "IE"}, "IE", "1550 123 456"); !errors.Is(err, ErrPhoneInvalid) {
 		t.Fatalf("an Irish premium-rate number = %v", err)
+	}
+}
+
+// TestTheExamplesOnThePageAreAccepted: whoever copies the format of the
+// phone hint or of the error's examples is not told it is wrong.
+func TestTheExamplesOnThePageAreAccepted(t *testing.T) {
+	b, err := i18n.Load(os.DirFS("../../locales"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	number := regexp.MustCompile(`0[0-9 ]{9,12}[0-9]`)
+	for _, lang := range []string{"en", "cy"} {
+		for _, id := range []string{"auth.confirm.phone_hint", "auth.phone.error_invalid"} {
+			text := b.For(lang).T(id)
+			examples := number.FindAllString(text, -1)
+			if len(examples) == 0 {
+				t.Errorf("%s %s gives no example: %q", lang, id, text)
+			}
+			for _, ex := range examples {
+				if _, err := ParsePhone([]string{"GB"}, "GB", ex); err != nil {
+					t.Errorf("%s %s: the example %q is refused: %v", lang, id, ex, err)
+				}
+			}
+		}
 	}
 }
