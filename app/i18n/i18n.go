@@ -24,6 +24,10 @@ import (
 // Supported lists the languages the portal speaks, the default first.
 var Supported = []language.Tag{language.English, language.MustParse("cy")}
 
+// Languages are Supported as the codes stored with a person or an
+// invitation.
+var Languages = []string{"en", "cy"}
+
 // Bundle holds every message of every language.
 type Bundle struct {
 	b *i18n.Bundle

@@ -65,6 +65,7 @@ var (
 type Invitation struct {
 	ID                   int64
 	Email                string
+	Lang                 string // the emails' language while the person has no account ("en", "cy")
 	TeamID               int64
 	InvitedBy            int64
 	State                string
@@ -165,15 +166,16 @@ func NormaliseCode(typed string) string {
 	return r.Replace(strings.ToUpper(strings.TrimSpace(typed)))
 }
 
-// Create records a new invitation of email to items for team, by invitedBy,
+// Create records a new invitation of email (its emails in lang until the
+// person has an account) to items for team, by invitedBy,
 // and returns it with its code (to email, never to keep).
-func (s *Store) Create(ctx context.Context, email string, teamID, invitedBy int64, items []Item) (*Invitation, string, error) {
+func (s *Store) Create(ctx context.Context, email, lang string, teamID, invitedBy int64, items []Item) (*Invitation, string, error) {
 	code, err := NewCode()
 	if err != nil {
 		return nil, "", err
 	}
 	now := s.clock.Now()
-	inv := &Invitation{Email: strings.TrimSpace(email), TeamID: teamID, InvitedBy: invitedBy, State: CodeSent,
+	inv := &Invitation{Email: strings.TrimSpace(email), Lang: lang, TeamID: teamID, InvitedBy: invitedBy, State: CodeSent,
 		CodeHash: s.hash("code", NormaliseCode(code)), CreatedAt: now, ExpiresAt: now.Add(Lifetime)}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(inv).Error; err != nil {

@@ -58,8 +58,7 @@ func (h *Handler) invitationActivate(c *fiber.Ctx) error {
 	if err := h.auditAll(c, inv, "invitation.activated"); err != nil {
 		return err
 	}
-	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: inv.Email, Lang: web.Lang(c),
-		Template: "email_activation", Data: map[string]string{"Link": "/sign-in"}}); err != nil {
+	if err := h.emailInvited(c, inv, notify.Message{Template: "email_activation", Data: map[string]string{"Link": "/sign-in"}}); err != nil {
 		return err
 	}
 	if err := h.Sessions.AddFlash(c, "success", "staff.activations.done"); err != nil {

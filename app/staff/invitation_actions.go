@@ -91,8 +91,8 @@ func (h *Handler) sendInvitation(c *fiber.Ctx, inv *invitations.Invitation, r *r
 	if err != nil {
 		return err
 	}
-	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: inv.Email, Lang: web.Lang(c),
-		Template: "email_invitation", Data: map[string]string{"Link": "/invitations/accept?token=" + token}}); err != nil {
+	if err := h.emailInvited(c, inv, notify.Message{Template: "email_invitation",
+		Data: map[string]string{"Link": "/invitations/accept?token=" + token}}); err != nil {
 		return err
 	}
 	if err := h.auditAll(c, inv, action); err != nil {
@@ -122,8 +122,7 @@ func (h *Handler) invitationResend(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: inv.Email,
-			Lang: web.Lang(c), Template: "email_invitation_code", Data: map[string]string{"Code": code}}); err != nil {
+		if err := h.emailInvited(c, inv, notify.Message{Template: "email_invitation_code", Data: map[string]string{"Code": code}}); err != nil {
 			return err
 		}
 		if err := h.auditAll(c, inv, "invitation.code_resent"); err != nil {

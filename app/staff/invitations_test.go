@@ -239,3 +239,40 @@ func TestAFamilyCannotBeInvitedToACarersOwnRecord(t *testing.T) {
 		t.Fatal("the invitation was made anyway")
 	}
 }
+
+// TestInvitationEmailsAreInTheInvitedPersonsLanguage: not the worker's
+// screen language, but the one the worker chose on the invitation, or,
+// when the address has an account, that person's own.
+func TestInvitationEmailsAreInTheInvitedPersonsLanguage(t *testing.T) {
+	w := newWorld(t)
+	a := w.a
+	known := a.NewPerson(t, "cymraeg@example.net", accounts.RoleCitizen, "")
+	a.DB.Gorm.Exec(`UPDATE people SET locale = 'cy' WHERE id = ?`, known.ID)
+	subject := func(lang string) string {
+		l := a.Bundle.For(lang)
+		return l.T("email_invitation_code.subject", "Service", l.T("service.name"))
+	}
+	for _, tt := range []struct {
+		name, screen, chosen, email, want string
+	}{
+		{"a worker reading Welsh invites in English", "cy", "en", "new@example.net", "en"},
+		{"a worker reading English invites in Welsh", "en", "cy", "newydd@example.net", "cy"},
+		{"a person with an account gets their own language", "en", "en", known.Email, "cy"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w.worker.Get("/?lang=" + tt.screen)
+			w.worker.Get(w.record() + "/invite")
+			res := w.worker.PostForm(w.record()+"/invite", url.Values{"email": {tt.email}, "relationship": {access.Parent}, "lang": {tt.chosen}})
+			if res.Header.Get("Location") != w.record() {
+				t.Fatalf("invite = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+			}
+			if got := a.LastSent(t, "email", tt.email).Subject; got != subject(tt.want) {
+				t.Errorf("the email's subject is %q, want %q", got, subject(tt.want))
+			}
+		})
+	}
+	w.worker.Get(w.record() + "/invite")
+	if res := w.worker.PostForm(w.record()+"/invite", url.Values{"email": {"x@example.net"}, "relationship": {access.Parent}, "lang": {"fr"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("an unknown language = %d, want 422", res.StatusCode)
+	}
+}

@@ -1,6 +1,7 @@
 package staff
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/access"
+	"portal/app/accounts"
+	"portal/app/i18n"
 	"portal/app/invitations"
 	"portal/app/notify"
 	"portal/app/records"
@@ -56,11 +59,15 @@ func (h *Handler) inviteCreate(c *fiber.Ctx) error {
 	form := web.NewForm()
 	form.Values["email"] = strings.TrimSpace(c.FormValue("email"))
 	form.Values["relationship"] = c.FormValue("relationship")
+	form.Values["lang"] = c.FormValue("lang", "en")
 	if !web.ValidEmail(form.Values["email"]) {
 		form.Add("email", "auth.sign_in.error_email")
 	}
 	if !slices.Contains(access.Relationships, form.Values["relationship"]) {
 		form.Add("relationship", "staff.invite.error_relationship")
+	}
+	if !slices.Contains(i18n.Languages, form.Values["lang"]) {
+		form.Add("lang", "staff.invite.error_lang")
 	}
 	items, ticked, misfit := h.inviteItems(c, r, form.Values["relationship"])
 	if form.Valid() && misfit {
@@ -69,12 +76,11 @@ func (h *Handler) inviteCreate(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.invitePage(c, r, form, ticked, fiber.StatusUnprocessableEntity)
 	}
-	inv, code, err := h.Invitations.Create(c.UserContext(), form.Values["email"], r.TeamID, actor(c).ID, items)
+	inv, code, err := h.Invitations.Create(c.UserContext(), form.Values["email"], form.Values["lang"], r.TeamID, actor(c).ID, items)
 	if err != nil {
 		return err
 	}
-	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: inv.Email,
-		Lang: web.Lang(c), Template: "email_invitation_code", Data: map[string]string{"Code": code}}); err != nil {
+	if err := h.emailInvited(c, inv, notify.Message{Template: "email_invitation_code", Data: map[string]string{"Code": code}}); err != nil {
 		return err
 	}
 	for _, it := range items {
@@ -86,6 +92,21 @@ func (h *Handler) inviteCreate(c *fiber.Ctx) error {
 		return err
 	}
 	return web.Redirect(c, recordPath(r.ID))
+}
+
+// emailInvited sends m to inv's address in the invited person's language:
+// their own (their profile's) once they have an account, else the one the
+// worker chose on the invitation, never the worker's screen language.
+func (h *Handler) emailInvited(c *fiber.Ctx, inv *invitations.Invitation, m notify.Message) error {
+	m.Channel, m.To, m.Lang = notify.Email, inv.Email, inv.Lang
+	p, err := h.People.ByEmail(c.UserContext(), inv.Email)
+	switch {
+	case err == nil:
+		m.Lang = p.Locale
+	case !errors.Is(err, accounts.ErrNotFound):
+		return err
+	}
+	return h.Notifier.Send(c.UserContext(), nil, m)
 }
 
 // inviteItems is the record of the page and the other records ticked, each
