@@ -122,7 +122,7 @@ func (h *Handler) storeCopy(c *fiber.Ctx, f *Form, t Template, answers formdef.A
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	title := t.Title.In(loc.Lang)
-	name := uploads.SafeFileName(title, "form", uploads.PDF)
+	name := uploads.TitleFileName(title, uploads.PDF)
 	key := storage.NewKey("documents/")
 	info, err := h.Objects.Put(c.UserContext(), key, &buf, uploads.Limit, storage.Meta{ContentType: uploads.PDF.ContentType, FileName: name})
 	if err != nil {

@@ -77,6 +77,9 @@ func TestASubmittedContributionMovesToItemsToViewAsAPDF(t *testing.T) {
 	if file.Header.Get("Content-Type") != "application/pdf" {
 		t.Fatalf("the copy is %q", file.Header.Get("Content-Type"))
 	}
+	if cd := file.Header.Get("Content-Disposition"); !strings.Contains(cd, "Parent-carer%20contribution%20to%20a%20review.pdf") {
+		t.Errorf("the copy downloads as %q, want the whole title", cd)
+	}
 	text := pdfText(t, []byte(file.Body))
 	for _, want := range []string{"Parent/carer contribution to a review", "Siân Example", "Mam",
 		"sees her nain every Sunday", "see her brother more often", "Submitted by"} {

@@ -307,6 +307,19 @@ func TestPortalAdminsManageMessageTypes(t *testing.T) {
 	if strings.Contains(w.mumC.Get(rec(w.ellie)+"/messages/new?lang=cy").Text("select#type"), "Gofyn am gyswllt") {
 		t.Error("a hidden type is still offered")
 	}
+	// A type that is a form is shown by the form's name, not its key.
+	res = admin.PostForm("/staff/admin/message-types", url.Values{"name_en": {"Recording"}, "name_cy": {"Cofnod"},
+		"team": {team}, "active": {"yes"}, "form": {"foster_carer_recording"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("adding a form type = %d: %s", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	list = admin.Get("/staff/admin/message-types")
+	if got := list.Text("table"); strings.Contains(got, "foster_carer_recording") || !strings.Contains(got, "Foster carer recording") {
+		t.Errorf("the list shows the form as %q", got)
+	}
+	if got := list.Text("select#form"); strings.Contains(got, "foster_carer_recording") || !strings.Contains(got, "Foster carer recording") {
+		t.Errorf("the choice of forms is %q", got)
+	}
 }
 
 func TestAWorkerStartsAThreadWithAChosenHolder(t *testing.T) {

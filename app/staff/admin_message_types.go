@@ -19,8 +19,19 @@ import (
 type MessageTypesView struct {
 	Types   []messages.Type
 	Teams   []records.Team
-	Forms   []string // template keys a type can be
+	Forms   []forms.Template // the templates a type can be
 	Editing int64    // the type the form changes; 0 adds one
+}
+
+// FormName is the title of template key in lang, as admins know it (the
+// key itself only if no such template is stored).
+func (v MessageTypesView) FormName(key, lang string) string {
+	for _, t := range v.Forms {
+		if t.Key == key {
+			return t.Title.In(lang)
+		}
+	}
+	return key
 }
 
 // TeamName is team id's name.
@@ -79,12 +90,8 @@ func (h *Handler) messageTypesPage(c *fiber.Ctx, form *web.Form, editing int64, 
 	if v.Teams, err = h.Records.Teams(c.UserContext()); err != nil {
 		return err
 	}
-	latest, err := h.Forms.Latest(c.UserContext())
-	if err != nil {
+	if v.Forms, err = h.Forms.Latest(c.UserContext()); err != nil {
 		return err
-	}
-	for _, t := range latest {
-		v.Forms = append(v.Forms, t.Key)
 	}
 	return h.page(c, web.Page{Template: "staff/admin_message_types", Title: "staff.admin.types.title", Data: v,
 		Form: form, Status: status})

@@ -41,6 +41,14 @@ func SafeFileName(name, fallback string, t Type) string {
 	return stem + t.Ext
 }
 
+// TitleFileName is a file name made from a title the portal wrote (a
+// form's): a "/" or "\" in it is part of the words ("Parent/carer"), so
+// it becomes "-" rather than cutting the title as a path; then as
+// SafeFileName.
+func TitleFileName(title string, t Type) string {
+	return SafeFileName(strings.NewReplacer("/", "-", "\\", "-").Replace(title), "form", t)
+}
+
 // cleanStem cleans name and returns it without an extension naming t.
 func cleanStem(name string, t Type) string {
 	name = strings.ToValidUTF8(name, "")
