@@ -101,6 +101,10 @@ func TestAFormIsSavedForLaterAndComesBackIntact(t *testing.T) {
 	if !strings.Contains(page.Text(".govuk-caption-l"), a.T("forms.page.progress", "Page", 1, "Count", 3)) {
 		t.Errorf("no progress: %q", page.Text(".govuk-caption-l"))
 	}
+	// Guide 000 puts Print beside Save for later, on every page.
+	if page.Doc.Find(`button[value="later"] ~ button[data-print]`).Length() != 1 {
+		t.Error("no Print beside Save for later")
+	}
 
 	// Continue without the required answers: 422, a summary linking to
 	// each, what was typed kept.

@@ -58,6 +58,9 @@ func TestCompletingAContribution(t *testing.T) {
 	if !strings.Contains(b.Text(".govuk-caption-l"), a.T("forms.page.progress", "Page", 1, "Count", 3)) {
 		t.Errorf("no progress on the first page: %q", b.Text(".govuk-caption-l"))
 	}
+	if !b.Visible(`button[data-print]`) {
+		t.Error("a contribution's page offers no Print (guide 000: beside Save for later)")
+	}
 	// Continue with nothing answered: the error summary, focused, links to
 	// each question.
 	b.ClickAndWait(`button[value="continue"]`)
