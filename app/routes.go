@@ -57,6 +57,7 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	invitationsH.MountSignedIn(signedIn)
 	holdersH := access.NewHandler(a.Render, grants, a.Audit)
 	holdersH.Pending = invitationsH.Pending
+	holdersH.Contact = records.NewStore(d.DB.Gorm).ContactOf
 	msgs := messages.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
 	msgs.Notify = func(ctx context.Context, tx *gorm.DB, topic string, id int64) error {
 		return live.Notify(ctx, tx, live.Event{Topic: topic, ID: id})

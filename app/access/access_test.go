@@ -11,6 +11,7 @@ import (
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/records"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }
@@ -189,6 +190,37 @@ func TestRelationshipsFitTheKindOfRecord(t *testing.T) {
 	} {
 		if got := access.Fits(tc.relationship, tc.kind); got != tc.fits {
 			t.Errorf("Fits(%s, %s) = %v, want %v", tc.relationship, tc.kind, got, tc.fits)
+		}
+	}
+}
+
+// TestTheRecordSaysWhoToContactAndTheNumberCalls: a holder sees who works
+// with the record and how to reach them, and the urgent-matters number is
+// a tel: link wherever it appears on their pages.
+func TestTheRecordSaysWhoToContactAndTheNumberCalls(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	team := a.NewTeam(t, "North Locality Team")
+	worker := a.NewWorker(t, "worker@example.org", team)
+	ellie := a.NewRecord(t, team, "Ellie", "Smith")
+	sam := a.NewRecord(t, team, "Sam", "Smith")
+	a.DB.Gorm.Exec(`UPDATE records SET allocated_worker_id = ? WHERE id = ?`, worker.ID, ellie.ID)
+	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, mum, ellie, access.Parent)
+	a.Grant(t, mum, sam, access.Parent)
+	c := a.Client(t)
+	a.SignIn(t, c, mum)
+	path := func(r *records.Record) string { return "/records/" + strconv.FormatInt(r.ID, 10) }
+
+	if got, want := c.Get(path(ellie)).Text("#record-contact"), a.T("records.dashboard.contact_worker", "Worker", worker.GivenName+" "+worker.FamilyName, "Team", team.Name); !strings.Contains(got, want) {
+		t.Errorf("the dashboard says %q, want %q", got, want)
+	}
+	if got, want := c.Get(path(sam)).Text("#record-contact"), a.T("records.dashboard.contact_team", "Team", team.Name); !strings.Contains(got, want) {
+		t.Errorf("without a worker the dashboard says %q, want %q", got, want)
+	}
+	for _, p := range []string{path(ellie), path(ellie) + "/messages/new"} {
+		page := c.Get(p)
+		if page.Doc.Find(`.govuk-warning-text a[href="tel:+443448008020"]`).Length() != 1 {
+			t.Errorf("%s: the urgent-matters number is not a tel: link: %q", p, page.Text(".govuk-warning-text"))
 		}
 	}
 }

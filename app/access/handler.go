@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/audit"
+	"portal/app/records"
 	"portal/app/web"
 )
 
@@ -20,6 +21,9 @@ type Handler struct {
 	// Account setup (the invitations feature sets it; guide 001 sends them
 	// there first).
 	Pending func(c *fiber.Ctx, personID int64) (bool, error)
+	// Contact says who works with a record and how to reach them (the
+	// records feature sets it); nil shows nothing.
+	Contact func(ctx context.Context, recordID int64) (records.Contact, error)
 	// Counts give the dashboard's tiles their numbers, by section: each
 	// feature sets its own (unopened documents, forms waiting, unread
 	// messages). A section without one shows no number.
@@ -104,7 +108,8 @@ func Frame(held *Held, section string) *web.RecordFrame {
 // Dashboard is a record's dashboard page.
 type Dashboard struct {
 	*Held
-	Counts map[string]int64 // by section; a section missing has no count
+	Counts  map[string]int64 // by section; a section missing has no count
+	Contact records.Contact  // who works with the record
 }
 
 // Count is the number on section's tile, or -1 for none.
@@ -125,6 +130,12 @@ func (h *Handler) dashboard(c *fiber.Ctx) error {
 		return err
 	}
 	v := Dashboard{Held: held, Counts: map[string]int64{}}
+	if h.Contact != nil {
+		var err error
+		if v.Contact, err = h.Contact(c.UserContext(), held.ID); err != nil {
+			return err
+		}
+	}
 	for section, count := range h.Counts {
 		n, err := count(c.UserContext(), person, held.ID)
 		if err != nil {

@@ -49,6 +49,25 @@ type Record struct {
 // FullName is how pages name the record ("Viewing: Ellie Smith").
 func (r Record) FullName() string { return strings.TrimSpace(r.GivenName + " " + r.FamilyName) }
 
+// Contact is who works with a record, as its holders are told: the
+// allocated worker's name ("" when none) and the team's.
+type Contact struct {
+	Worker string
+	Team   string
+}
+
+// ContactOf is record id's worker and team.
+func (s *Store) ContactOf(ctx context.Context, id int64) (Contact, error) {
+	var c Contact
+	err := s.db.WithContext(ctx).Raw(`SELECT coalesce(p.given_name || ' ' || p.family_name, '') AS worker, t.name AS team
+		FROM records r JOIN teams t ON t.id = r.team_id LEFT JOIN people p ON p.id = r.allocated_worker_id
+		WHERE r.id = ?`, id).Scan(&c).Error
+	if err != nil {
+		return Contact{}, fmt.Errorf("records: contact: %w", err)
+	}
+	return c, nil
+}
+
 // Team is a team of council staff; records and staff belong to one.
 type Team struct {
 	ID        int64
