@@ -156,6 +156,7 @@ func New(d Deps) (*App, error) {
 	authH := auth.NewHandler(auth.Deps{Sessions: a.Sessions, Render: a.Render, People: people, Audit: a.Audit,
 		Limiter: a.Limiter, Hasher: d.Hasher, Notifier: d.Notifier,
 		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
+		Devices: auth.NewDevices(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
 		Codes:   a.Codes, Calls: a.Calls,
 		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP,
 		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})

@@ -34,6 +34,7 @@ type Handler struct {
 	limiter  *ratelimit.Limiter
 	hasher   *Hasher
 	lockout  *Lockout
+	devices  *Devices
 	codes    *Codes
 	calls    *Calls
 	sealer   *seal.Sealer
@@ -57,6 +58,7 @@ type Deps struct {
 	Limiter  *ratelimit.Limiter
 	Hasher   *Hasher
 	Lockout  *Lockout
+	Devices  *Devices
 	Codes    *Codes
 	Calls    *Calls
 	Sealer   *seal.Sealer
@@ -71,7 +73,7 @@ type Deps struct {
 // NewHandler returns the auth handler.
 func NewHandler(d Deps) *Handler {
 	return &Handler{sessions: d.Sessions, render: d.Render, people: d.People, audit: d.Audit, limiter: d.Limiter,
-		hasher: d.Hasher, lockout: d.Lockout, codes: d.Codes, calls: d.Calls, sealer: d.Sealer, notifier: d.Notifier,
+		hasher: d.Hasher, lockout: d.Lockout, devices: d.Devices, codes: d.Codes, calls: d.Calls, sealer: d.Sealer, notifier: d.Notifier,
 		clock: d.Clock, log: d.Log, trustFly: d.TrustFly, secure: d.Secure, regions: d.Regions}
 }
 

@@ -72,6 +72,9 @@ func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) 
 	if err := h.lockout.Succeed(c.UserContext(), p.Email); err != nil {
 		return err
 	}
+	if err := h.recogniseDevice(c, p); err != nil {
+		return err
+	}
 	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "session.signed_in",
 		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
 		return err

@@ -152,3 +152,55 @@ func TestTypingSomeoneElsesNumberSpendsNothingOfTheirs(t *testing.T) {
 		t.Fatalf("the owner's code = %d %q, want signed in", res.StatusCode, res.Header.Get("Location"))
 	}
 }
+
+// TestASignInFromANewDeviceIsToldByEmail: help and privacy promise an
+// email when someone signs in from a device we have not seen; the first
+// sign-in ever, and the same browser again, send none. The email names no
+// device, place or person.
+func TestASignInFromANewDeviceIsToldByEmail(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	a.GivePhone(t, p, "+447911123456", true)
+	signIn := func(c *apptest.Client) {
+		t.Helper()
+		a.PasswordStep(t, c, p)
+		c.PostForm("/sign-in/confirm/send", nil)
+		if res := c.PostForm("/sign-in/confirm/verify", url.Values{"code": {a.LastSent(t, "sms", "+447911123456").Code()}}); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/account" {
+			t.Fatalf("sign-in = %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	alerts := func() int64 {
+		a.LastSent(t, "sms", "") // runs the queue
+		var n int64
+		a.DB.Gorm.Raw(`SELECT count(*) FROM outbox_messages WHERE recipient = ? AND subject = ?`, p.Email,
+			a.T("email_new_device.subject", "Service", a.T("service.name"))).Scan(&n)
+		return n
+	}
+	signOut := func(c *apptest.Client) {
+		c.Get("/account")
+		c.PostForm("/sign-out", nil)
+	}
+	home := a.Client(t)
+	signIn(home)
+	signOut(home)
+	signIn(home)
+	if n := alerts(); n != 0 {
+		t.Fatalf("the first device, twice, sent %d alerts", n)
+	}
+	elsewhere := a.Client(t)
+	signIn(elsewhere)
+	if n := alerts(); n != 1 {
+		t.Fatalf("a sign-in from another browser sent %d alerts, want 1", n)
+	}
+	mail := a.LastSent(t, "email", p.Email)
+	for _, leak := range []string{"7911", "parent@", "Chrome", "Go-http-client"} {
+		if strings.Contains(mail.Body, leak) {
+			t.Errorf("the alert says %q:\n%s", leak, mail.Body)
+		}
+	}
+	signOut(elsewhere)
+	signIn(elsewhere)
+	if n := alerts(); n != 1 {
+		t.Errorf("the second browser again sent another alert (%d in all)", n)
+	}
+}
