@@ -24,6 +24,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/live"
 	"portal/app/records"
 )
 
@@ -236,17 +237,34 @@ func (s *Store) EndPlacement(ctx context.Context, recordID, grantID int64, day t
 	return end, nil
 }
 
-// Revoke ends grant grantID of record recordID now.
-func (s *Store) Revoke(ctx context.Context, recordID, grantID int64) error {
-	res := s.db.WithContext(ctx).Exec(`UPDATE grants SET revoked_at = ? WHERE id = ? AND record_id = ? AND revoked_at IS NULL`,
-		s.clock.Now(), grantID, recordID)
-	if res.Error != nil {
-		return fmt.Errorf("access: revoke: %w", res.Error)
+// Revoke ends grant grantID of record recordID now: a worker's "End access",
+// with who (by) and why (reason, staff-only). It returns the holder.
+func (s *Store) Revoke(ctx context.Context, recordID, grantID, by int64, reason string) (personID int64, err error) {
+	var byID any = by
+	if by == 0 {
+		byID = nil // the portal itself
 	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Raw(`UPDATE grants SET revoked_at = ?, revoked_by = ?, revoked_reason = ?
+			WHERE id = ? AND record_id = ? AND revoked_at IS NULL RETURNING person_id`,
+			s.clock.Now(), byID, reason, grantID, recordID).Scan(&personID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		// The holder's open pages hear of it at once: their streams
+		// re-authorise, find no grant, and end.
+		return live.Notify(ctx, tx, live.Event{Topic: "person", ID: personID})
+	})
+	if errors.Is(err, ErrNotFound) {
+		return 0, err
 	}
-	return nil
+	if err != nil {
+		return 0, fmt.Errorf("access: revoke: %w", err)
+	}
+	return personID, nil
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }

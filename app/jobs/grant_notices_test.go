@@ -86,7 +86,7 @@ func TestNoticesGoOnlyWhileAccessIsEnding(t *testing.T) {
 		switch name {
 		case "revoked":
 			end(holders[name], r.ID, today(a))
-			if err := store.Revoke(ctx, r.ID, holders[name]); err != nil {
+			if _, err := store.Revoke(ctx, r.ID, holders[name], 0, "test"); err != nil {
 				t.Fatal(err)
 			}
 		case "ended":

@@ -263,3 +263,29 @@ func TestAStreamSendsWhatThePageLacks(t *testing.T) {
 		t.Error("a reconnecting stream sent a message the page already had")
 	}
 }
+
+// TestEndingAccessClosesTheHoldersOpenPage: the worker ends the holder's
+// access while the holder has the thread open; the page leaves the screen
+// within seconds (its stream ends, the page asks and reloads), without the
+// holder doing anything.
+func TestEndingAccessClosesTheHoldersOpenPage(t *testing.T) {
+	w := newLiveWorld(t)
+	holder := apptest.NewBrowser(t)
+	w.one.SignInBrowser(t, holder, w.mum)
+	holder.Visit(w.one.URL + w.thread)
+	holder.WaitFor(`htmx.find('[sse-connect]')['htmx-internal-data'] && htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource &&
+	  htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource.readyState === 1`, 15*time.Second)
+	record := w.thread[:strings.Index(w.thread, "/messages")]
+	staff := w.two.Client(t)
+	w.two.SignIn(t, staff, w.worker)
+	page := staff.Get("/staff" + record)
+	end, _ := page.Doc.Find(`a[href*="/grants/"][href$="/end"]`).Attr("href")
+	staff.Get(end)
+	if res := staff.PostForm(end, map[string][]string{"reason": {"Court order"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("End access = %d", res.StatusCode)
+	}
+	holder.WaitFor(`!document.getElementById('thread-messages') && document.readyState === 'complete'`, 15*time.Second)
+	if got, want := holder.Text("main h1"), w.one.T("errors.not_found.title"); got != want {
+		t.Errorf("the page now says %q, want %q", got, want)
+	}
+}

@@ -52,7 +52,8 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 		return err
 	}
 	viewer, record := person(c), th.RecordID
-	sub := h.Hub.Subscribe(live.Event{Topic: "thread", ID: th.ID})
+	// person: the holder's own events (access ended) wake it too.
+	sub := h.Hub.Subscribe(live.Event{Topic: "thread", ID: th.ID}, live.Event{Topic: "person", ID: viewer})
 	return live.Stream(c, sub, live.StreamOptions{
 		OnClose: h.Hub.Admit(token, streamsPerSession, sub),
 		Cursor:  func() string { return strconv.FormatInt(last, 10) },

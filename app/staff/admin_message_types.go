@@ -20,7 +20,7 @@ type MessageTypesView struct {
 	Types   []messages.Type
 	Teams   []records.Team
 	Forms   []forms.Template // the templates a type can be
-	Editing int64    // the type the form changes; 0 adds one
+	Editing int64            // the type the form changes; 0 adds one
 }
 
 // FormName is the title of template key in lang, as admins know it (the

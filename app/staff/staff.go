@@ -87,6 +87,8 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	r.Get("/records/:record<int>/invite", h.inviteForm).Name("staff.invite")
 	r.Post("/records/:record<int>/invite", h.inviteCreate).Name("staff.invite.create")
 	r.Post("/records/:record<int>/grants/:grant<int>/placement-end", h.placementEnd).Name("staff.placement_end")
+	r.Get("/records/:record<int>/grants/:grant<int>/end", h.grantEndShow).Name("staff.grant_end")
+	r.Post("/records/:record<int>/grants/:grant<int>/end", h.grantEnd).Name("staff.grant_end.post")
 	r.Get("/records/:record<int>/messages/new", h.threadNew).Name("staff.thread.new")
 	r.Post("/records/:record<int>/messages", h.threadStart).Name("staff.thread.start")
 	r.Get("/records/:record<int>/forms/new", h.formNew).Name("staff.form.new")

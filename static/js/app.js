@@ -105,6 +105,19 @@ document.addEventListener('htmx:beforeSwap', (event) => {
 
 document.addEventListener('htmx:sseBeforeMessage', () => { passiveSwap = true })
 
+// A live stream the server ended or refuses (access ended, signed out
+// elsewhere): the page asks whether it may still be shown, passively, and
+// if not reloads, so the record leaves the screen at once.
+let checkingPage = false
+document.addEventListener('htmx:sseError', () => {
+  if (checkingPage) return
+  checkingPage = true
+  fetch(window.location.href, { method: 'HEAD', credentials: 'same-origin', redirect: 'manual', cache: 'no-store', headers: { 'X-Portal-Passive': '1' } })
+    .then((r) => { if (r.type === 'opaqueredirect' || !r.ok) window.location.reload() })
+    .catch(() => {})
+    .finally(() => { checkingPage = false })
+})
+
 document.addEventListener('htmx:oobBeforeSwap', (event) => {
   const detail = event.detail
   if (!detail || !detail.target || detail.target.id !== 'flash') return
