@@ -73,7 +73,6 @@ type countedConn struct {
 }
 
 func (c *countedConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
+	c.once.Do(c.release) // first: a client that sees the close may dial again at once
+	return c.Conn.Close()
 }

@@ -33,6 +33,7 @@ const (
 	PhoneHeight  = 812
 	NarrowWidth  = 320
 	browserWait  = 15 * time.Second // the longest any one browser step may take
+	axeWait      = 2 * time.Minute  // the longest one axe run may take
 	reportBridge = "__portalReport" // Runtime binding the injected probe reports through
 )
 
@@ -645,11 +646,15 @@ func (b *Browser) AxeViolations() []AxeViolation {
 	}
 	tags, _ := json.Marshal(AxeTags)
 	var vs []AxeViolation
-	b.Eval(`(async () => {
+	// axe takes 0.2 s on an idle machine and 8 s on a loaded one with the
+	// race detector: it gets a budget of its own, not a browser step's.
+	if err := b.eval(axeWait, `(async () => {
 	  const r = await axe.run(document, {runOnly: {type: 'tag', values: `+string(tags)+`}, resultTypes: ['violations']});
 	  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
 	    nodes: v.nodes.map(n => ({target: n.target, html: n.html, summary: n.failureSummary}))}));
-	})()`, &vs)
+	})()`, &vs); err != nil {
+		b.t.Fatalf("browser: axe: %v (page %s)", err, b.where())
+	}
 	return vs
 }
 

@@ -152,3 +152,34 @@ func TestAFormSavesItselfBeforeAnIdleSignOut(t *testing.T) {
 		t.Errorf("page 1's autosaved answer is %q", got)
 	}
 }
+
+// TestAButtonWaitsForTheSaveOnItsWay: on a slow line, an autosave is still
+// on its way when the person presses Continue; the button goes after it,
+// with the revision it made, so the page moves on instead of being refused
+// as stale (409), and no save starts after the button.
+func TestAButtonWaitsForTheSaveOnItsWay(t *testing.T) {
+	a := newApp(t)
+	team := a.NewTeam(t, "North Locality Team")
+	worker := a.NewWorker(t, "worker@example.org", team)
+	ellie := a.NewRecord(t, team, "Ellie", "Smith")
+	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, mum, ellie, access.Parent)
+	path := sendForm(t, a, "review_contribution", ellie.ID, mum.ID, worker.ID)
+	b := apptest.NewBrowser(t)
+	a.SignInBrowser(t, b, mum)
+	b.Visit(a.URL + path + "/pages/1")
+	b.Fill("#your_name", "Siân Example")
+	b.Fill("#relationship", "Mam")
+	b.Click("#attending")
+	b.Click("#taking_part")
+	b.Throttle(2*time.Second, 400)
+	b.Eval(`(() => { const f = document.querySelector('form[data-autosave]'); htmx.trigger(f, 'portal:autosave');
+	  return f.classList.contains('htmx-request') })()`, nil)
+	b.WaitFor(`document.querySelector('form[data-autosave]').classList.contains('htmx-request')`, 10*time.Second)
+	b.Click(`button[value="continue"]`)
+	b.WaitFor(`document.location.pathname.endsWith('/pages/2') && document.readyState === 'complete'`, 60*time.Second)
+	b.Throttle(0, 0)
+	if got := b.Text(".govuk-caption-l"); !strings.Contains(got, a.T("forms.page.progress", "Page", 2, "Count", 3)) {
+		t.Errorf("Continue led to %q", got)
+	}
+}

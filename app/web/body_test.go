@@ -113,6 +113,12 @@ func TestASlowClientHoldsAConnectionOnlySoLong(t *testing.T) {
 	closed("a head that never ends", "GET / HTTP/1.1\r\nHost: x\r\n")
 	closed("a body that never comes", "POST /sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=")
 
+	// The connections below send nothing for a while: a long head limit,
+	// so only the cap on connections can close them.
+	slow.Head = time.Hour
+	a = apptest.NewApp(t, apptest.Options{Tune: func(d *app.Deps) { d.Slow = slow }})
+	addr = strings.TrimPrefix(a.URL, "http://")
+
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {

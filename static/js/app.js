@@ -223,6 +223,30 @@ document.addEventListener('htmx:afterRequest', (event) => {
 })
 document.addEventListener('submit', (event) => { unsaved.delete(event.target) }, true)
 
+// A form's own buttons (Continue, Save for later, Send) go after any save
+// already on its way, and no save starts after them: the button's post
+// carries the newest revision, and a late save can neither be refused as
+// stale nor bring back a draft that Send has just discarded.
+document.addEventListener('submit', (event) => {
+  const form = event.target
+  if (!form.matches || !form.matches('form[data-autosave]')) return
+  if (form.classList.contains('htmx-request')) {
+    event.preventDefault()
+    const submitter = event.submitter
+    form.addEventListener('htmx:afterRequest', () => form.requestSubmit(submitter), { once: true })
+    return
+  }
+  form.setAttribute('data-submitting', '')
+}, true)
+document.addEventListener('htmx:beforeRequest', (event) => {
+  const elt = event.detail.elt
+  if (elt && elt.matches && elt.matches('form[data-autosave][data-submitting]')) event.preventDefault()
+})
+// Back to a page the browser kept: its forms save themselves again.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) document.querySelectorAll('form[data-submitting]').forEach((f) => f.removeAttribute('data-submitting'))
+})
+
 window.addEventListener('pagehide', () => {
   unsaved.forEach((form) => {
     const body = new URLSearchParams(new FormData(form))
