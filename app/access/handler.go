@@ -94,10 +94,10 @@ func (h *Handler) requireHolding(c *fiber.Ctx) error {
 		return err
 	}
 	c.Locals(heldKey, held)
-	if c.Method() == fiber.MethodHead {
-		// A HEAD asks only whether the page may still be shown (a live
-		// page whose stream ended asks it): it reads, marks and audits
-		// nothing.
+	if c.Method() == fiber.MethodHead && web.Passive(c) {
+		// A passive HEAD asks only whether the page may still be shown (a
+		// live page whose stream ended asks it): it reads, marks and
+		// audits nothing.
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 	return c.Next()
