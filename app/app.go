@@ -12,6 +12,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -147,6 +148,11 @@ func New(d Deps) (*App, error) {
 	}
 	a.Render = web.NewRenderer(engine, d.Bundle, a.Sessions, people.Viewer, d.Config.IsDevelopment())
 	a.Render.SetPhone(d.Config.ServicePhone, d.Config.ServiceTel)
+	assets, err := web.LoadAssets(d.Static)
+	if err != nil {
+		return nil, fmt.Errorf("app: static files: %w", err)
+	}
+	a.Render.SetAssets(assets)
 	if err := auth.CheckRegions(d.Config.PhoneRegions()); err != nil {
 		return nil, err
 	}
@@ -195,7 +201,8 @@ func New(d Deps) (*App, error) {
 	a.Use(recover.New())
 	a.Use(web.RequestIDs(), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
 	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, isUpload))
-	mountStatic(a.App, d.Static)
+	a.Use(web.Compress())
+	mountStatic(a.App, d.Static, assets)
 	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware())
 	a.Use(web.TextOnly(), web.UploadsSignedIn(), web.CSRF(csrfExempt))
 	limit := unsafeRequests
@@ -260,12 +267,13 @@ func limitSlow(srv *fasthttp.Server, slow SlowLimits) {
 	}
 }
 
-// mountStatic serves static/ at /static and govuk-frontend's assets at
-// /assets, where its CSS expects them. They never need a session.
-func mountStatic(app *fiber.App, static fs.FS) {
-	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
-	if assets, err := fs.Sub(static, "govuk/assets"); err == nil {
-		app.Use("/assets", filesystem.New(filesystem.Config{Root: http.FS(assets), MaxAge: 86400}))
+// mountStatic serves static/ at /static from memory, by fingerprint
+// (web.Assets), and govuk-frontend's fonts and images at /assets, where its
+// CSS expects them. They never need a session.
+func mountStatic(app *fiber.App, static fs.FS, assets *web.Assets) {
+	app.Use("/static", assets.Handler())
+	if files, err := fs.Sub(static, "govuk/assets"); err == nil {
+		app.Use("/assets", filesystem.New(filesystem.Config{Root: http.FS(files), MaxAge: 86400}))
 	}
 }
 

@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base32"
 	"log/slog"
 	"net/url"
@@ -150,7 +149,7 @@ func CSRF(exempt func(*fiber.Ctx) bool) fiber.Handler {
 		} else if token == "" {
 			token = c.FormValue("_csrf") // a body LimitBody has read, small
 		}
-		if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {
+		if !CheckToken(token, sess.CSRFToken) {
 			return Forbidden("errors.forbidden.csrf")
 		}
 		return c.Next()

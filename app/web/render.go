@@ -62,6 +62,7 @@ type View struct {
 	Languages  []Language
 	HTMXConfig string
 	phone, tel string // the configured number, if any
+	assets     *Assets
 }
 
 // LayoutClass names the layout for the body's class ("public", "signed_in",
@@ -125,6 +126,7 @@ type Renderer struct {
 	dev      bool
 	// phone and tel are the configured number for urgent matters (SetPhone).
 	phone, tel string
+	assets     *Assets // static/, by fingerprint (SetAssets)
 }
 
 // NewRenderer returns the renderer.
@@ -192,6 +194,18 @@ func (r *Renderer) appendOOB(buf *bytes.Buffer, v *View) error {
 // empty keeps the one in locales/ (service.phone, service.phone_tel).
 func (r *Renderer) SetPhone(display, tel string) { r.phone, r.tel = display, tel }
 
+// SetAssets gives pages the static files' fingerprinted paths.
+func (r *Renderer) SetAssets(a *Assets) { r.assets = a }
+
+// Asset is the path of static file name ("css/app.css") under its
+// fingerprint, cached by browsers for a year.
+func (v *View) Asset(name string) string {
+	if v.assets == nil {
+		return "/static/" + name
+	}
+	return v.assets.Path(name)
+}
+
 // ServicePhone is the number for urgent matters, as people read it.
 func (v *View) ServicePhone() string {
 	if v.phone != "" {
@@ -234,7 +248,7 @@ func (r *Renderer) Localizer(c *fiber.Ctx) *i18n.Localizer { return r.bundle.For
 func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 	loc := r.bundle.For(Lang(c))
 	v := &View{Localizer: loc, Page: p, Path: c.Path(), RequestID: RequestID(c), Dev: r.dev,
-		HTMXConfig: htmxConfig, phone: r.phone, tel: r.tel}
+		HTMXConfig: htmxConfig, phone: r.phone, tel: r.tel, assets: r.assets}
 	for _, l := range languages {
 		v.Languages = append(v.Languages, Language{Code: l.Code, Name: l.Name, Current: l.Code == loc.Lang})
 	}
@@ -242,7 +256,7 @@ func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.CSRF = sess.CSRFToken
+	v.CSRF = MaskToken(sess.CSRFToken) // Security: fresh bytes in every response (Compress)
 	if v.Flashes, err = r.sessions.PopFlashes(c.UserContext(), sess); err != nil {
 		return nil, err
 	}
