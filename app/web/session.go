@@ -243,7 +243,8 @@ func (s *Sessions) SetData(ctx context.Context, sess *Session, v any) error {
 }
 
 // DeleteExpired removes sessions past their idle or absolute end (and,
-// for a person's, past its FinalSaveGrace too); the clean-up job calls it. Access never depends on it: Load checks expiry.
+// for a person's, past its FinalSaveGrace too); the clean-up job calls
+// it. Access never depends on it: Load checks expiry.
 func (s *Sessions) DeleteExpired(ctx context.Context) (int64, error) {
 	now := s.clock.Now()
 	res := s.db.WithContext(ctx).Where("(person_id IS NULL AND expires_at <= ?) OR expires_at <= ? OR (person_id IS NOT NULL AND last_active_at <= ?)",
