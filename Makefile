@@ -24,9 +24,10 @@ audit: ## format, vet and module checks
 migrate: ## apply database migrations and exit
 	$(GO) run . migrate
 
-bench: ## benchmarks and the load run, printing ratios
+bench: ## benchmarks and the load run (app/bench), printing ratios
 	@.ci/install test
-	$(GO) test -run '^$$' -bench . -benchtime 200x ./...
+	$(GO) test -run '^$$' -bench . -benchtime 200x $$($(GO) list ./... | grep -v /app/bench)
+	$(GO) test -run '^$$' -bench LoadRun -benchtime 1x -timeout 30m ./app/bench
 
 build: ## build the binary into ./portal
 	CGO_ENABLED=0 $(GO) build -trimpath -o portal .

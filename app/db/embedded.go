@@ -29,6 +29,9 @@ type Embedded struct {
 	BinDir string // where initdb, pg_ctl and postgres live; found when empty
 	// Fast turns off fsync and synchronous commit: for throwaway test clusters only.
 	Fast bool
+	// Settings are more server settings, name=value (the load run preloads
+	// pg_stat_statements to count writes).
+	Settings []string
 
 	started bool // whether Start started the server (Stop stops only that)
 	sockDir string
@@ -116,6 +119,9 @@ func (e *Embedded) start(ctx context.Context) error {
 	opts := fmt.Sprintf("-c listen_addresses='' -k %s -c unix_socket_permissions=0700", e.sockDir)
 	if e.Fast {
 		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
+	for _, kv := range e.Settings {
+		opts += " -c " + kv
 	}
 	logFile := filepath.Join(e.Dir, "server.log")
 	if err := e.run(ctx, "pg_ctl", "start", "-D", e.Dir, "-w", "-t", "60", "-l", logFile, "-o", opts); err != nil {
