@@ -151,6 +151,20 @@ func (s *Store) Holding(ctx context.Context, personID, recordID int64) (*Held, e
 	return &out[0], nil
 }
 
+// Holds reports whether person may reach record recordID now, by the
+// same rule as Holding but without reading the record: a live stream's
+// re-authorisation.
+func (s *Store) Holds(ctx context.Context, personID, recordID int64) (bool, error) {
+	var ok bool
+	err := s.db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM grants g JOIN people p ON p.id = g.person_id
+		WHERE g.person_id = @person AND g.record_id = @record AND `+inForce+`)`,
+		map[string]any{"person": personID, "record": recordID, "now": s.clock.Now()}).Scan(&ok).Error
+	if err != nil {
+		return false, fmt.Errorf("access: holds: %w", err)
+	}
+	return ok, nil
+}
+
 // Give creates grants in tx (the activation's transaction). A person who
 // holds the record now keeps that grant; one whose grant has ended (a
 // placement's grace passed) gets a new one: the ended grant is closed

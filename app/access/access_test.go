@@ -224,3 +224,66 @@ func TestTheRecordSaysWhoToContactAndTheNumberCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldsFollowsTheRuleOfAccess: Holds, a live stream's re-check, says
+// what Holding says, whatever ended the access.
+func TestHoldsFollowsTheRuleOfAccess(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	team := a.NewTeam(t, "Fostering")
+	ellie, sam := a.NewRecord(t, team, "Ellie", "Smith"), a.NewRecord(t, team, "Sam", "Jones")
+	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	carer := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, mum, ellie, access.Parent)
+	a.Grant(t, carer, ellie, access.FosterCarer)
+	store := access.NewStore(a.DB.Gorm, a.Clock)
+	ctx := context.Background()
+	grantOf := func(p *accounts.Person) access.Grant {
+		var g access.Grant
+		if err := a.DB.Gorm.Where("person_id = ? AND record_id = ?", p.ID, ellie.ID).Take(&g).Error; err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	if _, err := store.EndPlacement(ctx, ellie.ID, grantOf(carer).ID, apptest.Start.AddDate(0, 0, -10)); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name   string
+		change func(t *testing.T)
+		who    *accounts.Person
+		record *records.Record
+		want   bool
+	}{
+		{"a grant in force holds", nil, mum, ellie, true},
+		{"no grant for the record does not", nil, mum, sam, false},
+		{"a placement's grace passed does not", nil, carer, ellie, false},
+		{"a deactivated account does not", func(t *testing.T) {
+			if err := a.DB.Gorm.Exec(`UPDATE people SET status = 'deactivated' WHERE id = ?`, mum.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+		}, mum, ellie, false},
+		{"a revoked grant does not", func(t *testing.T) {
+			if err := a.DB.Gorm.Exec(`UPDATE people SET status = 'active' WHERE id = ?`, mum.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.Revoke(ctx, ellie.ID, grantOf(mum).ID, 0, "Court order"); err != nil {
+				t.Fatal(err)
+			}
+		}, mum, ellie, false},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.change != nil {
+				st.change(t)
+			}
+			holds, err := store.Holds(ctx, st.who.ID, st.record.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = store.Holding(ctx, st.who.ID, st.record.ID)
+			if holding := err == nil; holds != st.want || holding != st.want {
+				t.Fatalf("Holds = %v, Holding found = %v (%v), want %v", holds, holding, err, st.want)
+			}
+		})
+	}
+}

@@ -55,6 +55,7 @@ type Hub struct {
 	mu      sync.Mutex
 	subs    map[Event]map[*Subscription]struct{}
 	all     map[*Subscription]struct{}
+	shared  map[Event]map[any]any // Shared's values, each until its event next changes
 	started bool
 	stopped bool
 	cancel  context.CancelFunc
@@ -73,6 +74,7 @@ func NewHub(pool *pgxpool.Pool, log *slog.Logger) *Hub {
 	return &Hub{pool: pool, log: log,
 		subs:    map[Event]map[*Subscription]struct{}{},
 		all:     map[*Subscription]struct{}{},
+		shared:  map[Event]map[any]any{},
 		streams: map[string][]*Subscription{}}
 }
 
@@ -198,8 +200,9 @@ func (h *Hub) run(ctx context.Context, conn *pgx.Conn, done chan struct{}) {
 		}
 		h.log.Info("live: listening again")
 		// Whatever was sent while nobody listened is lost: every page must
-		// reload what it shows.
+		// reload what it shows, and nothing read before may be shared.
 		h.mu.Lock()
+		clear(h.shared)
 		for s := range h.all {
 			s.setMissed()
 		}
@@ -279,9 +282,50 @@ func (h *Hub) deliver(n *pgconn.Notification) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// Before anyone hears of ev: what was read for it before is stale.
+	delete(h.shared, ev)
 	for s := range h.subs[ev] {
 		s.offer(ev)
 	}
+}
+
+// Shared returns the value this hub keeps for {ev, key}, made by create
+// when there is none, so that the streams rendering one notification of
+// ev can share one read of the database (a thread's new messages) instead
+// of each making its own. key tells apart the kinds of value kept for one
+// event: use a value of an unexported type, as for a context key.
+//
+// The hub forgets the values of ev when a notification of ev arrives
+// (before it is handed to anyone), when the listening connection is
+// re-established (notifications may have been lost) and when ev's last
+// subscription closes; without a subscription to ev, create's value is
+// returned and not kept. So a value obtained after taking an event ev from
+// Events was made after the hub received that event, and anything it
+// reads from the database after it was made sees that event's commit.
+//
+// Security: a value is shared by every subscriber of ev on this machine
+// whatever the person: keep in it only what every one of them may see,
+// and authorise each of them before handing it on (Stream does).
+//
+// create runs with the hub's lock held: it must be quick (an allocation)
+// and must not call the hub.
+func (h *Hub) Shared(ev Event, key any, create func() any) any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.subs[ev]) == 0 {
+		return create()
+	}
+	m := h.shared[ev]
+	if m == nil {
+		m = map[any]any{}
+		h.shared[ev] = m
+	}
+	v, ok := m[key]
+	if !ok {
+		v = create()
+		m[key] = v
+	}
+	return v
 }
 
 // Subscribe registers interest in exact {Topic, ID} pairs. On a stopped hub
@@ -395,6 +439,7 @@ func (s *Subscription) closeLocked() {
 			delete(m, s)
 			if len(m) == 0 {
 				delete(s.hub.subs, ev)
+				delete(s.hub.shared, ev)
 			}
 		}
 	}

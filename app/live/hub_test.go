@@ -368,3 +368,65 @@ func TestSilentConnectionIsProbed(t *testing.T) {
 		}
 	})
 }
+
+// sharedKey keys the tests' values in Hub.Shared.
+type sharedKey struct{}
+
+// TestSharedLastsUntilItsEventNextChanges: the streams rendering one
+// notification share what one of them read for it; the next notification
+// of that event, a reconnection or the end of its subscriptions starts
+// afresh, so nothing read before a notification is handed on after it.
+func TestSharedLastsUntilItsEventNextChanges(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	ev, other := live.Event{Topic: "thread", ID: 1}, live.Event{Topic: "thread", ID: 2}
+	sub := m.hub.Subscribe(ev, other)
+	t.Cleanup(sub.Close)
+	shared := func() *int { return m.hub.Shared(ev, sharedKey{}, func() any { return new(int) }).(*int) }
+	first := shared()
+
+	t.Run("every caller gets the same value until the event changes", func(t *testing.T) {
+		if shared() != first {
+			t.Fatal("a second caller got another value")
+		}
+	})
+	t.Run("another key gets its own value", func(t *testing.T) {
+		type otherKey struct{}
+		if v := m.hub.Shared(ev, otherKey{}, func() any { return new(int) }).(*int); v == first {
+			t.Fatal("two keys share a value")
+		}
+	})
+	t.Run("another event's notification keeps it", func(t *testing.T) {
+		notify(t, m.db.Gorm, other)
+		next(t, sub)
+		if shared() != first {
+			t.Fatal("the value was dropped by another event")
+		}
+	})
+	t.Run("the event's notification drops it before anyone is told", func(t *testing.T) {
+		notify(t, m.db.Gorm, ev)
+		next(t, sub)
+		if shared() == first {
+			t.Fatal("the value outlived a notification of its event")
+		}
+	})
+	t.Run("a reconnection drops it before anyone is told", func(t *testing.T) {
+		before := shared()
+		if n := terminateListeners(t, m.db); n != 1 {
+			t.Fatalf("terminated %d listening connections, want 1", n)
+		}
+		select {
+		case <-sub.Refresh():
+		case <-time.After(wait):
+			t.Fatal("no refresh after the reconnection")
+		}
+		if shared() == before {
+			t.Fatal("the value outlived a reconnection")
+		}
+	})
+	t.Run("without a subscription nothing is kept", func(t *testing.T) {
+		sub.Close()
+		if shared() == shared() {
+			t.Fatal("a value was kept for an event nobody listens to")
+		}
+	})
+}

@@ -9,10 +9,37 @@
 //   - A notification carries a topic and an id and nothing else
 //     ("thread:42"): never content, names or any personal data. Anyone who
 //     can LISTEN on the database learns only that thread 42 changed.
-//   - The hub never decides access. What a page is shown is re-read and
-//     re-authorised by the stream's Render and Authorize, in the request's
-//     context; Authorize runs before every event and every heartbeat, so a
-//     stream ends within one heartbeat of log out or of access ending.
+//   - The hub never decides access. What a page is shown is re-read by the
+//     stream's Render, in the request's context, only while its Authorize
+//     (the session and the access, re-read from the database) has said yes
+//     recently. A stream is authorised on connect (by the request itself),
+//     at every heartbeat (DefaultHeartbeat, 25 s, busy or idle), before a
+//     refresh (the events missed may have ended access), before anything
+//     is rendered after an event of StreamOptions.AuthorizeOn (the viewer's
+//     "person" event), and before rendering any other event once the last
+//     check that passed began a heartbeat ago or more. Other events do not
+//     re-authorise: 200 pages of one thread cost no authorisation per
+//     reply.
+//   - The bound on a revoked stream: a change that ends access and
+//     notifies the viewer's "person" event (access.Store.Revoke; sign-out,
+//     "log out of all devices", a password reset or an account deactivated
+//     through web.Sessions) stops the stream at once: it takes its whole
+//     queue before rendering any of it, so nothing queued with or after
+//     that notification is rendered before Authorize says no; only events
+//     already taken from the queue when it arrives (a batch being
+//     rendered, read afresh) are still sent. A change that does not
+//     notify (a session idling out, a grant's end passing, a row changed
+//     straight in the database) is seen within one heartbeat: the last
+//     check that passed began before the change, no render begins a
+//     heartbeat or more after that check began, so none begins more than
+//     25 s after the change, and the next heartbeat (at most 25 s away)
+//     ends the stream.
+//   - Per notification, the database work grows with topics, not with open
+//     streams: Render may share one read among the streams of one machine
+//     that render the same notification (Hub.Shared), which the hub
+//     forgets when the next notification of that event arrives, so a
+//     shared read always began after the notification was received.
+//     Authorising is never shared: each stream checks its own session.
 //   - One listening connection per process, whatever the number of pages
 //     open; a lost connection is re-established with capped backoff, and
 //     every subscription is then told it missed events (a "refresh").

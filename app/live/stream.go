@@ -5,14 +5,17 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
 
-// DefaultHeartbeat is how often an idle stream re-authorises (and pings):
-// the bound on how long a revoked stream lingers.
+// DefaultHeartbeat is how often a stream re-authorises (and pings), and
+// how long an authorisation lets it render events: the bound on how long
+// a stream whose access ended without a notification (a session idling
+// out, a grant's end passing) can still read and send anything.
 const DefaultHeartbeat = 25 * time.Second
 
 // DefaultPing is how often an idle stream writes ": ping": under the idle
@@ -44,8 +47,8 @@ var ErrEventName = errors.New("live: invalid event name")
 
 // StreamOptions says how a stream renders and when it must end.
 type StreamOptions struct {
-	// Heartbeat is how often an idle stream re-authorises
-	// (DefaultHeartbeat when 0).
+	// Heartbeat is how often the stream re-authorises, and how long an
+	// authorisation lets it send events (DefaultHeartbeat when 0).
 	Heartbeat time.Duration
 	// Ping is how often an idle stream writes a comment, reading and
 	// checking nothing (DefaultPing when 0).
@@ -57,17 +60,32 @@ type StreamOptions struct {
 	// Event, to send whatever the page lacks. Without a Cursor, a
 	// reconnecting browser gets a refresh event.
 	Cursor func() string
-	// Authorize is called before every event and every heartbeat; false or
-	// an error ends the stream. Required.
+	// Authorize is called at every heartbeat, before a refresh, after an
+	// event of AuthorizeOn, and before rendering any other event when the
+	// last authorisation that passed began Heartbeat ago or more (the
+	// request's own checks count as one, made when Stream was called).
+	// False or an error ends the stream. Required.
 	// Security: this is what closes a stream on log out or when access to
 	// what it shows ends; it must re-check the session and the access from
 	// the database (by ids copied from the request), never trust the
 	// request's *fiber.Ctx, which is gone by then.
 	Authorize func(ctx context.Context) (bool, error)
+	// AuthorizeOn lists the events that may mean access ended (the
+	// viewer's "person" event: a grant revoked, a sign-out): when one is
+	// among the events taken from the queue, Authorize runs before any of
+	// them is rendered, however recent the last authorisation.
+	// Security: every change that ends access at once must notify one of
+	// these, or the stream learns of it only within Heartbeat.
+	AuthorizeOn []Event
+	// Now tells the time for the freshness of an authorisation (time.Now
+	// when nil, which is monotonic); tests move it instead of sleeping.
+	Now func() time.Time
 	// Render gives an event's SSE name and data, read afresh for the
 	// viewer. Data may span lines (each is sent as a "data:" line); empty
 	// data is not dispatched by browsers. Name "" skips the event. An error
-	// ends the stream. Required.
+	// ends the stream. Events queued together are rendered once each
+	// (identical ones coalesce), so Render must read what is current, not
+	// what one notification changed. Required.
 	Render func(ctx context.Context, ev Event) (name string, data string, err error)
 	// RefreshOnOpen sends a refresh right after the stream opens, for
 	// pages that cannot afford to miss an event sent between their render
@@ -104,12 +122,16 @@ func Stream(c *fiber.Ctx, sub *Subscription, o StreamOptions) error {
 	if o.Ping <= 0 {
 		o.Ping = DefaultPing
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	// Everything the writer needs is copied now: fasthttp reuses c (and the
 	// RequestCtx under it) once the handler returns.
 	st := &stream{sub: sub, o: o,
-		parent:   c.UserContext(),
-		shutdown: c.Context().Done(), // closed only when the server shuts down
-		refresh:  o.RefreshOnOpen || (c.Get("Last-Event-ID") != "" && o.Cursor == nil)}
+		authorised: o.Now(), // the request's checks passed just before the handler called Stream
+		parent:     c.UserContext(),
+		shutdown:   c.Context().Done(), // closed only when the server shuts down
+		refresh:    o.RefreshOnOpen || (c.Get("Last-Event-ID") != "" && o.Cursor == nil)}
 	c.Status(fiber.StatusOK)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	// Security: a stream shows private data; nothing may keep a copy.
@@ -126,6 +148,8 @@ type stream struct {
 	parent   context.Context
 	shutdown <-chan struct{}
 	refresh  bool
+	// authorised is when the last authorisation that passed began.
+	authorised time.Time
 }
 
 // write runs on fasthttp's goroutine until the stream ends.
@@ -181,7 +205,7 @@ func (st *stream) write(w *bufio.Writer) {
 		case <-ctx.Done():
 			return
 		case ev, ok := <-st.sub.Events():
-			if !ok || !st.allowed(ctx) || !st.event(ctx, ev, send) {
+			if !ok || !st.events(ctx, ev, send) {
 				return
 			}
 		case <-st.sub.Refresh():
@@ -200,6 +224,51 @@ func (st *stream) write(w *bufio.Writer) {
 				return // the page is gone
 			}
 		}
+	}
+}
+
+// events renders and sends first and whatever else is queued with it,
+// each once, authorising first when one of them is in AuthorizeOn and
+// before each that would otherwise render on a stale authorisation; false
+// means the stream must end.
+// Security: taking the whole queue first means that a revocation's event
+// queued behind another is acted on before that other is rendered.
+func (st *stream) events(ctx context.Context, first Event, send func(string) bool) bool {
+	batch := []Event{first}
+	for range cap(st.sub.events) { // bounded: the hub may keep adding
+		ev, more, ok := st.queued()
+		if !ok {
+			return false // closed: Stop, or evicted by a newer stream
+		}
+		if !more {
+			break
+		}
+		if !slices.Contains(batch, ev) {
+			batch = append(batch, ev)
+		}
+	}
+	if slices.ContainsFunc(batch, func(ev Event) bool { return slices.Contains(st.o.AuthorizeOn, ev) }) && !st.allowed(ctx) {
+		return false
+	}
+	for _, ev := range batch {
+		if st.o.Now().Sub(st.authorised) >= st.o.Heartbeat && !st.allowed(ctx) {
+			return false
+		}
+		if !st.event(ctx, ev, send) {
+			return false
+		}
+	}
+	return true
+}
+
+// queued takes the next queued event without waiting: more is false when
+// there is none, ok is false when the subscription is closed.
+func (st *stream) queued() (ev Event, more, ok bool) {
+	select {
+	case ev, ok := <-st.sub.Events():
+		return ev, ok, ok
+	default:
+		return Event{}, false, true
 	}
 }
 
@@ -227,12 +296,17 @@ func (st *stream) event(ctx context.Context, ev Event, send func(string) bool) b
 // idLine keeps an SSE id on its line. Security: as in frame.
 var idLine = strings.NewReplacer("\r", "", "\n", "")
 
-// allowed asks Authorize; an error counts as no.
+// allowed asks Authorize; an error counts as no. A yes counts from when
+// the question was asked, not answered.
 func (st *stream) allowed(ctx context.Context) bool {
+	asked := st.o.Now()
 	ok, err := st.o.Authorize(ctx)
 	if err != nil {
 		st.fail(ctx, err)
 		return false
+	}
+	if ok {
+		st.authorised = asked
 	}
 	return ok
 }

@@ -20,8 +20,9 @@ import (
 	"portal/app/live"
 )
 
-// server is a test-only Fiber app whose GET /live streams threads 1 to 9
-// and "skip" 1 for one session, with the options the test gives.
+// server is a test-only Fiber app whose GET /live streams threads 1 to 9,
+// "skip" 1 and "person" 1 for one session, with the options the test
+// gives.
 type server struct {
 	m      *machine
 	app    *fiber.App
@@ -31,8 +32,11 @@ type server struct {
 
 const session = "session-1"
 
+// viewer is the streams' own event: it may mean access ended.
+var viewer = live.Event{Topic: "person", ID: 1}
+
 var threads = func() []live.Event {
-	evs := []live.Event{{Topic: "skip", ID: 1}}
+	evs := []live.Event{{Topic: "skip", ID: 1}, viewer}
 	for id := int64(1); id <= 9; id++ {
 		evs = append(evs, live.Event{Topic: "thread", ID: id})
 	}
@@ -86,10 +90,10 @@ func (s *server) waitClosed(t *testing.T) {
 }
 
 // renderThreads names every thread event "message" with data from data by
-// id, and skips topic "skip".
+// id, and skips topics "skip" and "person".
 func renderThreads(data map[int64]string) func(context.Context, live.Event) (string, string, error) {
 	return func(_ context.Context, ev live.Event) (string, string, error) {
-		if ev.Topic == "skip" {
+		if ev.Topic == "skip" || ev.Topic == "person" {
 			return "", "", nil
 		}
 		d, ok := data[ev.ID]
@@ -279,25 +283,40 @@ func TestStreamHeartbeat(t *testing.T) {
 	c.expect(t, ": ping", "", ": ping", "")
 }
 
+// later is a clock for StreamOptions.Now that a test moves forward.
+type later struct{ by atomic.Int64 }
+
+func (l *later) now() time.Time                                  { return time.Now().Add(time.Duration(l.by.Load())) }
+func (l *later) advance(d time.Duration)                         { l.by.Add(int64(d)) }
+func (l *later) options(o live.StreamOptions) live.StreamOptions { o.Now = l.now; return o }
+
 func TestStreamEndsWhenAuthorizeSaysNo(t *testing.T) {
+	thread := func(t *testing.T, m *machine, _ *later) { notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 1}) }
 	tests := []struct {
 		name      string
 		heartbeat time.Duration
 		answer    func() (bool, error) // once access has ended
-		trigger   func(t *testing.T, m *machine, c *client)
+		trigger   func(t *testing.T, m *machine, clock *later)
 		reported  bool // the error reaches OnError
 	}{
-		{"Authorize saying no ends the stream on the next event", time.Hour,
+		{"Authorize saying no ends the stream on the viewer's own event, however recent the last check", time.Hour,
 			func() (bool, error) { return false, nil },
-			func(t *testing.T, m *machine, c *client) { notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 1}) },
+			func(t *testing.T, m *machine, _ *later) { notify(t, m.db.Gorm, viewer) },
+			false},
+		{"Authorize saying no ends the stream on the next event once the last check is a heartbeat old", time.Hour,
+			func() (bool, error) { return false, nil },
+			func(t *testing.T, m *machine, clock *later) {
+				clock.advance(time.Hour)
+				thread(t, m, clock)
+			},
 			false},
 		{"Authorize saying no ends the stream on the next heartbeat", 50 * time.Millisecond,
 			func() (bool, error) { return false, nil },
-			func(*testing.T, *machine, *client) {},
+			func(*testing.T, *machine, *later) {},
 			false},
 		{"an Authorize error ends the stream and is reported", time.Hour,
 			func() (bool, error) { return true, errors.New("session store down") },
-			func(t *testing.T, m *machine, c *client) { notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 1}) },
+			func(t *testing.T, m *machine, _ *later) { notify(t, m.db.Gorm, viewer) },
 			true},
 	}
 	for _, tt := range tests {
@@ -305,15 +324,17 @@ func TestStreamEndsWhenAuthorizeSaysNo(t *testing.T) {
 			m := newMachine(t, apptest.NewDatabase(t), nil)
 			var ended atomic.Bool
 			var reported atomic.Value
+			clock := &later{}
 			s := serve(t, m, 1, func() live.StreamOptions {
-				return live.StreamOptions{Heartbeat: tt.heartbeat, Ping: time.Hour, Render: renderThreads(nil),
+				return clock.options(live.StreamOptions{Heartbeat: tt.heartbeat, Ping: time.Hour, Render: renderThreads(nil),
+					AuthorizeOn: []live.Event{viewer},
 					Authorize: func(context.Context) (bool, error) {
 						if ended.Load() {
 							return tt.answer()
 						}
 						return true, nil
 					},
-					OnError: func(err error) { reported.Store(err) }}
+					OnError: func(err error) { reported.Store(err) }})
 			})
 			c := connect(t, s.url, nil)
 			c.expectOpen(t)
@@ -321,13 +342,97 @@ func TestStreamEndsWhenAuthorizeSaysNo(t *testing.T) {
 				c.expect(t, ": ping", "")
 			}
 			ended.Store(true)
-			tt.trigger(t, m, c)
+			tt.trigger(t, m, clock)
 			// Heartbeats authorised before the flip may still arrive (as
 			// many as a stall let pile up); nothing else.
 			c.expectEnd(t, math.MaxInt, ": ping")
 			s.waitClosed(t)
 			if got := reported.Load() != nil; got != tt.reported {
 				t.Fatalf("error reported = %v, want %v", got, tt.reported)
+			}
+		})
+	}
+}
+
+// TestTheViewersEventQueuedBehindAnotherIsActedOnFirst: a stream takes
+// its whole queue before rendering, so an access-ending event that
+// arrived while it was busy stops it before it renders what came before.
+func TestTheViewersEventQueuedBehindAnotherIsActedOnFirst(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	var ended atomic.Bool
+	busy, release := make(chan struct{}), make(chan struct{})
+	s := serve(t, m, 1, func() live.StreamOptions {
+		return live.StreamOptions{Heartbeat: time.Hour, Ping: time.Hour, AuthorizeOn: []live.Event{viewer},
+			Authorize: func(context.Context) (bool, error) { return !ended.Load(), nil },
+			Render: func(ctx context.Context, ev live.Event) (string, string, error) {
+				if ev.Topic == "skip" { // busy until the test has queued the rest
+					busy <- struct{}{}
+					<-release
+				}
+				return renderThreads(nil)(ctx, ev)
+			}}
+	})
+	c := connect(t, s.url, nil)
+	c.expectOpen(t)
+	witness := m.hub.Subscribe(viewer)
+	t.Cleanup(witness.Close)
+
+	notify(t, m.db.Gorm, live.Event{Topic: "skip", ID: 1})
+	select {
+	case <-busy:
+	case <-time.After(wait):
+		t.Fatal("the stream did not take the first event")
+	}
+	ended.Store(true)
+	notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 1}, viewer)
+	next(t, witness)
+	// The hub hands an event to every subscription under one lock: once
+	// the lock is free again, the stream holds both events too.
+	m.hub.Subscribe().Close()
+	close(release)
+	c.expectEnd(t, 0)
+	s.waitClosed(t)
+}
+
+// TestAnEventWithinTheHeartbeatIsNotReauthorised: a stream authorised
+// less than a heartbeat ago sends an event without asking again, so the
+// work of an event does not grow with the streams open; the viewer's own
+// event always asks.
+func TestAnEventWithinTheHeartbeatIsNotReauthorised(t *testing.T) {
+	m := newMachine(t, apptest.NewDatabase(t), nil)
+	var asked atomic.Int64
+	clock := &later{}
+	s := serve(t, m, 1, func() live.StreamOptions {
+		return clock.options(live.StreamOptions{Heartbeat: time.Hour, Ping: time.Hour, Render: renderThreads(nil),
+			AuthorizeOn: []live.Event{viewer},
+			Authorize:   func(context.Context) (bool, error) { asked.Add(1); return true, nil }})
+	})
+	c := connect(t, s.url, nil)
+	c.expectOpen(t)
+	steps := []struct {
+		name    string
+		advance time.Duration
+		ev      live.Event
+		want    int64 // Authorize calls so far
+	}{
+		{"an event just after connecting is sent without asking", 0, live.Event{Topic: "thread", ID: 1}, 0},
+		{"another within the heartbeat is sent without asking", 59 * time.Minute, live.Event{Topic: "thread", ID: 2}, 0},
+		{"the viewer's own event asks", 0, viewer, 1},
+		{"that answer counts afresh: an event within the heartbeat of it does not ask", 59 * time.Minute, live.Event{Topic: "thread", ID: 3}, 1},
+		{"an event a heartbeat after the last answer asks", time.Minute, live.Event{Topic: "thread", ID: 4}, 2},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			clock.advance(st.advance)
+			notify(t, m.db.Gorm, st.ev)
+			// The viewer's event renders nothing: a thread event after it
+			// shows it was handled.
+			if st.ev == viewer {
+				notify(t, m.db.Gorm, live.Event{Topic: "thread", ID: 9})
+			}
+			c.expect(t, "event: message", "data: <p>thread</p>", "")
+			if got := asked.Load(); got != st.want {
+				t.Fatalf("Authorize was called %d times, want %d", got, st.want)
 			}
 		})
 	}

@@ -332,36 +332,66 @@ func Check(form *web.Form, d *Draft, subject bool) {
 	}
 }
 
-// ThreadView is one thread as its holder sees it.
+// ThreadView is one page of a thread as its holder sees it.
 type ThreadView struct {
 	Thread   *Thread
 	Type     Type
 	Messages []Posted
 	Readable map[int64]forms.Summary // form messages as questions and answers
 	Draft    Draft
+	// Before is the page's ?before= (0: the newest page, with Reply and
+	// the live stream); Older is the ?before= of the page before it (0:
+	// this page starts the thread).
+	Before, Older int64
 }
 
-// threadShow is one thread, both sides, with Reply. Opening it reads it.
+// Before reads a thread page's ?before=: 0 when absent (the newest page),
+// else the message id the page ends before. Anything but a positive
+// number is web.NotFound(), as for an unknown thread.
+func Before(c *fiber.Ctx) (int64, error) {
+	s := c.Query("before")
+	if s == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, web.NotFound()
+	}
+	return id, nil
+}
+
+// threadShow is one page of a thread, both sides: the newest PageSize
+// messages with Reply, or with ?before= the ones before (Before). Opening
+// the newest page reads the thread; an older page leaves it unread, as
+// its newest messages are not on it.
 func (h *Handler) threadShow(c *fiber.Ctx) error {
 	th, err := h.holderThread(c)
 	if err != nil {
 		return err
 	}
-	if err := h.Store.ReadByHolder(c.UserContext(), th); err != nil {
+	before, err := Before(c)
+	if err != nil {
 		return err
+	}
+	if before == 0 {
+		if err := h.Store.ReadByHolder(c.UserContext(), th); err != nil {
+			return err
+		}
 	}
 	if err := h.auditRecord(c, "message.read", th.RecordID, "thread:"+itoa(th.ID)); err != nil {
 		return err
 	}
-	d, err := h.Store.DraftOf(c.UserContext(), person(c), th.RecordID, th.ID)
-	if err != nil {
-		return err
+	var d Draft
+	if before == 0 {
+		if d, err = h.Store.DraftOf(c.UserContext(), person(c), th.RecordID, th.ID); err != nil {
+			return err
+		}
 	}
-	return h.threadPage(c, th, d, web.NewForm(), fiber.StatusOK)
+	return h.threadPage(c, th, before, d, web.NewForm(), fiber.StatusOK)
 }
 
-func (h *Handler) threadPage(c *fiber.Ctx, th *Thread, d Draft, form *web.Form, status int) error {
-	msgs, err := h.Store.Messages(c.UserContext(), th)
+func (h *Handler) threadPage(c *fiber.Ctx, th *Thread, before int64, d Draft, form *web.Form, status int) error {
+	msgs, older, err := h.Store.Messages(c.UserContext(), th, before)
 	if err != nil {
 		return err
 	}
@@ -374,7 +404,8 @@ func (h *Handler) threadPage(c *fiber.Ctx, th *Thread, d Draft, form *web.Form, 
 		return err
 	}
 	return h.Render.Render(c, web.Page{Template: "messages/thread", Title: "messages.thread.title",
-		Data: ThreadView{Thread: th, Type: types[th.TypeID], Messages: msgs, Readable: readable, Draft: d}, Form: form, Status: status,
+		Data: ThreadView{Thread: th, Type: types[th.TypeID], Messages: msgs, Readable: readable, Draft: d, Before: before, Older: older},
+		Form: form, Status: status,
 		Record: access.Frame(access.Holding(c), "messages")})
 }
 
@@ -401,7 +432,7 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 		if err := h.Store.SaveDraft(c.UserContext(), person(c), th.RecordID, th.ID, d); err != nil {
 			return err
 		}
-		return h.threadPage(c, th, d, form, status)
+		return h.threadPage(c, th, 0, d, form, status)
 	}
 	if err := h.Store.Reply(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body}); err != nil {
 		return err

@@ -3,8 +3,11 @@ package messages
 import (
 	"context"
 	"errors"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -31,10 +34,11 @@ func (h *Handler) cursor(c *fiber.Ctx, th *Thread) (int64, error) {
 
 // threadStream sends the thread's new messages as they arrive
 // (server-sent events, the htmx sse extension), from any app machine
-// (live: Postgres LISTEN/NOTIFY). Security: it authorises on connect and
-// before every event and heartbeat (the session still signed in, the
-// record still held, the thread still this holder's) and ends otherwise,
-// so it closes on log out, on an idle sign-out or when access ends. It
+// (live: Postgres LISTEN/NOTIFY). Security: it is authorised on connect,
+// at every heartbeat, at once on the viewer's "person" event (access
+// revoked, signed out) and before any event once the last check is a
+// heartbeat old (the session still signed in, the record still held, the
+// thread still this holder's), and ends otherwise: see live's bound. It
 // has no side effects: it marks nothing read and keeps no session alive
 // (web.Passive).
 func (h *Handler) threadStream(c *fiber.Ctx) error {
@@ -52,16 +56,26 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 		return err
 	}
 	viewer, record := person(c), th.RecordID
-	// person: the holder's own events (access ended) wake it too.
-	sub := h.Hub.Subscribe(live.Event{Topic: "thread", ID: th.ID}, live.Event{Topic: "person", ID: viewer})
+	thread, self := live.Event{Topic: "thread", ID: th.ID}, live.Event{Topic: "person", ID: viewer}
+	sub := h.Hub.Subscribe(thread, self)
 	return live.Stream(c, sub, live.StreamOptions{
-		OnClose: h.Hub.Admit(token, streamsPerSession, sub),
-		Cursor:  func() string { return strconv.FormatInt(last, 10) },
+		OnClose:     h.Hub.Admit(token, streamsPerSession, sub),
+		Cursor:      func() string { return strconv.FormatInt(last, 10) },
+		AuthorizeOn: []live.Event{self},
 		Authorize: func(ctx context.Context) (bool, error) {
 			return h.stillHolds(ctx, token, viewer, record, th.ID)
 		},
 		Render: func(ctx context.Context, ev live.Event) (string, string, error) {
-			fresh, err := h.Store.MessagesAfter(ctx, th, last)
+			var fresh []Posted
+			var err error
+			switch ev {
+			case live.Event{}: // on opening: what this page lacks, for it alone
+				fresh, err = h.Store.MessagesAfter(ctx, th, last)
+			case thread:
+				fresh, err = h.newMessages(ctx, th, last)
+			default: // the viewer's own event only re-authorised
+				return "", "", nil
+			}
 			if err != nil {
 				return "", "", err
 			}
@@ -84,6 +98,78 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 	})
 }
 
+// newMessages is th's messages after message id after, for a stream that
+// took a notification of th: read once for all of this machine's streams
+// of th that render the same notification (live.Hub.Shared), opened once,
+// and cut at each stream's own cursor. The rows are shared: read only.
+func (h *Handler) newMessages(ctx context.Context, th *Thread, after int64) ([]Posted, error) {
+	ev := live.Event{Topic: "thread", ID: th.ID}
+	r := h.Hub.Shared(ev, sharedAfterKey{}, func() any { return new(sharedAfter) }).(*sharedAfter)
+	return r.after(ctx, after, func(ctx context.Context, from int64) ([]Posted, error) {
+		return h.Store.MessagesAfter(ctx, th, from)
+	})
+}
+
+// sharedAfterKey keys a thread's sharedAfter in live.Hub.Shared.
+type sharedAfterKey struct{}
+
+// sharedAfter is one notification's reads of a thread's new messages. A
+// stream joins a read that began at or before its cursor (normally the
+// one read: the streams of a thread are all at its newest message), else
+// starts one from its own.
+type sharedAfter struct {
+	mu    sync.Mutex
+	reads []*threadRead
+}
+
+// threadRead is one MessagesAfter, its rows closed to writes once done.
+type threadRead struct {
+	from int64
+	done chan struct{}
+	rows []Posted // oldest first
+	err  error
+}
+
+// after returns the messages after after, joining a read that covers them
+// or making one with fetch.
+func (s *sharedAfter) after(ctx context.Context, after int64, fetch func(context.Context, int64) ([]Posted, error)) ([]Posted, error) {
+	s.mu.Lock()
+	i := slices.IndexFunc(s.reads, func(r *threadRead) bool { return r.from <= after })
+	var r *threadRead
+	if i >= 0 {
+		r = s.reads[i]
+	} else {
+		r = &threadRead{from: after, done: make(chan struct{})}
+		s.reads = append(s.reads, r)
+	}
+	s.mu.Unlock()
+	if i < 0 {
+		r.rows, r.err = fetch(ctx, after)
+		if r.err != nil { // nobody else may start from a failed read
+			s.mu.Lock()
+			s.reads = slices.DeleteFunc(s.reads, func(x *threadRead) bool { return x == r })
+			s.mu.Unlock()
+		}
+		close(r.done)
+		if r.err != nil {
+			return nil, r.err
+		}
+	} else {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if r.err != nil {
+			// The reading stream's own context may have ended (its page
+			// left): read for this one.
+			return fetch(ctx, after)
+		}
+	}
+	n := sort.Search(len(r.rows), func(j int) bool { return r.rows[j].ID > after })
+	return slices.Clip(r.rows[n:]), nil
+}
+
 // stillHolds reports whether the session behind token is still signed in
 // as person, who still holds record and its thread (0: any).
 func (h *Handler) stillHolds(ctx context.Context, token string, personID, recordID, threadID int64) (bool, error) {
@@ -94,20 +180,13 @@ func (h *Handler) stillHolds(ctx context.Context, token string, personID, record
 	if err != nil {
 		return false, err
 	}
-	if _, err := h.Access.Holding(ctx, personID, recordID); errors.Is(err, access.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
+	if ok, err := h.Access.Holds(ctx, personID, recordID); err != nil || !ok {
 		return false, err
 	}
 	if threadID == 0 {
 		return true, nil
 	}
-	if _, err := h.Store.HolderThread(ctx, personID, recordID, threadID); errors.Is(err, ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return true, nil
+	return h.Store.HolderHasThread(ctx, personID, recordID, threadID)
 }
 
 // CountView is the New messages tile's count, as the live stream sends it.
@@ -117,8 +196,8 @@ type CountView struct {
 }
 
 // countStream keeps the dashboard's New messages count up to date: a new
-// message for this holder on this record (person:<id>) sends the count
-// again. Authorised and passive as threadStream.
+// message for this holder (unread:<id>) sends the count again. Authorised
+// and passive as threadStream.
 func (h *Handler) countStream(c *fiber.Ctx) error {
 	held := access.Holding(c)
 	token := c.Cookies(h.Sessions.CookieName)
@@ -127,9 +206,11 @@ func (h *Handler) countStream(c *fiber.Ctx) error {
 		return err
 	}
 	viewer, record := person(c), held.ID
-	sub := h.Hub.Subscribe(live.Event{Topic: "person", ID: viewer})
+	self := live.Event{Topic: "person", ID: viewer}
+	sub := h.Hub.Subscribe(live.Event{Topic: "unread", ID: viewer}, self)
 	return live.Stream(c, sub, live.StreamOptions{
-		OnClose: h.Hub.Admit(token, streamsPerSession, sub),
+		OnClose:     h.Hub.Admit(token, streamsPerSession, sub),
+		AuthorizeOn: []live.Event{self},
 		Authorize: func(ctx context.Context) (bool, error) {
 			return h.stillHolds(ctx, token, viewer, record, 0)
 		},

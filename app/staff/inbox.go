@@ -58,13 +58,16 @@ func (h *Handler) messageTypes(c *fiber.Ctx) (map[int64]messages.Type, error) {
 	return out, nil
 }
 
-// ThreadView is one thread for the team.
+// ThreadView is one page of a thread for the team.
 type ThreadView struct {
 	Thread   *messages.InboxThread
 	Type     messages.Type
 	Messages []messages.Posted
 	Readable map[int64]forms.Summary // form messages as questions and answers
 	Team     []accounts.Person
+	// Before is the page's ?before= (0: the newest page, with Reply);
+	// Older is the ?before= of the page before it (0: none).
+	Before, Older int64
 }
 
 // Items are the thread's messages for the message partial.
@@ -93,26 +96,34 @@ func (h *Handler) teamThread(c *fiber.Ctx) (*messages.InboxThread, error) {
 	return th, err
 }
 
-// inboxThread shows a thread: which holder wrote, for which record, every
-// message, Reply, Assign and Mark as handled. Reading it is audited.
+// inboxThread shows a thread: which holder wrote, for which record, the
+// newest messages (messages.PageSize; ?before= the ones before them,
+// messages.Before), Reply, Assign and Mark as handled. Reading it is
+// audited; opening the newest page reads it for the team.
 func (h *Handler) inboxThread(c *fiber.Ctx) error {
 	th, err := h.teamThread(c)
 	if err != nil {
 		return err
 	}
-	if err := h.Messages.ReadByTeam(c.UserContext(), &th.Thread); err != nil {
+	before, err := messages.Before(c)
+	if err != nil {
 		return err
+	}
+	if before == 0 {
+		if err := h.Messages.ReadByTeam(c.UserContext(), &th.Thread); err != nil {
+			return err
+		}
 	}
 	if err := h.audit(c, "message.read", th.RecordID, "thread:"+itoa(th.ID)); err != nil {
 		return err
 	}
-	return h.threadPage(c, th, web.NewForm(), fiber.StatusOK)
+	return h.threadPage(c, th, before, web.NewForm(), fiber.StatusOK)
 }
 
-func (h *Handler) threadPage(c *fiber.Ctx, th *messages.InboxThread, form *web.Form, status int) error {
-	v := ThreadView{Thread: th}
+func (h *Handler) threadPage(c *fiber.Ctx, th *messages.InboxThread, before int64, form *web.Form, status int) error {
+	v := ThreadView{Thread: th, Before: before}
 	var err error
-	if v.Messages, err = h.Messages.Messages(c.UserContext(), &th.Thread); err != nil {
+	if v.Messages, v.Older, err = h.Messages.Messages(c.UserContext(), &th.Thread, before); err != nil {
 		return err
 	}
 	if v.Readable, err = messages.Readable(c.UserContext(), h.Forms, h.Render.Localizer(c), v.Messages); err != nil {
@@ -140,7 +151,7 @@ func (h *Handler) inboxReply(c *fiber.Ctx) error {
 	messages.Check(form, &d, false)
 	form.Values["body"] = d.Body
 	if !form.Valid() {
-		return h.threadPage(c, th, form, fiber.StatusUnprocessableEntity)
+		return h.threadPage(c, th, 0, form, fiber.StatusUnprocessableEntity)
 	}
 	if err := h.Messages.Reply(c.UserContext(), &th.Thread, &messages.Message{AuthorID: actor(c).ID, FromStaff: true, Body: d.Body}); err != nil {
 		return err
