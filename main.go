@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -112,7 +113,7 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	hasher := auth.NewHasher(auth.ProductionParams, 4)
+	hasher := auth.NewHasher(auth.ProductionParams, runtime.NumCPU())
 	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log})
 	if err != nil {
 		return err

@@ -136,7 +136,11 @@ func (s *Store) Viewer(c *fiber.Ctx, personID int64) (*web.Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &web.Viewer{ID: p.ID, Name: p.FullName(), Staff: p.IsStaff(), StaffRole: p.StaffRole}, nil
+	return viewerOf(p), nil
+}
+
+func viewerOf(p *Person) *web.Viewer {
+	return &web.Viewer{ID: p.ID, Name: p.FullName(), Staff: p.IsStaff(), StaffRole: p.StaffRole}
 }
 
 // SetPassword replaces a person's password hash.

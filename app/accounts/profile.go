@@ -28,10 +28,7 @@ var postcodeRE = regexp.MustCompile(`^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$`)
 // choice in one form; the email address with a way to change it; the
 // phone number masked; "Log out of all devices".
 func (h *Handler) profileShow(c *fiber.Ctx) error {
-	p, err := h.People.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
-	if err != nil {
-		return err
-	}
+	p := Actor(c)
 	addr, err := OpenAddress(h.Sealer, p)
 	if err != nil {
 		return err
@@ -54,10 +51,7 @@ func (h *Handler) profilePage(c *fiber.Ctx, p *Person, form *web.Form, status in
 
 // profileSave is "Save changes".
 func (h *Handler) profileSave(c *fiber.Ctx) error {
-	p, err := h.People.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
-	if err != nil {
-		return err
-	}
+	p := Actor(c)
 	form := web.NewForm()
 	for _, f := range profileFields {
 		form.Values[f] = strings.TrimSpace(c.FormValue(f))

@@ -18,11 +18,7 @@ func (h *Handler) RequireTerms() fiber.Handler {
 		if p == "/terms/accept" || p == "/sign-out" || strings.HasPrefix(p, "/session/") {
 			return c.Next()
 		}
-		person, err := h.People.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
-		if err != nil {
-			return err
-		}
-		if person.TermsAcceptedAt == nil && !person.IsStaff() {
+		if person := Actor(c); person.TermsAcceptedAt == nil && !person.IsStaff() {
 			return web.Redirect(c, "/terms/accept")
 		}
 		return c.Next()

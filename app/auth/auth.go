@@ -128,8 +128,7 @@ func RequireSignedIn() fiber.Handler {
 // staff view did not exist.
 func (h *Handler) RequireStaff() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		p, err := h.people.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
-		if err != nil || !p.IsStaff() {
+		if !accounts.Actor(c).IsStaff() {
 			return web.NotFound()
 		}
 		return c.Next()

@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gofiber/fiber/v2"
 	"golang.org/x/crypto/argon2"
+
+	"portal/app/web"
 )
 
 // Params are argon2id cost parameters.
@@ -26,20 +29,24 @@ var ProductionParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
 // TestParams keep test suites fast; never used outside tests.
 var TestParams = Params{Memory: 64, Time: 1, Threads: 1}
 
-// Hasher hashes and checks passwords with argon2id. Hashing is bounded to a
-// few at a time, so a burst of sign-ins queues instead of exhausting memory
-// and starving every other page.
+// Hasher hashes and checks passwords with argon2id. Hashing is bounded to
+// one at a time per slot (give it as many as there are cores), with as many
+// again waiting; beyond that a check is refused at once with ErrBusy. So a
+// storm of sign-ins neither exhausts memory (each hash holds Params.Memory)
+// nor starves every other page, and nobody waits long for an answer.
 type Hasher struct {
 	params Params
 	slots  chan struct{}
+	queue  chan struct{} // places in line for a slot
 	// dummy is checked for unknown accounts, so they cost the same work as
 	// known ones (no enumeration by timing).
 	dummy string
 }
 
-// NewHasher returns a Hasher allowing concurrent hashes at once.
+// NewHasher returns a Hasher allowing concurrent hashes at once, and as
+// many waiting.
 func NewHasher(p Params, concurrent int) *Hasher {
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrent)}
+	h := &Hasher{params: p, slots: make(chan struct{}, concurrent), queue: make(chan struct{}, concurrent)}
 	h.dummy, _ = h.hash([]byte("dummy password for unknown accounts"))
 	return h
 }
@@ -112,7 +119,22 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
+// ErrBusy says every slot is hashing and the line is full: the person is
+// asked to try again in a moment (503 with Retry-After), at once.
+var ErrBusy error = &web.Error{Status: fiber.StatusServiceUnavailable, Key: "errors.busy.body"}
+
 func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case h.queue <- struct{}{}:
+	default:
+		return ErrBusy
+	}
+	defer func() { <-h.queue }()
 	select {
 	case h.slots <- struct{}{}:
 		return nil
@@ -122,3 +144,18 @@ func (h *Hasher) acquire(ctx context.Context) error {
 }
 
 func (h *Hasher) release() { <-h.slots }
+
+// Occupy takes every slot and every place in line until release is called,
+// as a storm would: tests use it to see what a person is told then.
+func (h *Hasher) Occupy() (release func()) {
+	for i := 0; i < cap(h.slots); i++ {
+		h.slots <- struct{}{}
+		h.queue <- struct{}{}
+	}
+	return func() {
+		for i := 0; i < cap(h.slots); i++ {
+			<-h.queue
+			<-h.slots
+		}
+	}
+}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,14 @@ func TestHashingIsBounded(t *testing.T) {
 	cancel()
 	if _, err := h.Hash(ctx, "x"); err == nil {
 		t.Fatal("hash ran past the concurrency bound")
+	}
+	h.queue <- struct{}{} // and the only place in line
+	if _, err := h.Verify(context.Background(), "", "x"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a check beyond slots and line = %v, want ErrBusy at once", err)
+	}
+	<-h.queue
+	<-h.slots
+	if _, err := h.Verify(context.Background(), "", "x"); err != nil {
+		t.Fatalf("a check with a slot free = %v", err)
 	}
 }

@@ -68,6 +68,13 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 		hash = person.PasswordHash
 	}
 	match, err := h.hasher.Verify(c.UserContext(), hash, password)
+	if errors.Is(err, ErrBusy) {
+		// The form again, the email kept, with "try again in a moment".
+		form.Add("password", "auth.sign_in.error_busy")
+		c.Set(fiber.HeaderRetryAfter, busyRetry)
+		return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,
+			Status: fiber.StatusServiceUnavailable})
+	}
 	if err != nil {
 		return err
 	}
@@ -91,6 +98,10 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	}
 	return web.Redirect(c, "/sign-in/confirm")
 }
+
+// busyRetry is the Retry-After of a sign-in refused in a storm: a few
+// hashes' time.
+const busyRetry = "5"
 
 // signInFailed counts a wrong password; the tenth in a row locks the email
 // for an hour and tells the account's holder, if there is one.

@@ -150,3 +150,31 @@ func TestACompletedResetLiftsTheLock(t *testing.T) {
 		t.Fatalf("after a completed reset, sign-in = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
 	}
 }
+
+// In a sign-in storm (every hashing slot and place in line taken) a
+// person is told at once to try again in a moment, their email kept, and
+// signs in once the storm has passed.
+func TestASignInInAStormIsAskedToTryAgain(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	attempt := func() *apptest.Response {
+		c := a.Client(t)
+		c.Get("/sign-in")
+		return c.PostForm("/sign-in", url.Values{"email": {"parent@example.net"}, "password": {apptest.Password}})
+	}
+	release := a.Hasher.Occupy()
+	res := attempt()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(res.Doc.Find(".govuk-error-summary").Text(), "The service is busy at this moment") {
+		t.Fatalf("no busy message: %s", res.Doc.Find(".govuk-error-summary").Text())
+	}
+	if v, _ := res.Doc.Find("input[name=email]").Attr("value"); v != "parent@example.net" {
+		t.Fatalf("email not kept: %q", v)
+	}
+	release()
+	if res := attempt(); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after the storm: status %d", res.StatusCode)
+	}
+}

@@ -33,7 +33,7 @@ func (r request) do(c *http.Client) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("Accept-Encoding", "br, gzip") // as browsers send it
 	if r.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "portal_session", Value: r.cookie})
 	}

@@ -30,7 +30,8 @@ var Languages = []string{"en", "cy"}
 
 // Bundle holds every message of every language.
 type Bundle struct {
-	b *i18n.Bundle
+	b          *i18n.Bundle
+	localizers map[string]*Localizer // one per Supported language, made once
 }
 
 // Load reads every locales/*.toml file in fsys.
@@ -53,8 +54,25 @@ func Load(fsys fs.FS) (*Bundle, error) {
 			return nil, fmt.Errorf("i18n: %s: %w", f, err)
 		}
 	}
-	return &Bundle{b: b}, nil
+	bundle := &Bundle{b: b, localizers: map[string]*Localizer{}}
+	ids := map[string]bool{}
+	for _, lang := range Languages {
+		keys, err := Keys(fsys, lang)
+		if err != nil {
+			return nil, err
+		}
+		for id := range keys {
+			ids[id] = true
+		}
+	}
+	for _, lang := range Languages {
+		bundle.localizers[lang] = newLocalizer(b, lang, ids)
+	}
+	return bundle, nil
 }
+
+// matcher is made once: making one is most of what matching costs.
+var matcher = language.NewMatcher(Supported)
 
 // Match picks the best supported language from an explicit choice and an
 // Accept-Language header; the choice wins when it is supported.
@@ -64,8 +82,10 @@ func Match(choice, acceptLanguage string) string {
 			return choice
 		}
 	}
+	if acceptLanguage == "" {
+		return Supported[0].String()
+	}
 	tags, _, _ := language.ParseAcceptLanguage(acceptLanguage)
-	matcher := language.NewMatcher(Supported)
 	_, idx, conf := matcher.Match(tags...)
 	if conf == language.No {
 		return Supported[0].String()
@@ -73,14 +93,31 @@ func Match(choice, acceptLanguage string) string {
 	return Supported[idx].String()
 }
 
-// Localizer translates for one language.
+// Localizer translates for one language. It is made once per language
+// and shared by every request (it holds nothing of one).
 type Localizer struct {
 	Lang string
 	l    *i18n.Localizer
+	// plain is every message as T gives it without arguments, worked out
+	// once: a page asks for a hundred, and go-i18n's Localize matches
+	// languages and runs a template for each.
+	plain map[string]string
+}
+
+func newLocalizer(b *i18n.Bundle, lang string, ids map[string]bool) *Localizer {
+	l := &Localizer{Lang: lang, l: i18n.NewLocalizer(b, lang, "en")}
+	l.plain = make(map[string]string, len(ids))
+	for id := range ids {
+		l.plain[id] = l.localize(id)
+	}
+	return l
 }
 
 // For returns the localizer of lang (falling back to English).
 func (b *Bundle) For(lang string) *Localizer {
+	if l, ok := b.localizers[lang]; ok {
+		return l
+	}
 	return &Localizer{Lang: lang, l: i18n.NewLocalizer(b.b, lang, "en")}
 }
 
@@ -88,6 +125,15 @@ func (b *Bundle) For(lang string) *Localizer {
 // data ("T "x" "Count" 3"); a "Count" key also picks the plural form. A
 // missing message shows its id, so a gap is visible and never blank.
 func (l *Localizer) T(id string, args ...any) string {
+	if len(args) == 0 {
+		if s, ok := l.plain[id]; ok {
+			return s
+		}
+	}
+	return l.localize(id, args...)
+}
+
+func (l *Localizer) localize(id string, args ...any) string {
 	cfg := &i18n.LocalizeConfig{MessageID: id}
 	if len(args) > 0 {
 		data := map[string]any{}

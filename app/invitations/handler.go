@@ -85,10 +85,7 @@ func (h *Handler) setupPage(c *fiber.Ctx, v SetupView, form *web.Form, status in
 }
 
 func (h *Handler) pending(c *fiber.Ctx) (*accounts.Person, []Invitation, error) {
-	p, err := h.people.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
-	if err != nil {
-		return nil, nil, err
-	}
+	p := accounts.Actor(c)
 	list, err := h.store.PendingFor(c.UserContext(), p.Email)
 	return p, list, err
 }

@@ -132,10 +132,7 @@ const actorKey = "staff.actor"
 
 // loadActor puts the signed-in member of staff on the request.
 func (h *Handler) loadActor(c *fiber.Ctx) error {
-	p, err := h.People.Get(c.UserContext(), *web.CurrentSession(c).PersonID)
-	if err != nil {
-		return err
-	}
+	p := accounts.Actor(c)
 	// Security: deactivation ends the account's sessions; should one
 	// outlive that (a request already under way), it reaches nothing here.
 	if p.Status != accounts.StatusActive {

@@ -42,6 +42,7 @@ var errorPages = map[int]string{
 	fiber.StatusUnprocessableEntity:   "errors.invalid",
 	fiber.StatusTooManyRequests:       "errors.too_many",
 	fiber.StatusInternalServerError:   "errors.server",
+	fiber.StatusServiceUnavailable:    "errors.busy",
 }
 
 // ErrorHandler renders every error a handler returns: a translated page
@@ -68,7 +69,12 @@ func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if key == "" {
 			key = base + ".body"
 		}
-		if status >= 500 {
+		if status == fiber.StatusServiceUnavailable {
+			// Busy (auth.ErrBusy): expected in a storm, and soon over.
+			if c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
+				c.Set(fiber.HeaderRetryAfter, "5")
+			}
+		} else if status >= 500 {
 			log.Error("request failed", "request_id", RequestID(c), "route", c.Route().Path, "err", err)
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")

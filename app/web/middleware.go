@@ -123,7 +123,8 @@ func Lang(c *fiber.Ctx) string {
 	return "en"
 }
 
-// CSRF refuses every unsafe request that does not carry the session's token,
+// CSRF refuses every unsafe request that does not carry the session's token
+// (or, without a session, the visitor's: Sessions.CSRFToken),
 // in the _csrf form field (the first part of a multipart body) or, from
 // HTMX, the X-CSRF-Token header. It runs
 // after the session middleware. exempt names provider callbacks, which
@@ -137,8 +138,11 @@ func CSRF(exempt func(*fiber.Ctx) bool) fiber.Handler {
 		if c.Get("Sec-Fetch-Site") == "cross-site" {
 			return Forbidden("errors.forbidden.csrf")
 		}
-		sess := CurrentSession(c)
-		if sess == nil {
+		want := visitorToken(c)
+		if sess := CurrentSession(c); sess != nil {
+			want = sess.CSRFToken
+		}
+		if want == "" {
 			return Forbidden("errors.forbidden.csrf")
 		}
 		token := c.Get("X-CSRF-Token")
@@ -149,7 +153,7 @@ func CSRF(exempt func(*fiber.Ctx) bool) fiber.Handler {
 		} else if token == "" {
 			token = c.FormValue("_csrf") // a body LimitBody has read, small
 		}
-		if !CheckToken(token, sess.CSRFToken) {
+		if !CheckToken(token, want) {
 			return Forbidden("errors.forbidden.csrf")
 		}
 		return c.Next()

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"fmt"
+	"html/template"
 	"io"
 	"strings"
 	"time"
@@ -19,9 +20,22 @@ const (
 	LayoutStaff    = "layouts/staff"
 )
 
-// Engine renders named templates; Fiber's html engine satisfies it.
+// Engine renders named templates (Templates; Fiber's html engine would
+// too). The Renderer puts pages in layouts itself, through View.Content.
 type Engine interface {
 	Render(out io.Writer, name string, binding any, layout ...string) error
+}
+
+// Templates renders the templates Fiber's html engine parsed, directly:
+// the engine's own Render holds one lock across every page with a layout
+// and swaps the templates' functions on each call, so pages rendered one
+// at a time, whatever the cores. Layouts are plain templates here that
+// show View.Content.
+type Templates struct{ *template.Template }
+
+// Render executes template name; layouts are the Renderer's business.
+func (t Templates) Render(out io.Writer, name string, binding any, _ ...string) error {
+	return t.ExecuteTemplate(out, name, binding)
 }
 
 // Page is what a handler asks to show. Templates reach everything through
@@ -61,6 +75,8 @@ type View struct {
 	OOB        bool // the template renders as an out-of-band swap
 	Languages  []Language
 	HTMXConfig string
+	// Content is the page, rendered before its layout, which shows it.
+	Content    template.HTML
 	phone, tel string // the configured number, if any
 	assets     *Assets
 }
@@ -113,6 +129,18 @@ type IdleState struct {
 	GraceSeconds     int // a final draft save is taken this long after the end
 }
 
+const viewerKey = "web.viewer"
+
+// SetViewer gives the request's pages their viewer, loaded once with the
+// signed-in person (accounts.LoadActor).
+func SetViewer(c *fiber.Ctx, v *Viewer) { c.Locals(viewerKey, v) }
+
+// CurrentViewer is the viewer SetViewer gave, or nil.
+func CurrentViewer(c *fiber.Ctx) *Viewer {
+	v, _ := c.Locals(viewerKey).(*Viewer)
+	return v
+}
+
 // ViewerFunc finds the viewer of a signed-in session; features set it so web
 // does not import them.
 type ViewerFunc func(c *fiber.Ctx, personID int64) (*Viewer, error)
@@ -163,8 +191,15 @@ func (r *Renderer) Render(c *fiber.Ctx, p Page) error {
 				return err
 			}
 		}
-	} else if err := r.engine.Render(&buf, p.Template, v, v.Layout); err != nil {
-		return fmt.Errorf("render %s: %w", p.Template, err)
+	} else {
+		if err := r.engine.Render(&buf, p.Template, v); err != nil {
+			return fmt.Errorf("render %s: %w", p.Template, err)
+		}
+		v.Content = template.HTML(buf.String()) // #nosec: our own template's output, escaped by it
+		buf.Reset()
+		if err := r.engine.Render(&buf, v.Layout, v); err != nil {
+			return fmt.Errorf("render %s in %s: %w", p.Template, v.Layout, err)
+		}
 	}
 	status := p.Status
 	if status == 0 {
@@ -252,17 +287,23 @@ func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 	for _, l := range languages {
 		v.Languages = append(v.Languages, Language{Code: l.Code, Name: l.Name, Current: l.Code == loc.Lang})
 	}
-	sess, err := r.sessions.Ensure(c)
+	token, err := r.sessions.CSRFToken(c)
 	if err != nil {
 		return nil, err
 	}
-	v.CSRF = MaskToken(sess.CSRFToken) // Security: fresh bytes in every response (Compress)
-	if v.Flashes, err = r.sessions.PopFlashes(c.UserContext(), sess); err != nil {
-		return nil, err
+	v.CSRF = MaskToken(token) // Security: fresh bytes in every response (Compress)
+	sess := CurrentSession(c)
+	if sess != nil {
+		if v.Flashes, err = r.sessions.PopFlashes(c.UserContext(), sess); err != nil {
+			return nil, err
+		}
 	}
 	if sess.SignedIn() {
-		if v.Viewer, err = r.viewer(c, *sess.PersonID); err != nil {
-			return nil, err
+		if v.Viewer = CurrentViewer(c); v.Viewer == nil {
+			// A public page (help, say), outside the signed-in group.
+			if v.Viewer, err = r.viewer(c, *sess.PersonID); err != nil {
+				return nil, err
+			}
 		}
 		remaining := int(sess.IdleDeadline().Sub(r.sessions.clock.Now()).Seconds())
 		v.Idle = &IdleState{RemainingSeconds: remaining,

@@ -15,7 +15,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
+	"portal/app/audit"
 	"portal/app/clock"
+	"portal/app/live"
 )
 
 // Session lifetimes, from the council's guides and ARCHITECTURE.md.
@@ -23,7 +25,7 @@ const (
 	IdleTimeout      = 15 * time.Minute // signed out after this long without activity
 	IdleWarning      = 10 * time.Minute // the countdown banner appears after this long
 	AbsoluteLifetime = 12 * time.Hour   // signed out this long after signing in, whatever happens
-	anonymousLife    = 2 * time.Hour    // an anonymous session only carries a CSRF token
+	anonymousLife    = 2 * time.Hour    // an anonymous session carries a journey's state (a code sent, an address)
 	activityGrain    = 10 * time.Second // last activity is written at most this often
 	// FinalSaveGrace is how long after a session's end a final save of a
 	// draft is still taken: the countdown sends it 30 seconds before the
@@ -138,23 +140,34 @@ var ErrSessionExpired = errors.New("session expired")
 
 // Touch records activity; passive requests (polling, status checks) never call it.
 func (s *Sessions) Touch(ctx context.Context, sess *Session) error {
+	if r := s.touch(sess); r != nil {
+		return s.db.WithContext(ctx).Exec(r.SQL, r.Args...).Error
+	}
+	return nil
+}
+
+// touch marks sess active now and returns the write that records it, or
+// nil when it was recorded less than activityGrain ago.
+func (s *Sessions) touch(sess *Session) *audit.Rider {
 	now := s.clock.Now()
 	if now.Sub(sess.LastActiveAt) < activityGrain {
 		return nil
 	}
 	sess.LastActiveAt = now
-	return s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("last_active_at", now).Error
+	return &audit.Rider{SQL: `UPDATE sessions SET last_active_at = ? WHERE id = ?`, Args: []any{now, sess.ID}}
 }
 
-// create inserts a new session and returns it with its token.
-func (s *Sessions) create(ctx context.Context, personID *int64, aal int16, data json.RawMessage) (*Session, string, error) {
+// create inserts a new session and returns it with its token. csrf is
+// its CSRF token, or "" for a new one.
+func (s *Sessions) create(ctx context.Context, personID *int64, aal int16, data json.RawMessage, csrf string) (*Session, string, error) {
 	token, err := RandomToken()
 	if err != nil {
 		return nil, "", err
 	}
-	csrf, err := RandomToken()
-	if err != nil {
-		return nil, "", err
+	if csrf == "" {
+		if csrf, err = RandomToken(); err != nil {
+			return nil, "", err
+		}
 	}
 	now := s.clock.Now()
 	life := AbsoluteLifetime
@@ -175,17 +188,19 @@ func (s *Sessions) create(ctx context.Context, personID *int64, aal int16, data 
 // Start creates a session for a person outside a request and returns its
 // token (the test harness signs people in with it).
 func (s *Sessions) Start(ctx context.Context, personID int64, aal int16) (string, error) {
-	_, token, err := s.create(ctx, &personID, aal, nil)
+	_, token, err := s.create(ctx, &personID, aal, nil, "")
 	return token, err
 }
 
-// Ensure returns the request's session, creating an anonymous one (it holds
-// the CSRF token of the forms on the page) when there is none.
+// Ensure returns the request's session, creating an anonymous one when
+// there is none: a journey's first step keeps its state in it (a code
+// sent to an address), a flash waits in it. It takes the visitor's CSRF
+// token (CSRFToken), so the forms already on their pages still post.
 func (s *Sessions) Ensure(c *fiber.Ctx) (*Session, error) {
 	if sess := CurrentSession(c); sess != nil {
 		return sess, nil
 	}
-	sess, token, err := s.create(c.UserContext(), nil, AALNone, nil)
+	sess, token, err := s.create(c.UserContext(), nil, AALNone, nil, visitorToken(c))
 	if err != nil {
 		return nil, err
 	}
@@ -201,11 +216,11 @@ func (s *Sessions) Ensure(c *fiber.Ctx) (*Session, error) {
 // (session fixation).
 func (s *Sessions) Rotate(c *fiber.Ctx, personID int64, aal int16) (*Session, error) {
 	if old := CurrentSession(c); old != nil {
-		if err := s.db.WithContext(c.UserContext()).Delete(&Session{}, old.ID).Error; err != nil {
+		if err := s.end(c.UserContext(), watched(old), "id = ?", old.ID); err != nil {
 			return nil, fmt.Errorf("session: rotate: %w", err)
 		}
 	}
-	sess, token, err := s.create(c.UserContext(), &personID, aal, nil)
+	sess, token, err := s.create(c.UserContext(), &personID, aal, nil, "")
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +232,7 @@ func (s *Sessions) Rotate(c *fiber.Ctx, personID int64, aal int16) (*Session, er
 // Destroy ends the request's session and clears the cookie.
 func (s *Sessions) Destroy(c *fiber.Ctx) error {
 	if sess := CurrentSession(c); sess != nil {
-		if err := s.db.WithContext(c.UserContext()).Delete(&Session{}, sess.ID).Error; err != nil {
+		if err := s.end(c.UserContext(), watched(sess), "id = ?", sess.ID); err != nil {
 			return fmt.Errorf("session: destroy: %w", err)
 		}
 	}
@@ -229,7 +244,33 @@ func (s *Sessions) Destroy(c *fiber.Ctx) error {
 // DestroyAll ends every session of a person (password reset, email change,
 // "Log out of all devices").
 func (s *Sessions) DestroyAll(ctx context.Context, personID int64) error {
-	return s.db.WithContext(ctx).Where("person_id = ?", personID).Delete(&Session{}).Error
+	return s.end(ctx, &personID, "person_id = ?", personID)
+}
+
+// watched is the person whose open pages may stream through sess (only a
+// signed-in session opens streams), or nil.
+func watched(sess *Session) *int64 {
+	if !sess.SignedIn() {
+		return nil
+	}
+	return sess.PersonID
+}
+
+// end deletes the sessions that match where and, given a person, tells
+// that person's open pages in the same transaction.
+// Security: a live stream re-authorises at once on its viewer's "person"
+// event and ends; without it, it would learn of the sign-out only at its
+// next heartbeat (live's bound).
+func (s *Sessions) end(ctx context.Context, personID *int64, where string, args ...any) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where(where, args...).Delete(&Session{}).Error; err != nil {
+			return err
+		}
+		if personID == nil {
+			return nil
+		}
+		return live.Notify(ctx, tx, live.Event{Topic: "person", ID: *personID})
+	})
 }
 
 // SetData stores small values in the session (a journey's step, a pending email).
@@ -250,6 +291,46 @@ func (s *Sessions) DeleteExpired(ctx context.Context) (int64, error) {
 	res := s.db.WithContext(ctx).Where("(person_id IS NULL AND expires_at <= ?) OR expires_at <= ? OR (person_id IS NOT NULL AND last_active_at <= ?)",
 		now, now.Add(-FinalSaveGrace), now.Add(-IdleTimeout-FinalSaveGrace)).Delete(&Session{})
 	return res.RowsAffected, res.Error
+}
+
+// CSRFToken is the token the request's forms carry: its session's, or,
+// for a visitor without one, the token of the visitor's CSRF cookie, set
+// now when missing. Security: a visitor's pages need no session row (a
+// crawler's GET writes nothing); the token is still 256 random bits only
+// this browser holds (an HttpOnly, SameSite cookie, __Host- in
+// production), checked against the form's copy (CSRF), and the session
+// the first post makes keeps it (Ensure).
+func (s *Sessions) CSRFToken(c *fiber.Ctx) (string, error) {
+	if sess := CurrentSession(c); sess != nil {
+		return sess.CSRFToken, nil
+	}
+	if token := visitorToken(c); token != "" {
+		return token, nil
+	}
+	token, err := RandomToken()
+	if err != nil {
+		return "", err
+	}
+	c.Cookie(&fiber.Cookie{Name: s.csrfCookie(), Value: token, Path: "/", HTTPOnly: true,
+		Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode})
+	c.Locals(visitorKey, token)
+	return token, nil
+}
+
+func (s *Sessions) csrfCookie() string {
+	if s.secure {
+		return "__Host-portal_csrf"
+	}
+	return "portal_csrf"
+}
+
+const visitorKey = "web.visitorCSRF"
+
+// visitorToken is the visitor's CSRF token from their cookie (Middleware
+// reads it), or "".
+func visitorToken(c *fiber.Ctx) string {
+	t, _ := c.Locals(visitorKey).(string)
+	return t
 }
 
 func (s *Sessions) setCookie(c *fiber.Ctx, token string) {
@@ -303,15 +384,30 @@ func (s *Sessions) Middleware() fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if sess != nil {
-			c.Locals(sessionKey, sess)
-			if !Passive(c) {
-				if err := s.Touch(c.UserContext(), sess); err != nil {
-					return err
-				}
+		if t := c.Cookies(s.csrfCookie()); len(t) == tokenLength {
+			c.Locals(visitorKey, t)
+		}
+		if sess == nil {
+			return c.Next()
+		}
+		c.Locals(sessionKey, sess)
+		rider := (*audit.Rider)(nil)
+		if !Passive(c) {
+			rider = s.touch(sess)
+		}
+		if rider == nil {
+			return c.Next()
+		}
+		// The activity rides on the page's audit event if it writes one
+		// (one round trip), else it is written after the handler.
+		c.SetUserContext(audit.WithRider(c.UserContext(), rider))
+		err = c.Next()
+		if !rider.Taken() {
+			if terr := s.db.WithContext(c.UserContext()).Exec(rider.SQL, rider.Args...).Error; terr != nil && err == nil {
+				err = terr
 			}
 		}
-		return c.Next()
+		return err
 	}
 }
 
@@ -332,6 +428,9 @@ func SessionJustExpired(c *fiber.Ctx) bool {
 	v, _ := c.Locals(sessionExpiredKey).(bool)
 	return v
 }
+
+// tokenLength is the length of a RandomToken.
+const tokenLength = 43
 
 // RandomToken returns 256 random bits, base64url: the one way the portal
 // makes session and CSRF tokens, call challenges and invitation links.

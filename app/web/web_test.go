@@ -135,7 +135,7 @@ func TestUnsafeRequestsNeedTheCSRFToken(t *testing.T) {
 func TestSessionTokensAreStoredOnlyAsHashes(t *testing.T) {
 	a := apptest.NewApp(t, apptest.Options{})
 	c := a.Client(t)
-	c.Get("/")
+	a.SignIn(t, c, a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, ""))
 	token := c.Cookie(a.Sessions.CookieName)
 	if len(token) < 43 { // 32 bytes, base64url
 		t.Fatalf("session token %q is shorter than 256 bits", token)
@@ -150,6 +150,56 @@ func TestSessionTokensAreStoredOnlyAsHashes(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("sessions = %d, want 1", n)
 	}
+}
+
+// A visitor's pages write nothing (a crawler makes no session rows): their
+// forms' CSRF token lives in a cookie until a form needs a session, and
+// that session keeps it, so a form already on another page still posts.
+func TestAVisitorsPagesWriteNoSessionAndTheirFormsStillPost(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	sessions := func() (n int) {
+		a.DB.Gorm.Raw(`SELECT count(*) FROM sessions`).Scan(&n)
+		return n
+	}
+	c := a.Client(t)
+	for _, path := range []string{"/", "/sign-in", "/forgot-password", "/help"} {
+		if res := c.Get(path); res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", path, res.StatusCode)
+		}
+	}
+	if n := sessions(); n != 0 {
+		t.Fatalf("a visitor's GETs made %d session rows, want 0", n)
+	}
+	if c.Cookie("portal_csrf") == "" || c.Cookie(a.Sessions.CookieName) != "" {
+		t.Fatal("want a CSRF cookie and no session cookie")
+	}
+	signInToken := c.CSRF() // the sign-in page's form, still open in a tab
+
+	t.Run("another visitor's token is refused", func(t *testing.T) {
+		other := a.Client(t)
+		other.Get("/sign-in")
+		c.Header.Set("X-CSRF-Token", other.CSRF())
+		defer c.Header.Del("X-CSRF-Token")
+		if res := c.Do(http.MethodPost, "/sign-in", nil, ""); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("status %d, want 403", res.StatusCode)
+		}
+	})
+	t.Run("a form that needs a session makes one, with the visitor's token", func(t *testing.T) {
+		c.Get("/forgot-password")
+		if res := c.PostForm("/forgot-password/send", url.Values{"email": {"someone@example.net"}}); res.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		if n := sessions(); n != 1 {
+			t.Fatalf("sessions = %d, want 1", n)
+		}
+		c.Header.Set("X-CSRF-Token", signInToken)
+		defer c.Header.Del("X-CSRF-Token")
+		res := c.Do(http.MethodPost, "/sign-in", strings.NewReader("email=someone%40example.net&password=x"),
+			"application/x-www-form-urlencoded")
+		if res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("the sign-in form of before: status %d, want 422 (its token still good)", res.StatusCode)
+		}
+	})
 }
 
 func TestIdleTimeoutAndAbsoluteLifetime(t *testing.T) {
