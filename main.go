@@ -24,7 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,7 +52,18 @@ import (
 //go:embed all:views static locales
 var files embed.FS
 
+// memoryLimit is the runtime's soft memory limit unless GOMEMLIMIT sets
+// one: every password check holds 19 MiB (argon2id), and without a limit
+// the heap may grow to twice what is live before the collector runs, so a
+// storm of sign-ins doubled the process's memory. It is not a cap (the
+// runtime goes past it rather than stall), and far below the machine's
+// 512 MB (fly.toml).
+const memoryLimit = 128 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		os.Exit(1)
@@ -113,7 +124,7 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	hasher := auth.NewHasher(auth.ProductionParams, runtime.NumCPU())
+	hasher := auth.NewHasher(auth.ProductionParams, auth.HashSlots())
 	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log})
 	if err != nil {
 		return err

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"runtime"
 	"strings"
 	"time"
 
@@ -147,7 +146,7 @@ func New(d Deps) (*App, error) {
 	if err := a.Forms.Sync(context.Background(), templates); err != nil {
 		return nil, err
 	}
-	a.Render = web.NewRenderer(web.Templates{Template: engine.Templates}, d.Bundle, a.Sessions, people.Viewer, d.Config.IsDevelopment())
+	a.Render = web.NewRenderer(web.Templates{Template: engine.Templates}, d.Bundle, a.Sessions, d.Config.IsDevelopment())
 	a.Render.SetPhone(d.Config.ServicePhone, d.Config.ServiceTel)
 	assets, err := web.LoadAssets(d.Static)
 	if err != nil {
@@ -158,7 +157,7 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	if d.Hasher == nil {
-		d.Hasher = auth.NewHasher(auth.ProductionParams, runtime.NumCPU())
+		d.Hasher = auth.NewHasher(auth.ProductionParams, auth.HashSlots())
 	}
 	authH := auth.NewHandler(auth.Deps{Sessions: a.Sessions, Render: a.Render, People: people, Audit: a.Audit,
 		Limiter: a.Limiter, Hasher: d.Hasher, Notifier: d.Notifier,

@@ -51,7 +51,7 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 
 	accountsH := accounts.NewHandler(accounts.Deps{Render: a.Render, People: people, Audit: a.Audit, Clock: d.Clock,
 		Sessions: a.Sessions, Sealer: a.Sealer, Secure: d.Config.IsProduction()})
-	signedIn := a.Group("", auth.RequireSignedIn(), people.LoadActor(), accountsH.RequireTerms())
+	signedIn := a.Group("", auth.RequireSignedIn(), accountsH.RequireTerms())
 	authH.MountSignedIn(signedIn)
 	accountsH.Mount(signedIn)
 	invitationsH.MountSignedIn(signedIn)

@@ -19,11 +19,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
 	"portal/app/seal"
-	"portal/app/web"
 )
 
 // Roles and staff roles.
@@ -128,19 +126,6 @@ func (s *Store) Create(ctx context.Context, p *Person) error {
 		return fmt.Errorf("accounts: create: %w", err)
 	}
 	return nil
-}
-
-// Viewer finds the signed-in person for the layout (a web.ViewerFunc).
-func (s *Store) Viewer(c *fiber.Ctx, personID int64) (*web.Viewer, error) {
-	p, err := s.Get(c.UserContext(), personID)
-	if err != nil {
-		return nil, err
-	}
-	return viewerOf(p), nil
-}
-
-func viewerOf(p *Person) *web.Viewer {
-	return &web.Viewer{ID: p.ID, Name: p.FullName(), Staff: p.IsStaff(), StaffRole: p.StaffRole}
 }
 
 // SetPassword replaces a person's password hash.

@@ -28,7 +28,10 @@ var postcodeRE = regexp.MustCompile(`^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$`)
 // choice in one form; the email address with a way to change it; the
 // phone number masked; "Log out of all devices".
 func (h *Handler) profileShow(c *fiber.Ctx) error {
-	p := Actor(c)
+	p, err := h.People.Actor(c)
+	if err != nil {
+		return err
+	}
 	addr, err := OpenAddress(h.Sealer, p)
 	if err != nil {
 		return err
@@ -51,7 +54,10 @@ func (h *Handler) profilePage(c *fiber.Ctx, p *Person, form *web.Form, status in
 
 // profileSave is "Save changes".
 func (h *Handler) profileSave(c *fiber.Ctx) error {
-	p := Actor(c)
+	p, err := h.People.Actor(c)
+	if err != nil {
+		return err
+	}
 	form := web.NewForm()
 	for _, f := range profileFields {
 		form.Values[f] = strings.TrimSpace(c.FormValue(f))

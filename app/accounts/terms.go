@@ -18,7 +18,7 @@ func (h *Handler) RequireTerms() fiber.Handler {
 		if p == "/terms/accept" || p == "/sign-out" || strings.HasPrefix(p, "/session/") {
 			return c.Next()
 		}
-		if person := Actor(c); person.TermsAcceptedAt == nil && !person.IsStaff() {
+		if v := web.CurrentViewer(c); !v.TermsAccepted && !v.Staff {
 			return web.Redirect(c, "/terms/accept")
 		}
 		return c.Next()

@@ -128,7 +128,7 @@ func RequireSignedIn() fiber.Handler {
 // staff view did not exist.
 func (h *Handler) RequireStaff() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if !accounts.Actor(c).IsStaff() {
+		if !web.CurrentViewer(c).Staff {
 			return web.NotFound()
 		}
 		return c.Next()

@@ -36,7 +36,7 @@ func (h *Handler) emailChangeCheck() *phoneCheck {
 }
 
 func (h *Handler) signedInPerson(c *fiber.Ctx) (*accounts.Person, error) {
-	return accounts.Actor(c), nil
+	return h.people.Actor(c)
 }
 
 // emailChangeState is the journey's state if its phone check is fresh

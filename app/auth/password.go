@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -42,6 +43,11 @@ type Hasher struct {
 	// known ones (no enumeration by timing).
 	dummy string
 }
+
+// HashSlots is how many passwords are hashed at once: half the cores, at
+// least one. Each hash keeps a core busy (one lane), and the other half
+// keep serving everybody else's pages through a storm of sign-ins.
+func HashSlots() int { return max(1, runtime.NumCPU()/2) }
 
 // NewHasher returns a Hasher allowing concurrent hashes at once, and as
 // many waiting.

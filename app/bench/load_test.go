@@ -168,28 +168,32 @@ func (r *run) startBaseline(b *testing.B) {
 		"PAGE_BYTES=" + strconv.Itoa(r.dashboardBytes)})
 }
 
-// throughput: the dashboard against the baseline, and against the
-// sign-in page (anonymous), in alternating slices.
+// throughput: the dashboard against the baseline; and one page (help)
+// signed in against the same page anonymous, which is what being signed
+// in costs (the session, the person, the idle timer); in alternating
+// slices.
 func (r *run) throughput(b *testing.B) {
 	path := "/records/" + strconv.FormatInt(r.record, 10)
 	app := r.signedIn(r.portal.url, path, clients)
 	base := r.signedIn(r.baseline.url, path, clients)
-	anon := []request{{url: r.portal.url + "/sign-in", want: http.StatusOK}}
+	help := r.signedIn(r.portal.url, "/help", clients)
+	anon := []request{{url: r.portal.url + "/help", want: http.StatusOK}}
 	drive(r.portal, r.client, clients, slice/2, app) // warm both
 	drive(r.baseline, r.client, clients, slice/2, base)
 	var rps, cpu, anonRatio []float64
 	for i := 0; i < rounds; i++ {
 		a := drive(r.portal, r.client, clients, slice, app)
 		z := drive(r.baseline, r.client, clients, slice, base)
+		h := drive(r.portal, r.client, clients, slice, help)
 		n := drive(r.portal, r.client, clients, slice, anon)
-		check(b, a, z, n)
+		check(b, a, z, h, n)
 		rps = append(rps, a.rps()/z.rps())
 		cpu = append(cpu, float64(a.cpuPer())/float64(z.cpuPer()))
-		anonRatio = append(anonRatio, a.rps()/n.rps())
+		anonRatio = append(anonRatio, h.rps()/n.rps())
 	}
 	r.add("dashboard requests/s ÷ baseline's", "≥ 0.5", "%.2f", median(rps))
 	r.add("dashboard CPU per request ÷ baseline's", "", "%.1f", median(cpu))
-	r.add("signed-in dashboard ÷ anonymous sign-in page, requests/s", "≥ 0.8", "%.2f", median(anonRatio))
+	r.add("a page signed in ÷ the same page anonymous (help), requests/s", "≥ 0.8", "%.2f", median(anonRatio))
 }
 
 // concurrent: 200 signed-in sessions at once, p99 against the baseline's.

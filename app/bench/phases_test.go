@@ -127,6 +127,7 @@ func (r *run) storm(b *testing.B) {
 	quiet := drive(r.portal, r.client, clients, 2*slice, browse)
 	check(b, quiet)
 
+	before := r.portal.rss()
 	stopRSS := make(chan struct{})
 	peak := r.portal.peakRSS(stopRSS)
 	var mu sync.Mutex
@@ -169,7 +170,7 @@ func (r *run) storm(b *testing.B) {
 	}
 	r.add("sign-ins during the storm (status × count), p50 of those let in", "beyond capacity: 503 at once",
 		"%s; p50 %s", strings.Join(parts, ", "), p50.Round(time.Millisecond))
-	r.add("portal's peak memory during the storm", "≤ 150 MB", "%.0f MB", <-peak)
+	r.add("portal's peak memory during the storm", "≤ 150 MB", "%.0f MB (%.0f MB before)", <-peak, before)
 }
 
 func sortedKeys(m map[int]int) []int {

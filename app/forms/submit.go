@@ -112,7 +112,7 @@ func (h *Handler) storeCopy(c *fiber.Ctx, f *Form, t Template, answers formdef.A
 		return nil, err
 	}
 	held := access.Holding(c)
-	v := web.View{Localizer: loc}
+	v := web.ViewIn(loc)
 	doc := Summarise(t.Template, answers, loc).Printout(loc,
 		loc.T("forms.pdf.submitted", "Name", person.GivenName+" "+person.FamilyName, "Date", v.DateTime(h.Clock.Now())),
 		loc.T("forms.pdf.record", "Name", held.FullName()))

@@ -85,7 +85,10 @@ func (h *Handler) setupPage(c *fiber.Ctx, v SetupView, form *web.Form, status in
 }
 
 func (h *Handler) pending(c *fiber.Ctx) (*accounts.Person, []Invitation, error) {
-	p := accounts.Actor(c)
+	p, err := h.people.Actor(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	list, err := h.store.PendingFor(c.UserContext(), p.Email)
 	return p, list, err
 }

@@ -243,7 +243,7 @@ func TestOutboxPageShowsEveryMessageWithAnAnswerButtonForCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	sessions := web.NewSessions(e.db.Gorm, []byte(config.RandomKey()), e.clock, false)
-	r := web.NewRenderer(bodyOnly{engine}, bundle(t), sessions, nil, true)
+	r := web.NewRenderer(bodyOnly{engine}, bundle(t), sessions, true)
 	app := devApp(notify.NewDevHandler(e.db.Gorm, r, baseURL))
 
 	res, err := app.Test(httptest.NewRequest(http.MethodGet, "/dev/outbox", nil), -1)

@@ -132,7 +132,10 @@ const actorKey = "staff.actor"
 
 // loadActor puts the signed-in member of staff on the request.
 func (h *Handler) loadActor(c *fiber.Ctx) error {
-	p := accounts.Actor(c)
+	p, err := h.People.Actor(c)
+	if err != nil {
+		return err
+	}
 	// Security: deactivation ends the account's sessions; should one
 	// outlive that (a request already under way), it reaches nothing here.
 	if p.Status != accounts.StatusActive {

@@ -61,10 +61,20 @@ type RecordFrame struct {
 	Section string // the menu's current entry: dashboard, messages, documents or forms
 }
 
-// View is the binding of every template.
+// View is the binding of every template. It embeds nothing, on purpose:
+// text/template looks a promoted field up by searching the embedded
+// structs on every use, and a page reads a hundred; the page's fields are
+// copied in, and T and HTML call the localizer.
 type View struct {
-	*i18n.Localizer
-	Page
+	Template   string // the Page's fields
+	Fragment   string
+	Layout     string
+	Title      string
+	Data       any
+	Form       *Form
+	Status     int
+	Record     *RecordFrame
+	Lang       string // the page's language code
 	CSRF       string
 	Path       string // current path, without query
 	RequestID  string
@@ -79,7 +89,18 @@ type View struct {
 	Content    template.HTML
 	phone, tel string // the configured number, if any
 	assets     *Assets
+	loc        *i18n.Localizer
 }
+
+// ViewIn is a View with nothing but a language, for text a handler builds
+// outside a page (its dates, say).
+func ViewIn(loc *i18n.Localizer) *View { return &View{Lang: loc.Lang, loc: loc} }
+
+// T translates id in the page's language (i18n.Localizer.T).
+func (v *View) T(id string, args ...any) string { return v.loc.T(id, args...) }
+
+// HTML translates id whose message holds our own markup (i18n.Localizer.HTML).
+func (v *View) HTML(id string, args ...any) template.HTML { return v.loc.HTML(id, args...) }
 
 // LayoutClass names the layout for the body's class ("public", "signed_in",
 // "staff"); the staff layout adds the staff navigation.
@@ -119,6 +140,8 @@ type Viewer struct {
 	// "portal_admin"; "" for citizens): the staff navigation offers each
 	// role its own pages. It decides what is shown, never what is allowed.
 	StaffRole string
+	// TermsAccepted is what accounts.RequireTerms checks.
+	TermsAccepted bool
 }
 
 // IdleState feeds the idle countdown banner.
@@ -129,28 +152,20 @@ type IdleState struct {
 	GraceSeconds     int // a final draft save is taken this long after the end
 }
 
-const viewerKey = "web.viewer"
-
-// SetViewer gives the request's pages their viewer, loaded once with the
-// signed-in person (accounts.LoadActor).
-func SetViewer(c *fiber.Ctx, v *Viewer) { c.Locals(viewerKey, v) }
-
-// CurrentViewer is the viewer SetViewer gave, or nil.
+// CurrentViewer is the signed-in person of the request (read with the
+// session), or nil.
 func CurrentViewer(c *fiber.Ctx) *Viewer {
-	v, _ := c.Locals(viewerKey).(*Viewer)
-	return v
+	if s := CurrentSession(c); s.SignedIn() {
+		return s.Viewer
+	}
+	return nil
 }
-
-// ViewerFunc finds the viewer of a signed-in session; features set it so web
-// does not import them.
-type ViewerFunc func(c *fiber.Ctx, personID int64) (*Viewer, error)
 
 // Renderer is the one place that decides full page or fragment.
 type Renderer struct {
 	engine   Engine
 	bundle   *i18n.Bundle
 	sessions *Sessions
-	viewer   ViewerFunc
 	dev      bool
 	// phone and tel are the configured number for urgent matters (SetPhone).
 	phone, tel string
@@ -158,8 +173,8 @@ type Renderer struct {
 }
 
 // NewRenderer returns the renderer.
-func NewRenderer(e Engine, b *i18n.Bundle, s *Sessions, viewer ViewerFunc, dev bool) *Renderer {
-	return &Renderer{engine: e, bundle: b, sessions: s, viewer: viewer, dev: dev}
+func NewRenderer(e Engine, b *i18n.Bundle, s *Sessions, dev bool) *Renderer {
+	return &Renderer{engine: e, bundle: b, sessions: s, dev: dev}
 }
 
 // IsFragmentRequest reports whether HTMX asked for a piece of a page: only
@@ -282,7 +297,9 @@ func (r *Renderer) Localizer(c *fiber.Ctx) *i18n.Localizer { return r.bundle.For
 
 func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 	loc := r.bundle.For(Lang(c))
-	v := &View{Localizer: loc, Page: p, Path: c.Path(), RequestID: RequestID(c), Dev: r.dev,
+	v := &View{Template: p.Template, Fragment: p.Fragment, Layout: p.Layout, Title: p.Title, Data: p.Data,
+		Form: p.Form, Status: p.Status, Record: p.Record, Lang: loc.Lang, loc: loc,
+		Path: c.Path(), RequestID: RequestID(c), Dev: r.dev,
 		HTMXConfig: htmxConfig, phone: r.phone, tel: r.tel, assets: r.assets}
 	for _, l := range languages {
 		v.Languages = append(v.Languages, Language{Code: l.Code, Name: l.Name, Current: l.Code == loc.Lang})
@@ -299,12 +316,7 @@ func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 		}
 	}
 	if sess.SignedIn() {
-		if v.Viewer = CurrentViewer(c); v.Viewer == nil {
-			// A public page (help, say), outside the signed-in group.
-			if v.Viewer, err = r.viewer(c, *sess.PersonID); err != nil {
-				return nil, err
-			}
-		}
+		v.Viewer = sess.Viewer
 		remaining := int(sess.IdleDeadline().Sub(r.sessions.clock.Now()).Seconds())
 		v.Idle = &IdleState{RemainingSeconds: remaining,
 			CountdownSeconds: int((IdleTimeout - IdleWarning).Seconds()), TimeoutSeconds: int(IdleTimeout.Seconds()),
