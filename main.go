@@ -58,7 +58,7 @@ var files embed.FS
 // storm of sign-ins doubled the process's memory. It is not a cap (the
 // runtime goes past it rather than stall), and far below the machine's
 // 512 MB (fly.toml).
-const memoryLimit = 128 << 20
+const memoryLimit = 100 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {

@@ -26,6 +26,7 @@ type request struct {
 	url    string
 	cookie string // the session cookie's value, if signed in
 	want   int    // the status it must answer
+	htmx   bool   // asked by HTMX, for the page's fragment
 }
 
 func (r request) do(c *http.Client) (int, error) {
@@ -34,6 +35,9 @@ func (r request) do(c *http.Client) (int, error) {
 		return 0, err
 	}
 	req.Header.Set("Accept-Encoding", "br, gzip") // as browsers send it
+	if r.htmx {
+		req.Header.Set("HX-Request", "true")
+	}
 	if r.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "portal_session", Value: r.cookie})
 	}

@@ -180,19 +180,26 @@ func (r *run) throughput(b *testing.B) {
 	anon := []request{{url: r.portal.url + "/help", want: http.StatusOK}}
 	drive(r.portal, r.client, clients, slice/2, app) // warm both
 	drive(r.baseline, r.client, clients, slice/2, base)
-	var rps, cpu, anonRatio []float64
+	frag := r.signedIn(r.portal.url, path, clients)
+	for i := range frag {
+		frag[i].htmx = true
+	}
+	var rps, cpu, anonRatio, fragCPU []float64
 	for i := 0; i < rounds; i++ {
 		a := drive(r.portal, r.client, clients, slice, app)
 		z := drive(r.baseline, r.client, clients, slice, base)
 		h := drive(r.portal, r.client, clients, slice, help)
 		n := drive(r.portal, r.client, clients, slice, anon)
-		check(b, a, z, h, n)
+		f := drive(r.portal, r.client, clients, slice, frag)
+		check(b, a, z, h, n, f)
+		fragCPU = append(fragCPU, float64(f.cpuPer())/float64(a.cpuPer()))
 		rps = append(rps, a.rps()/z.rps())
 		cpu = append(cpu, float64(a.cpuPer())/float64(z.cpuPer()))
 		anonRatio = append(anonRatio, h.rps()/n.rps())
 	}
 	r.add("dashboard requests/s ÷ baseline's", "≥ 0.5", "%.2f", median(rps))
 	r.add("dashboard CPU per request ÷ baseline's", "", "%.1f", median(cpu))
+	r.add("dashboard as an HTMX fragment ÷ as a page, CPU per request", "< 1", "%.2f", median(fragCPU))
 	r.add("a page signed in ÷ the same page anonymous (help), requests/s", "≥ 0.8", "%.2f", median(anonRatio))
 }
 

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -255,6 +256,88 @@ func (v *View) Asset(name string) string {
 	}
 	return v.assets.Path(name)
 }
+
+// IdleForms are the countdown's words for 0 to 6 minutes and seconds
+// ("1 minute", "2 eiliad"), which static/js/idle.js picks from, as list
+// items. They are the same on every signed-in page of a language, and
+// fourteen plural forms cost go-i18n a template each: they are made once
+// per language.
+func (v *View) IdleForms() template.HTML {
+	if f, ok := idleForms.Load(v.Lang); ok {
+		return f.(template.HTML)
+	}
+	var b strings.Builder
+	for n := range 7 {
+		for _, unit := range []string{"minutes", "seconds"} {
+			fmt.Fprintf(&b, `<li data-unit="%s" data-n="%d">%s</li>`, unit, n,
+				template.HTMLEscapeString(v.T("idle."+unit, "Count", n)))
+		}
+	}
+	f := template.HTML(b.String()) // #nosec: our markup, the messages escaped
+	idleForms.Store(v.Lang, f)
+	return f
+}
+
+var idleForms sync.Map // language → template.HTML
+
+// idleTexts are the countdown's sentences, as data-text-* attributes of
+// its banner (data-text-signed-out: idle.signed_out).
+var idleTexts = []string{"countdown", "joiner", "hint", "extended", "signed_out", "failed", "draft_saved"}
+
+// IdleTexts are the countdown banner's data-text-* attributes, which
+// static/js/idle.js reads, in the page's language: made once per language.
+func (v *View) IdleTexts() template.HTMLAttr {
+	if a, ok := idleAttrs.Load(v.Lang); ok {
+		return a.(template.HTMLAttr)
+	}
+	var b strings.Builder
+	for i, name := range idleTexts {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, `data-text-%s="%s"`, strings.ReplaceAll(name, "_", "-"), template.HTMLEscapeString(v.T("idle."+name)))
+	}
+	a := template.HTMLAttr(b.String()) // #nosec: our attribute names, the messages escaped
+	idleAttrs.Store(v.Lang, a)
+	return a
+}
+
+var idleAttrs sync.Map // language → template.HTMLAttr
+
+// headLinks are the icon, style sheets and scripts of every page, by
+// fingerprint; the page's Asset calls each one.
+const headLinks = `<link rel="icon" href="{{.Asset "images/favicon.svg"}}" type="image/svg+xml">
+<link rel="stylesheet" href="{{.Asset "govuk/govuk-frontend.min.css"}}">
+<link rel="stylesheet" href="{{.Asset "css/app.css"}}">
+<script src="{{.Asset "js/vendor/htmx-2.0.11.min.js"}}" defer></script>
+<script src="{{.Asset "js/vendor/htmx-ext-sse-2.2.4.min.js"}}" defer></script>
+<script src="{{.Asset "js/app.js"}}" type="module"></script>
+{{if .Idle}}<script src="{{.Asset "js/idle.js"}}" defer></script>
+{{end}}`
+
+var headLinksTemplate = template.Must(template.New("head").Parse(headLinks))
+
+// HeadLinks renders headLinks, the same for every page with the same
+// files (and, signed in, idle.js): made once for each, not a URL check
+// and an escape per link per page.
+func (v *View) HeadLinks() (template.HTML, error) {
+	key := struct {
+		assets *Assets
+		idle   bool
+	}{v.assets, v.Idle != nil}
+	if h, ok := heads.Load(key); ok {
+		return h.(template.HTML), nil
+	}
+	var b strings.Builder
+	if err := headLinksTemplate.Execute(&b, v); err != nil {
+		return "", err
+	}
+	h := template.HTML(b.String()) // #nosec: html/template's own output
+	heads.Store(key, h)
+	return h, nil
+}
+
+var heads sync.Map // {assets, idle} → template.HTML
 
 // ServicePhone is the number for urgent matters, as people read it.
 func (v *View) ServicePhone() string {
