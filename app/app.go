@@ -5,8 +5,10 @@
 //   - Immutable is on: Fiber must not reuse request buffers behind values a
 //     handler keeps (one family's data in another's response is the worst
 //     failure this service can have).
-//   - Middleware order: request id → access log → security headers → locale
-//     → session → CSRF → rate limit → routes; every unsafe request passes CSRF.
+//   - Middleware order: request id → access log → security headers → body
+//     limit → compression → static files → locale → session → revalidation
+//     (ETags, visitors only) → text only → CSRF → rate limit → routes;
+//     every unsafe request passes CSRF.
 //   - The request body limit is small; uploads get their own streaming route.
 package app
 
@@ -125,7 +127,7 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	a := &App{Sealer: sealer}
-	a.Sessions = web.NewSessions(d.DB.Gorm, d.Config.SessionKeyBytes(), d.Clock, d.Config.IsProduction())
+	a.Sessions = web.NewSessions(d.DB.Gorm, d.DB.Pool, d.Config.SessionKeyBytes(), d.Clock, d.Config.IsProduction())
 	a.Sessions.FinalSave = isFinalSave
 	a.Limiter = ratelimit.New(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
 	a.Audit = audit.New(d.DB.Gorm, d.Clock)
@@ -203,7 +205,7 @@ func New(d Deps) (*App, error) {
 	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, isUpload))
 	a.Use(web.Compress())
 	mountStatic(a.App, d.Static, assets)
-	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware())
+	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware(), web.Revalidate())
 	a.Use(web.TextOnly(), web.UploadsSignedIn(), web.CSRF(csrfExempt))
 	limit := unsafeRequests
 	if d.UnsafeLimit != nil {

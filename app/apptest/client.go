@@ -103,7 +103,11 @@ func (c *Client) Do(method, path string, body io.Reader, contentType string) *Re
 		if err != nil {
 			c.t.Fatal(err)
 		}
+		// The page's token: its head's (a session's), else its forms' (a
+		// visitor's), as a browser posts it.
 		if tok, ok := r.Doc.Find(`meta[name="csrf-token"]`).Attr("content"); ok {
+			c.csrf = tok
+		} else if tok, ok := r.Doc.Find(`input[name="_csrf"]`).Attr("value"); ok {
 			c.csrf = tok
 		}
 		// Every page any test fetches is checked for a translation that

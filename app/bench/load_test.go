@@ -138,7 +138,7 @@ func setUp(b *testing.B) *run {
 	// Sessions through the portal's own store and key: the harness's way in.
 	key, err := base64Std(r.sessionKey)
 	must(b, err)
-	minted := web.NewSessions(g, key, clock.Real{}, false)
+	minted := web.NewSessions(g, r.db.Pool, key, clock.Real{}, false)
 	for i := 0; i < sessions; i++ {
 		token, err := minted.Start(ctx, r.parent, web.AAL2)
 		must(b, err)
@@ -184,7 +184,7 @@ func (r *run) throughput(b *testing.B) {
 	for i := range frag {
 		frag[i].htmx = true
 	}
-	var rps, cpu, anonRatio, fragCPU []float64
+	var rps, cpu, anonRatio, anonCPU, fragCPU []float64
 	for i := 0; i < rounds; i++ {
 		a := drive(r.portal, r.client, clients, slice, app)
 		z := drive(r.baseline, r.client, clients, slice, base)
@@ -196,11 +196,13 @@ func (r *run) throughput(b *testing.B) {
 		rps = append(rps, a.rps()/z.rps())
 		cpu = append(cpu, float64(a.cpuPer())/float64(z.cpuPer()))
 		anonRatio = append(anonRatio, h.rps()/n.rps())
+		anonCPU = append(anonCPU, float64(n.cpuPer())/float64(h.cpuPer()))
 	}
 	r.add("dashboard requests/s ÷ baseline's", "≥ 0.5", "%.2f", median(rps))
 	r.add("dashboard CPU per request ÷ baseline's", "", "%.1f", median(cpu))
 	r.add("dashboard as an HTMX fragment ÷ as a page, CPU per request", "< 1", "%.2f", median(fragCPU))
-	r.add("a page signed in ÷ the same page anonymous (help), requests/s", "≥ 0.8", "%.2f", median(anonRatio))
+	r.add("a page signed in ÷ the same page anonymous (help), requests/s (portal's CPU per request, anonymous ÷ signed in)", "≥ 0.8",
+		"%.2f (%.2f)", median(anonRatio), median(anonCPU))
 }
 
 // concurrent: 200 signed-in sessions at once, p99 against the baseline's.

@@ -242,7 +242,7 @@ func TestOutboxPageShowsEveryMessageWithAnAnswerButtonForCalls(t *testing.T) {
 	if err := engine.Load(); err != nil {
 		t.Fatal(err)
 	}
-	sessions := web.NewSessions(e.db.Gorm, []byte(config.RandomKey()), e.clock, false)
+	sessions := web.NewSessions(e.db.Gorm, e.db.Pool, []byte(config.RandomKey()), e.clock, false)
 	r := web.NewRenderer(bodyOnly{engine}, bundle(t), sessions, true)
 	app := devApp(notify.NewDevHandler(e.db.Gorm, r, baseURL))
 

@@ -25,6 +25,7 @@ func (h *Handler) Mount(r fiber.Router) {
 
 func (h *Handler) page(template, title string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return h.render.Render(c, web.Page{Template: template, Title: title})
+		// Static: their words only, rendered once per language.
+		return h.render.Render(c, web.Page{Template: template, Title: title, Static: true})
 	}
 }

@@ -123,3 +123,46 @@ func TestPagesAreCompressedAndTheirTokenNeverRepeats(t *testing.T) {
 		}
 	}
 }
+
+// A visitor's page without a form is the same bytes every time: no
+// cookie, a weak ETag, and 304 when the browser has it. A page with a form
+// never matches (its token is fresh), and a signed-in page never has one.
+func TestAVisitorsPagesRevalidate(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	get := func(path, etag string, cookie *http.Cookie) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, a.URL+path, nil)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	first := get("/help", "", nil)
+	tag := first.Header.Get("ETag")
+	if tag == "" || len(first.Cookies()) != 0 {
+		t.Fatalf("help: ETag %q, cookies %v; want an ETag and no cookie", tag, first.Cookies())
+	}
+	if res := get("/help", tag, nil); res.StatusCode != http.StatusNotModified {
+		t.Fatalf("help again: status %d, want 304", res.StatusCode)
+	}
+	if res := get("/help?lang=cy", tag, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("help in Welsh with the English ETag: status %d, want 200", res.StatusCode)
+	}
+	signIn := get("/sign-in", "", nil)
+	if res := get("/sign-in", signIn.Header.Get("ETag"), nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("a page with a form revalidated: status %d", res.StatusCode)
+	}
+	c := a.Client(t)
+	a.SignIn(t, c, a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, ""))
+	session := &http.Cookie{Name: a.Sessions.CookieName, Value: c.Cookie(a.Sessions.CookieName)}
+	if res := get("/help", "", session); res.Header.Get("ETag") != "" || res.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("signed in: ETag %q, Cache-Control %q", res.Header.Get("ETag"), res.Header.Get("Cache-Control"))
+	}
+}

@@ -7,8 +7,21 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/etag"
 	"github.com/valyala/fasthttp"
 )
+
+// Revalidate gives a visitor's pages (no session) a weak ETag and answers
+// 304 when the browser's copy is the same: the public pages (help, privacy)
+// are the same bytes for everyone in a language, since a page without a
+// form carries no token (View.CSRF). A page with a form differs every time
+// (its token is masked afresh), so it never matches; a page with a session
+// is the person's own and never revalidates (signed in: no-store).
+func Revalidate() fiber.Handler {
+	return etag.New(etag.Config{Weak: true, Next: func(c *fiber.Ctx) bool {
+		return !safeMethod(c) || CurrentSession(c) != nil
+	}})
+}
 
 // compressAtLeast is the smallest body worth compressing.
 const compressAtLeast = 1024

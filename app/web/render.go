@@ -52,6 +52,10 @@ type Page struct {
 	// Record frames a page of a record for its holder: the "Viewing:"
 	// banner and the record's menu (left, above the content on a phone).
 	Record *RecordFrame
+	// Static says the template reads nothing but its language and the
+	// service's settings (the public pages' words): it is rendered once
+	// per language and kept. The layout around it is rendered every time.
+	Static bool
 	noOOB  bool // error messages are the flash region themselves
 }
 
@@ -76,7 +80,9 @@ type View struct {
 	Status     int
 	Record     *RecordFrame
 	Lang       string // the page's language code
-	CSRF       string
+	// Visitor: no session. A visitor's forms carry their token, and
+	// nothing else of theirs posts, so the page needs none in its head.
+	Visitor    bool
 	Path       string // current path, without query
 	RequestID  string
 	Flashes    []Flash
@@ -91,6 +97,18 @@ type View struct {
 	phone, tel string // the configured number, if any
 	assets     *Assets
 	loc        *i18n.Localizer
+	csrf       func() string
+}
+
+// CSRF is the token the page's forms carry, masked afresh for this
+// response (BREACH: see Compress). It is made when a page first shows it:
+// a visitor's page without a form sets no cookie, so it is the same bytes
+// every time, and revalidates (ETags).
+func (v *View) CSRF() string {
+	if v.csrf == nil {
+		return ""
+	}
+	return v.csrf()
 }
 
 // ViewIn is a View with nothing but a language, for text a handler builds
@@ -170,7 +188,8 @@ type Renderer struct {
 	dev      bool
 	// phone and tel are the configured number for urgent matters (SetPhone).
 	phone, tel string
-	assets     *Assets // static/, by fingerprint (SetAssets)
+	assets     *Assets  // static/, by fingerprint (SetAssets)
+	static     sync.Map // template + language → a Static page's content
 }
 
 // NewRenderer returns the renderer.
@@ -199,8 +218,8 @@ func (r *Renderer) Render(c *fiber.Ctx, p Page) error {
 		if name == "" {
 			name = p.Template
 		}
-		if err := r.engine.Render(&buf, name, v); err != nil {
-			return fmt.Errorf("render %s: %w", name, err)
+		if err := r.part(&buf, name, v, p.Static && name == p.Template); err != nil {
+			return err
 		}
 		if !p.noOOB {
 			if err := r.appendOOB(&buf, v); err != nil {
@@ -208,8 +227,8 @@ func (r *Renderer) Render(c *fiber.Ctx, p Page) error {
 			}
 		}
 	} else {
-		if err := r.engine.Render(&buf, p.Template, v); err != nil {
-			return fmt.Errorf("render %s: %w", p.Template, err)
+		if err := r.part(&buf, p.Template, v, p.Static); err != nil {
+			return err
 		}
 		v.Content = template.HTML(buf.String()) // #nosec: our own template's output, escaped by it
 		buf.Reset()
@@ -223,6 +242,25 @@ func (r *Renderer) Render(c *fiber.Ctx, p Page) error {
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Status(status).Send(buf.Bytes())
+}
+
+// part renders template name into buf, or a Static page's kept copy.
+func (r *Renderer) part(buf *bytes.Buffer, name string, v *View, static bool) error {
+	key := name + "\x00" + v.Lang
+	if static {
+		if s, ok := r.static.Load(key); ok {
+			buf.WriteString(s.(string))
+			return nil
+		}
+	}
+	start := buf.Len()
+	if err := r.engine.Render(buf, name, v); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	if static {
+		r.static.Store(key, buf.String()[start:])
+	}
+	return nil
 }
 
 // appendOOB adds the flash region and the idle timer to an HTMX response as
@@ -364,6 +402,7 @@ func (r *Renderer) Snapshot(c *fiber.Ctx) (render func(name string, bind func(*V
 	if err != nil {
 		return nil, err
 	}
+	v.CSRF() // now: the fragments are rendered after c is gone
 	return func(name string, bind func(*View) any) (string, error) {
 		vv := *v
 		var buf bytes.Buffer
@@ -387,13 +426,17 @@ func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 	for _, l := range languages {
 		v.Languages = append(v.Languages, Language{Code: l.Code, Name: l.Name, Current: l.Code == loc.Lang})
 	}
-	token, err := r.sessions.CSRFToken(c)
-	if err != nil {
-		return nil, err
-	}
-	v.CSRF = MaskToken(token) // Security: fresh bytes in every response (Compress)
+	v.csrf = sync.OnceValue(func() string {
+		token, err := r.sessions.CSRFToken(c)
+		if err != nil {
+			return "" // a form without a token is refused when posted
+		}
+		return MaskToken(token)
+	})
 	sess := CurrentSession(c)
+	v.Visitor = sess == nil
 	if sess != nil {
+		var err error
 		if v.Flashes, err = r.sessions.PopFlashes(c.UserContext(), sess); err != nil {
 			return nil, err
 		}

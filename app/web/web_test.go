@@ -506,7 +506,7 @@ func TestFlyClientIPIsTrustedOnlyWhenConfigured(t *testing.T) {
 			for _, ip := range []string{"203.0.113.1", "203.0.113.2"} {
 				c := a.Client(t)
 				c.Header.Set("Fly-Client-IP", ip)
-				c.Get("/")
+				c.Get("/sign-in") // a page with a form: the visitor's token
 				statuses = append(statuses, c.PostForm("/sign-out", nil).StatusCode)
 			}
 			// Trusted, the two addresses are two clients, each within its limit;
@@ -516,5 +516,30 @@ func TestFlyClientIPIsTrustedOnlyWhenConfigured(t *testing.T) {
 				t.Fatalf("statuses %v with trust=%v", statuses, trust)
 			}
 		})
+	}
+}
+
+// A public page's words are rendered once per language and kept (Static):
+// each language still gets its own, and the layout around them is each
+// request's (signed in, the person's name and the countdown).
+func TestAStaticPageKeepsOneCopyPerLanguage(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	c := a.Client(t)
+	for _, tc := range []struct{ path, intro string }{
+		{"/help?lang=en", "This page explains how to set up"},
+		{"/help?lang=cy", "Mae’r dudalen hon yn esbonio"},
+		{"/help?lang=en", "This page explains how to set up"},
+	} {
+		res := c.Get(tc.path)
+		if text := res.Doc.Find("main").Text(); !strings.Contains(text, tc.intro) {
+			t.Fatalf("%s: the page does not say %q", tc.path, tc.intro)
+		}
+	}
+	p := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	a.SignIn(t, c, p)
+	res := c.Get("/help?lang=en")
+	if !strings.Contains(res.Doc.Find("main").Text(), "This page explains how to set up") ||
+		res.Doc.Find("#idle-banner").Length() != 1 || !strings.Contains(res.Doc.Find("header").Text(), p.GivenName) {
+		t.Fatal("signed in, the kept words are not in the signed-in layout")
 	}
 }
