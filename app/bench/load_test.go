@@ -25,7 +25,7 @@ const (
 	sessions     = 200
 	clients      = 8
 	slice        = 2 * time.Second
-	rounds       = 3
+	rounds       = 5
 	threadLength = 2000
 	demoPassword = "Bench-Password-2026-x7"
 )

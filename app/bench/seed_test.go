@@ -71,7 +71,10 @@ func (r *run) seedLarge(b *testing.B) {
 		`INSERT INTO audit_events (at, actor_id, action, record_id)
 			SELECT now(), g.person_id, 'record.viewed', g.record_id
 			FROM grants g JOIN records r ON r.id = g.record_id, generate_series(1, @audit) WHERE r.case_reference LIKE 'BENCH-%'`,
-		`ANALYZE`,
+		// Now, not by autovacuum during the measurement; and the dirty
+		// pages written out before it.
+		`VACUUM (ANALYZE)`,
+		`CHECKPOINT`,
 	} {
 		var args []any
 		if strings.Contains(q, "@") {
@@ -103,10 +106,16 @@ func (r *run) hotPaths() []struct{ name, path string } {
 func (r *run) tableSizes(b *testing.B) {
 	measure := func() map[string]time.Duration {
 		out := map[string]time.Duration{}
-		for _, p := range r.hotPaths() {
-			res := drive(r.portal, r.client, 2, slice, r.signedIn(r.portal.url, p.path, 2))
-			check(b, res)
-			out[p.name] = res.pct(50)
+		// The least of three slices' medians: what the page costs, with
+		// the machine's hiccups (a checkpoint, a neighbour) left out.
+		for i := 0; i < 3; i++ {
+			for _, p := range r.hotPaths() {
+				res := drive(r.portal, r.client, 2, slice/2, r.signedIn(r.portal.url, p.path, 2))
+				check(b, res)
+				if m, ok := out[p.name]; !ok || res.pct(50) < m {
+					out[p.name] = res.pct(50)
+				}
+			}
 		}
 		return out
 	}

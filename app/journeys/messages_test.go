@@ -169,3 +169,78 @@ func TestADraftIsKeptOnASlowLine(t *testing.T) {
 	}
 	saved("an idle sign-out on a slow line", long)
 }
+
+// TestALongThreadPagesBackWithOrWithoutScript: a thread of 120 messages
+// opens on its newest 50 with Reply; "Older messages" pages back through
+// the rest, on a phone, with and without JavaScript, and "Newest messages"
+// leads back.
+func TestALongThreadPagesBackWithOrWithoutScript(t *testing.T) {
+	a := newApp(t)
+	team := a.NewTeam(t, "North Locality Team")
+	worker := a.NewWorker(t, "worker@example.org", team)
+	ellie := a.NewRecord(t, team, "Ellie", "Smith")
+	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, mum, ellie, access.Parent)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer)
+	ctx := context.Background()
+	toWorker := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}
+	if err := store.SaveType(ctx, toWorker); err != nil {
+		t.Fatal(err)
+	}
+	th := &messages.Thread{RecordID: ellie.ID, HolderID: mum.ID, TypeID: toWorker.ID, TeamID: team.ID,
+		Subject: "A long conversation", StartedBy: mum.ID}
+	if err := store.Start(ctx, th, &messages.Message{AuthorID: mum.ID, Body: "Message 001"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i <= 120; i++ {
+		m := &messages.Message{AuthorID: mum.ID, Body: "Message " + strconv.Itoa(1000 + i)[1:]}
+		if i%2 == 0 {
+			m.AuthorID, m.FromStaff = worker.ID, true
+		}
+		if err := store.Reply(ctx, th, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	thread := a.URL + "/records/" + strconv.FormatInt(ellie.ID, 10) + "/messages/" + strconv.FormatInt(th.ID, 10)
+	count := `document.querySelectorAll('.app-thread__message').length`
+	first := `document.querySelector('.app-thread__message .app-answer').textContent.trim()`
+	for _, script := range []bool{true, false} {
+		t.Run("script="+strconv.FormatBool(script), func(t *testing.T) {
+			b := apptest.NewBrowser(t)
+			b.Phone()
+			b.NoScript(!script)
+			a.SignInBrowser(t, b, mum)
+			b.Visit(thread)
+			var n int
+			var top string
+			b.Eval(count, &n)
+			b.Eval(first, &top)
+			if n != messages.PageSize || top != "Message 071" || !b.Exists(`form[action$="/messages/`+strconv.FormatInt(th.ID, 10)+`"]`) {
+				t.Fatalf("the newest page shows %d messages from %q", n, top)
+			}
+			if script {
+				b.Axe(t)
+			}
+			for _, want := range []struct {
+				top   string
+				n     int
+				older bool
+			}{{"Message 021", 50, true}, {"Message 001", 20, false}} {
+				b.ClickAndWait(`a[href*="?before="]`)
+				b.Eval(count, &n)
+				b.Eval(first, &top)
+				if n != want.n || top != want.top || b.Exists(`a[href*="?before="]`) != want.older || b.Exists(`textarea#body`) {
+					t.Fatalf("an older page shows %d messages from %q", n, top)
+				}
+			}
+			if script {
+				b.Axe(t)
+			}
+			b.ClickAndWait(`a[href$="/messages/` + strconv.FormatInt(th.ID, 10) + `"]`)
+			b.Eval(first, &top)
+			if top != "Message 071" {
+				t.Fatalf("Newest messages leads to a page from %q", top)
+			}
+		})
+	}
+}
