@@ -71,15 +71,15 @@ type RecordFrame struct {
 // structs on every use, and a page reads a hundred; the page's fields are
 // copied in, and T and HTML call the localizer.
 type View struct {
-	Template   string // the Page's fields
-	Fragment   string
-	Layout     string
-	Title      string
-	Data       any
-	Form       *Form
-	Status     int
-	Record     *RecordFrame
-	Lang       string // the page's language code
+	Template string // the Page's fields
+	Fragment string
+	Layout   string
+	Title    string
+	Data     any
+	Form     *Form
+	Status   int
+	Record   *RecordFrame
+	Lang     string // the page's language code
 	// Visitor: no session. A visitor's forms carry their token, and
 	// nothing else of theirs posts, so the page needs none in its head.
 	Visitor    bool
