@@ -29,10 +29,7 @@ type FormSendView struct {
 
 // formNew is "Send a form". Nothing is chosen for the worker.
 func (h *Handler) formNew(c *fiber.Ctx) error {
-	r, err := h.teamRecord(c)
-	if err != nil {
-		return err
-	}
+	r := teamRecord(c)
 	return h.formPage(c, r, web.NewForm(), nil, fiber.StatusOK)
 }
 
@@ -51,10 +48,7 @@ func (h *Handler) formPage(c *fiber.Ctx, r *records.Record, form *web.Form, tick
 // formSend gives each ticked holder their own copy of the chosen form,
 // due on the date given, and emails each "You have a form to complete".
 func (h *Handler) formSend(c *fiber.Ctx) error {
-	r, err := h.teamRecord(c)
-	if err != nil {
-		return err
-	}
+	r := teamRecord(c)
 	form := web.NewForm()
 	form.Values["template"] = c.FormValue("template")
 	form.Values["due_on"] = strings.TrimSpace(c.FormValue("due_on"))
@@ -160,10 +154,7 @@ type SubmissionView struct {
 // formShow shows a submitted form to the record's workers, ready to
 // print, with its PDF. Reading it is audited.
 func (h *Handler) formShow(c *fiber.Ctx) error {
-	r, err := h.teamRecord(c)
-	if err != nil {
-		return err
-	}
+	r := teamRecord(c)
 	id, err := strconv.ParseInt(c.Params("form"), 10, 64)
 	if err != nil {
 		return web.NotFound()

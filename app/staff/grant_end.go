@@ -25,10 +25,7 @@ type GrantEndView struct {
 
 // grantHolder loads the URL's grant of the team's record, in force.
 func (h *Handler) grantHolder(c *fiber.Ctx) (*records.Record, access.Holder, error) {
-	r, err := h.teamRecord(c)
-	if err != nil {
-		return nil, access.Holder{}, err
-	}
+	r := teamRecord(c)
 	grant, err := c.ParamsInt("grant")
 	if err != nil {
 		return nil, access.Holder{}, web.NotFound()

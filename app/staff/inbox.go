@@ -84,16 +84,27 @@ func (v ThreadView) AssignedID() int64 {
 }
 
 // teamThread loads the URL's thread if it was routed to the actor's team.
-func (h *Handler) teamThread(c *fiber.Ctx) (*messages.InboxThread, error) {
+func (h *Handler) loadThread(c *fiber.Ctx) error {
 	id, err := strconv.ParseInt(c.Params("thread"), 10, 64)
 	if err != nil {
-		return nil, web.NotFound()
+		return web.NotFound()
 	}
 	th, err := h.Messages.InboxThread(c.UserContext(), *actor(c).TeamID, id)
 	if errors.Is(err, messages.ErrNotFound) {
-		return nil, web.NotFound()
+		return web.NotFound()
 	}
-	return th, err
+	if err != nil {
+		return err
+	}
+	c.Locals(threadKey, th)
+	return c.Next()
+}
+
+const threadKey = "staff.thread"
+
+// teamThread is the thread loadThread put on the request.
+func teamThread(c *fiber.Ctx) *messages.InboxThread {
+	return c.Locals(threadKey).(*messages.InboxThread)
 }
 
 // inboxThread shows a thread: which holder wrote, for which record, the
@@ -101,10 +112,7 @@ func (h *Handler) teamThread(c *fiber.Ctx) (*messages.InboxThread, error) {
 // messages.Before), Reply, Assign and Mark as handled. Reading it is
 // audited; opening the newest page reads it for the team.
 func (h *Handler) inboxThread(c *fiber.Ctx) error {
-	th, err := h.teamThread(c)
-	if err != nil {
-		return err
-	}
+	th := teamThread(c)
 	before, err := messages.Before(c)
 	if err != nil {
 		return err
@@ -142,10 +150,7 @@ func (h *Handler) threadPage(c *fiber.Ctx, th *messages.InboxThread, before int6
 
 // inboxReply answers the holder; they are emailed "You have a new message".
 func (h *Handler) inboxReply(c *fiber.Ctx) error {
-	th, err := h.teamThread(c)
-	if err != nil {
-		return err
-	}
+	th := teamThread(c)
 	d := messages.Draft{Body: strings.ReplaceAll(c.FormValue("body"), "\r\n", "\n")}
 	form := web.NewForm()
 	messages.Check(form, &d, false)
@@ -175,10 +180,7 @@ func (h *Handler) inboxReply(c *fiber.Ctx) error {
 
 // inboxAssign gives the thread to a worker of the team (or nobody).
 func (h *Handler) inboxAssign(c *fiber.Ctx) error {
-	th, err := h.teamThread(c)
-	if err != nil {
-		return err
-	}
+	th := teamThread(c)
 	to, _ := strconv.ParseInt(c.FormValue("worker"), 10, 64)
 	if to != 0 {
 		team, err := h.People.TeamMembers(c.UserContext(), th.TeamID)
@@ -200,10 +202,7 @@ func (h *Handler) inboxAssign(c *fiber.Ctx) error {
 
 // inboxHandled marks the thread handled (or open again).
 func (h *Handler) inboxHandled(c *fiber.Ctx) error {
-	th, err := h.teamThread(c)
-	if err != nil {
-		return err
-	}
+	th := teamThread(c)
 	handled := c.FormValue("handled") != "no"
 	if err := h.Messages.SetHandled(c.UserContext(), &th.Thread, handled); err != nil {
 		return err
@@ -226,10 +225,7 @@ type ThreadNewView struct {
 
 // threadNew is "Send a message" on a record.
 func (h *Handler) threadNew(c *fiber.Ctx) error {
-	r, err := h.teamRecord(c)
-	if err != nil {
-		return err
-	}
+	r := teamRecord(c)
 	return h.threadNewPage(c, r, web.NewForm(), fiber.StatusOK)
 }
 
@@ -248,10 +244,7 @@ func (h *Handler) threadNewPage(c *fiber.Ctx, r *records.Record, form *web.Form,
 // threadStart begins a thread with the chosen holder; it lives in the
 // worker's team's inbox, and the holder is emailed.
 func (h *Handler) threadStart(c *fiber.Ctx) error {
-	r, err := h.teamRecord(c)
-	if err != nil {
-		return err
-	}
+	r := teamRecord(c)
 	form := web.NewForm()
 	for _, f := range []string{"holder", "type", "subject", "body"} {
 		form.Values[f] = strings.TrimSpace(strings.ReplaceAll(c.FormValue(f), "\r\n", "\n"))

@@ -11,21 +11,46 @@ import (
 	"portal/app/web"
 )
 
-// teamInvitation loads the :invitation of the URL if it is the team's, and
+// loadInvitation loads the :invitation of the URL if it is the team's, and
 // the record page to go back to (the form's "record", if it is one of the
 // invitation's records, else its first).
-func (h *Handler) teamInvitation(c *fiber.Ctx) (*invitations.Invitation, *records.Record, error) {
+func (h *Handler) loadInvitation(c *fiber.Ctx) error {
 	id, err := c.ParamsInt("invitation")
 	if err != nil {
-		return nil, nil, web.NotFound()
+		return web.NotFound()
 	}
 	inv, err := h.Invitations.InTeam(c.UserContext(), *actor(c).TeamID, int64(id))
 	if errors.Is(err, invitations.ErrNotFound) || (err == nil && len(inv.Records) == 0) {
-		return nil, nil, web.NotFound()
+		return web.NotFound()
 	}
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
+	back, err := h.backTo(c, inv)
+	if err != nil {
+		return err
+	}
+	c.Locals(invitationKey, teamInvitationOf{inv, back})
+	return c.Next()
+}
+
+const invitationKey = "staff.invitation"
+
+type teamInvitationOf struct {
+	inv  *invitations.Invitation
+	back *records.Record
+}
+
+// teamInvitation is the invitation loadInvitation put on the request, and
+// the record of it whose page the worker came from (the form's record),
+// to go back to.
+func teamInvitation(c *fiber.Ctx) (*invitations.Invitation, *records.Record) {
+	t := c.Locals(invitationKey).(teamInvitationOf)
+	return t.inv, t.back
+}
+
+// backTo is the record of inv the form names, else its first.
+func (h *Handler) backTo(c *fiber.Ctx, inv *invitations.Invitation) (*records.Record, error) {
 	back := inv.Records[0].RecordID
 	for _, it := range inv.Records {
 		if itoa(it.RecordID) == c.FormValue("record") {
@@ -34,19 +59,16 @@ func (h *Handler) teamInvitation(c *fiber.Ctx) (*invitations.Invitation, *record
 	}
 	r, err := h.Records.InTeam(c.UserContext(), inv.TeamID, back)
 	if errors.Is(err, records.ErrNotFound) {
-		return nil, nil, web.NotFound()
+		return nil, web.NotFound()
 	}
-	return inv, r, err
+	return r, err
 }
 
 // invitationConfirm is the worker entering the code the person read back,
 // with the named checks, then "Confirm and send invitation": the person is
 // emailed the link to accept. Each check is audited.
 func (h *Handler) invitationConfirm(c *fiber.Ctx) error {
-	inv, r, err := h.teamInvitation(c)
-	if err != nil {
-		return err
-	}
+	inv, r := teamInvitation(c)
 	form := web.NewForm()
 	checks := invitations.Checks{Identity: c.FormValue("check_identity") == "yes",
 		Responsibility: c.FormValue("check_responsibility") == "yes", Confidentiality: c.FormValue("check_confidentiality") == "yes"}
@@ -107,10 +129,7 @@ func (h *Handler) sendInvitation(c *fiber.Ctx, inv *invitations.Invitation, r *r
 // invitationResend sends the code again while the person has not read it
 // back, or the link again once it was sent (each with 14 more days).
 func (h *Handler) invitationResend(c *fiber.Ctx) error {
-	inv, r, err := h.teamInvitation(c)
-	if err != nil {
-		return err
-	}
+	inv, r := teamInvitation(c)
 	switch inv.State {
 	case invitations.InvitationSent, invitations.CodeConfirmed: // confirmed, but the link never went
 		return h.sendInvitation(c, inv, r, "invitation.resent")
@@ -138,10 +157,7 @@ func (h *Handler) invitationResend(c *fiber.Ctx) error {
 
 // invitationWithdraw ends an invitation that is not active yet.
 func (h *Handler) invitationWithdraw(c *fiber.Ctx) error {
-	inv, r, err := h.teamInvitation(c)
-	if err != nil {
-		return err
-	}
+	inv, r := teamInvitation(c)
 	if err := h.Invitations.Withdraw(c.UserContext(), inv.TeamID, inv.ID); errors.Is(err, invitations.ErrNotFound) {
 		return web.NotFound()
 	} else if err != nil {

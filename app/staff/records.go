@@ -29,18 +29,29 @@ func (h *Handler) recordsList(c *fiber.Ctx) error {
 	return h.page(c, web.Page{Template: "staff/records", Title: "staff.records.title", Data: list, Form: form})
 }
 
-// teamRecord loads the :record of the URL if it is the actor's team's.
-func (h *Handler) teamRecord(c *fiber.Ctx) (*records.Record, error) {
+// loadRecord puts the URL's :record on the request when it is the
+// actor's team's (the /records/:record group's loader); any other id is
+// the 404 of a missing record.
+func (h *Handler) loadRecord(c *fiber.Ctx) error {
 	id, err := c.ParamsInt("record")
 	if err != nil {
-		return nil, web.NotFound()
+		return web.NotFound()
 	}
 	r, err := h.Records.InTeam(c.UserContext(), *actor(c).TeamID, int64(id))
 	if errors.Is(err, records.ErrNotFound) {
-		return nil, web.NotFound()
+		return web.NotFound()
 	}
-	return r, err
+	if err != nil {
+		return err
+	}
+	c.Locals(recordKey, r)
+	return c.Next()
 }
+
+const recordKey = "staff.record"
+
+// teamRecord is the record loadRecord put on the request.
+func teamRecord(c *fiber.Ctx) *records.Record { return c.Locals(recordKey).(*records.Record) }
 
 // RecordView is the staff record page: the record, who holds it, its
 // invitations, the documents sent on it and its history.
@@ -58,10 +69,7 @@ type RecordView struct {
 
 // recordShow is a record's page. Opening it is audited.
 func (h *Handler) recordShow(c *fiber.Ctx) error {
-	r, err := h.teamRecord(c)
-	if err != nil {
-		return err
-	}
+	r := teamRecord(c)
 	if err := h.audit(c, "record.opened", r.ID, ""); err != nil {
 		return err
 	}

@@ -78,38 +78,49 @@ func (h *Handler) Mount(r fiber.Router) {
 	h.mountTeam(team)
 }
 
-// mountTeam adds the routes of workers and team managers.
+// mountTeam adds the routes of workers and team managers. A route with a
+// record, a thread or an invitation in its path sits in that object's
+// group, whose loader finds it in the worker's team (or answers 404) and
+// puts it on the request: handlers read it there (teamRecord, teamThread,
+// teamInvitation) and never look it up themselves. TestEveryObjectRouteHasItsLoader
+// (app) holds every route to it.
 func (h *Handler) mountTeam(r fiber.Router) {
 	r.Get("/records", h.recordsList).Name("staff.records")
 	r.Get("/records/new", h.recordNew).Name("staff.records.new")
 	r.Post("/records", h.recordCreate).Name("staff.records.create")
-	r.Get("/records/:record<int>", h.recordShow).Name("staff.record")
-	r.Get("/records/:record<int>/invite", h.inviteForm).Name("staff.invite")
-	r.Post("/records/:record<int>/invite", h.inviteCreate).Name("staff.invite.create")
-	r.Post("/records/:record<int>/grants/:grant<int>/placement-end", h.placementEnd).Name("staff.placement_end")
-	r.Get("/records/:record<int>/grants/:grant<int>/end", h.grantEndShow).Name("staff.grant_end")
-	r.Post("/records/:record<int>/grants/:grant<int>/end", h.grantEnd).Name("staff.grant_end.post")
-	r.Get("/records/:record<int>/messages/new", h.threadNew).Name("staff.thread.new")
-	r.Post("/records/:record<int>/messages", h.threadStart).Name("staff.thread.start")
-	r.Get("/records/:record<int>/forms/new", h.formNew).Name("staff.form.new")
-	r.Post("/records/:record<int>/forms", h.formSend).Name("staff.form.send")
-	r.Get("/records/:record<int>/forms/:form<int>", h.formShow).Name("staff.form.show")
-	r.Get("/records/:record<int>/documents/new", h.documentNew).Name("staff.document.new")
-	// The one route with a large, streamed body (app.isUpload).
-	r.Post("/records/:record<int>/documents", h.documentUpload).Name("staff.document.upload")
-	r.Get("/records/:record<int>/documents/:document<int>", h.documentDownload).Name("staff.document.download")
-	r.Get("/records/:record<int>/documents/:document<int>/withdraw", h.documentWithdrawConfirm).Name("staff.document.withdraw_confirm")
-	r.Post("/records/:record<int>/documents/:document<int>/withdraw", h.documentWithdraw).Name("staff.document.withdraw")
-	r.Post("/invitations/:invitation<int>/confirm", h.invitationConfirm).Name("staff.invitation.confirm")
-	r.Post("/invitations/:invitation<int>/resend", h.invitationResend).Name("staff.invitation.resend")
-	r.Post("/invitations/:invitation<int>/withdraw", h.invitationWithdraw).Name("staff.invitation.withdraw")
 	r.Get("/activations", h.activationsList).Name("staff.activations")
 	r.Get("/inbox", h.inbox).Name("staff.inbox")
-	r.Get("/inbox/:thread<int>", h.inboxThread).Name("staff.inbox.thread")
-	r.Post("/inbox/:thread<int>/reply", h.inboxReply).Name("staff.inbox.reply")
-	r.Post("/inbox/:thread<int>/assign", h.inboxAssign).Name("staff.inbox.assign")
-	r.Post("/inbox/:thread<int>/handled", h.inboxHandled).Name("staff.inbox.handled")
-	r.Post("/invitations/:invitation<int>/activate", h.invitationActivate).Name("staff.invitation.activate")
+
+	rec := r.Group("/records/:record<int>", h.loadRecord)
+	rec.Get("", h.recordShow).Name("staff.record")
+	rec.Get("/invite", h.inviteForm).Name("staff.invite")
+	rec.Post("/invite", h.inviteCreate).Name("staff.invite.create")
+	rec.Post("/grants/:grant<int>/placement-end", h.placementEnd).Name("staff.placement_end")
+	rec.Get("/grants/:grant<int>/end", h.grantEndShow).Name("staff.grant_end")
+	rec.Post("/grants/:grant<int>/end", h.grantEnd).Name("staff.grant_end.post")
+	rec.Get("/messages/new", h.threadNew).Name("staff.thread.new")
+	rec.Post("/messages", h.threadStart).Name("staff.thread.start")
+	rec.Get("/forms/new", h.formNew).Name("staff.form.new")
+	rec.Post("/forms", h.formSend).Name("staff.form.send")
+	rec.Get("/forms/:form<int>", h.formShow).Name("staff.form.show")
+	rec.Get("/documents/new", h.documentNew).Name("staff.document.new")
+	// The one route with a large, streamed body (app.isUpload).
+	rec.Post("/documents", h.documentUpload).Name("staff.document.upload")
+	rec.Get("/documents/:document<int>", h.documentDownload).Name("staff.document.download")
+	rec.Get("/documents/:document<int>/withdraw", h.documentWithdrawConfirm).Name("staff.document.withdraw_confirm")
+	rec.Post("/documents/:document<int>/withdraw", h.documentWithdraw).Name("staff.document.withdraw")
+
+	inv := r.Group("/invitations/:invitation<int>", h.loadInvitation)
+	inv.Post("/confirm", h.invitationConfirm).Name("staff.invitation.confirm")
+	inv.Post("/resend", h.invitationResend).Name("staff.invitation.resend")
+	inv.Post("/withdraw", h.invitationWithdraw).Name("staff.invitation.withdraw")
+	inv.Post("/activate", h.invitationActivate).Name("staff.invitation.activate")
+
+	th := r.Group("/inbox/:thread<int>", h.loadThread)
+	th.Get("", h.inboxThread).Name("staff.inbox.thread")
+	th.Post("/reply", h.inboxReply).Name("staff.inbox.reply")
+	th.Post("/assign", h.inboxAssign).Name("staff.inbox.assign")
+	th.Post("/handled", h.inboxHandled).Name("staff.inbox.handled")
 }
 
 // mountAdmin adds the routes of portal admins.
