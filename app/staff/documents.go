@@ -61,10 +61,7 @@ func (h *Handler) holdersInForce(c *fiber.Ctx, recordID int64) ([]access.Holder,
 // documentDownload lets the record's workers read what was sent, withdrawn
 // documents excepted (their file is gone). Audited like a holder's.
 func (h *Handler) documentDownload(c *fiber.Ctx) error {
-	d, r, err := h.teamDocument(c)
-	if err != nil {
-		return err
-	}
+	d, r := teamDocument(c)
 	if d.WithdrawnAt != nil {
 		return web.NotFound()
 	}
@@ -81,10 +78,7 @@ type WithdrawView struct {
 
 // documentWithdrawConfirm asks before withdrawing: it cannot be undone.
 func (h *Handler) documentWithdrawConfirm(c *fiber.Ctx) error {
-	d, r, err := h.teamDocument(c)
-	if err != nil {
-		return err
-	}
+	d, r := teamDocument(c)
 	if d.WithdrawnAt != nil {
 		return web.NotFound()
 	}
@@ -95,10 +89,7 @@ func (h *Handler) documentWithdrawConfirm(c *fiber.Ctx) error {
 // documentWithdraw takes back a document sent in error: holders no longer
 // see it, its file is deleted, and the trail keeps what happened.
 func (h *Handler) documentWithdraw(c *fiber.Ctx) error {
-	d, r, err := h.teamDocument(c)
-	if err != nil {
-		return err
-	}
+	d, r := teamDocument(c)
 	tx := h.DB.WithContext(c.UserContext()).Begin()
 	defer tx.Rollback()
 	if _, err := h.Documents.Withdraw(c.UserContext(), tx, r.ID, d.ID, actor(c).ID); errors.Is(err, documents.ErrNotFound) {
@@ -123,17 +114,27 @@ func (h *Handler) documentWithdraw(c *fiber.Ctx) error {
 	return web.Redirect(c, recordPath(r.ID)+"#documents")
 }
 
-// teamDocument loads :document of the URL's record, if the record is the
-// actor's team's; anything else is a 404.
-func (h *Handler) teamDocument(c *fiber.Ctx) (*documents.Document, *records.Record, error) {
-	r := teamRecord(c)
+// loadDocument puts the URL's :document on the request when it was sent
+// on the loaded record (loadRecord runs first); anything else is a 404.
+func (h *Handler) loadDocument(c *fiber.Ctx) error {
 	id, err := strconv.ParseInt(c.Params("document"), 10, 64)
 	if err != nil {
-		return nil, nil, web.NotFound()
+		return web.NotFound()
 	}
-	d, err := h.Documents.OnRecord(c.UserContext(), r.ID, id)
+	d, err := h.Documents.OnRecord(c.UserContext(), teamRecord(c).ID, id)
 	if errors.Is(err, documents.ErrNotFound) {
-		return nil, nil, web.NotFound()
+		return web.NotFound()
 	}
-	return d, r, err
+	if err != nil {
+		return err
+	}
+	c.Locals(documentKey, d)
+	return c.Next()
+}
+
+const documentKey = "staff.document"
+
+// teamDocument is the document loadDocument put on the request, and its record.
+func teamDocument(c *fiber.Ctx) (*documents.Document, *records.Record) {
+	return c.Locals(documentKey).(*documents.Document), teamRecord(c)
 }

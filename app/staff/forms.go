@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/access"
+	"portal/app/formdef"
 	"portal/app/forms"
 	"portal/app/notify"
 	"portal/app/records"
@@ -144,6 +145,34 @@ func (h *Handler) notify(c *fiber.Ctx, to []access.Holder, template string) erro
 	return nil
 }
 
+// loadSubmission puts the URL's :form on the request when it is a form
+// submitted on the loaded record (loadRecord runs first); anything else,
+// a form not yet submitted included, is a 404.
+func (h *Handler) loadSubmission(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("form"), 10, 64)
+	if err != nil {
+		return web.NotFound()
+	}
+	f, t, answers, err := h.Forms.Submitted(c.UserContext(), teamRecord(c).ID, id)
+	if errors.Is(err, forms.ErrNotFound) {
+		return web.NotFound()
+	}
+	if err != nil {
+		return err
+	}
+	c.Locals(submissionKey, &submission{f, t, answers})
+	return c.Next()
+}
+
+const submissionKey = "staff.submission"
+
+// submission is a submitted form, its template and its answers opened.
+type submission struct {
+	form     *forms.Sent
+	template forms.Template
+	answers  formdef.Answers
+}
+
 // SubmissionView is a submitted form as its record's workers read it.
 type SubmissionView struct {
 	Record  *records.Record
@@ -154,18 +183,8 @@ type SubmissionView struct {
 // formShow shows a submitted form to the record's workers, ready to
 // print, with its PDF. Reading it is audited.
 func (h *Handler) formShow(c *fiber.Ctx) error {
-	r := teamRecord(c)
-	id, err := strconv.ParseInt(c.Params("form"), 10, 64)
-	if err != nil {
-		return web.NotFound()
-	}
-	f, t, answers, err := h.Forms.Submitted(c.UserContext(), r.ID, id)
-	if errors.Is(err, forms.ErrNotFound) {
-		return web.NotFound()
-	}
-	if err != nil {
-		return err
-	}
+	r, s := teamRecord(c), c.Locals(submissionKey).(*submission)
+	f, t, answers := s.form, s.template, s.answers
 	if err := h.audit(c, "form.read", r.ID, "form:"+itoa(f.ID)); err != nil {
 		return err
 	}

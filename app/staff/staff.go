@@ -102,13 +102,14 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	rec.Post("/messages", h.threadStart).Name("staff.thread.start")
 	rec.Get("/forms/new", h.formNew).Name("staff.form.new")
 	rec.Post("/forms", h.formSend).Name("staff.form.send")
-	rec.Get("/forms/:form<int>", h.formShow).Name("staff.form.show")
+	rec.Get("/forms/:form<int>", h.loadSubmission, h.formShow).Name("staff.form.show")
 	rec.Get("/documents/new", h.documentNew).Name("staff.document.new")
 	// The one route with a large, streamed body (app.isUpload).
 	rec.Post("/documents", h.documentUpload).Name("staff.document.upload")
-	rec.Get("/documents/:document<int>", h.documentDownload).Name("staff.document.download")
-	rec.Get("/documents/:document<int>/withdraw", h.documentWithdrawConfirm).Name("staff.document.withdraw_confirm")
-	rec.Post("/documents/:document<int>/withdraw", h.documentWithdraw).Name("staff.document.withdraw")
+	doc := rec.Group("/documents/:document<int>", h.loadDocument)
+	doc.Get("", h.documentDownload).Name("staff.document.download")
+	doc.Get("/withdraw", h.documentWithdrawConfirm).Name("staff.document.withdraw_confirm")
+	doc.Post("/withdraw", h.documentWithdraw).Name("staff.document.withdraw")
 
 	inv := r.Group("/invitations/:invitation<int>", h.loadInvitation)
 	inv.Post("/confirm", h.invitationConfirm).Name("staff.invitation.confirm")
