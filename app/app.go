@@ -5,10 +5,11 @@
 //   - Immutable is on: Fiber must not reuse request buffers behind values a
 //     handler keeps (one family's data in another's response is the worst
 //     failure this service can have).
-//   - Middleware order: request id → access log → security headers → body
-//     limit → compression → static files → locale → session → revalidation
-//     (ETags, visitors only) → text only → CSRF → rate limit → routes;
-//     every unsafe request passes CSRF.
+//   - Middleware order: recover → request id → access log → security
+//     headers → body limit → compression → static files → locale → session
+//     → revalidation (ETags, visitors only) → text only → uploads only when
+//     signed in → CSRF → rate limit → routes; every unsafe request passes
+//     CSRF.
 //   - The request body limit is small; uploads get their own streaming route.
 package app
 
