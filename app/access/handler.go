@@ -28,8 +28,6 @@ type Handler struct {
 	// feature sets its own (unopened documents, forms waiting, unread
 	// messages). A section without one shows no number.
 	Counts map[string]Counter
-	// Placeholders are the sections no feature serves yet.
-	Placeholders []string
 }
 
 // Counter counts what is new for person on record in one section.
@@ -47,10 +45,6 @@ func (h *Handler) Mount(r fiber.Router) fiber.Router {
 	r.Get("/account", h.selectAccount).Name("access.select")
 	rec := r.Group("/records/:record<int>", h.requireHolding)
 	rec.Get("/", h.dashboard).Name("access.dashboard")
-	for _, s := range h.Placeholders {
-		section := s
-		rec.Get("/"+section, func(c *fiber.Ctx) error { return h.section(c, section) }).Name("access." + section)
-	}
 	return rec
 }
 
@@ -151,12 +145,4 @@ func (h *Handler) dashboard(c *fiber.Ctx) error {
 	}
 	return h.render.Render(c, web.Page{Template: "records/dashboard", Title: "records.dashboard.title", Data: v,
 		Record: Frame(held, "dashboard")})
-}
-
-// section is a record's messages, documents or forms page; the features
-// that fill them replace these routes.
-func (h *Handler) section(c *fiber.Ctx, section string) error {
-	held := Holding(c)
-	return h.render.Render(c, web.Page{Template: "records/section", Title: "records.nav." + section,
-		Data: "records." + section + ".none", Record: Frame(held, section)})
 }

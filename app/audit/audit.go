@@ -94,10 +94,3 @@ func (l *Log) ForRecord(ctx context.Context, recordID int64, limit int) ([]Event
 	err := l.db.WithContext(ctx).Where("record_id = ?", recordID).Order("at DESC, id DESC").Limit(limit).Find(&events).Error
 	return events, err
 }
-
-// ForActor lists an actor's events, newest first.
-func (l *Log) ForActor(ctx context.Context, actorID int64, limit int) ([]Event, error) {
-	var events []Event
-	err := l.db.WithContext(ctx).Where("actor_id = ?", actorID).Order("at DESC, id DESC").Limit(limit).Find(&events).Error
-	return events, err
-}

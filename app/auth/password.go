@@ -57,9 +57,6 @@ func NewHasher(p Params, concurrent int) *Hasher {
 	return h
 }
 
-// Params reports the cost parameters in use.
-func (h *Hasher) Params() Params { return h.params }
-
 // Hash returns the PHC-style encoded argon2id hash of password.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {

@@ -77,15 +77,6 @@ func (s *Store) inbox(ctx context.Context, where string, args ...any) ([]InboxTh
 	return out, nil
 }
 
-// TeamUnread counts the team's threads with a message nobody has read.
-func (s *Store) TeamUnread(ctx context.Context, teamID int64) (int64, error) {
-	var n int64
-	if err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM threads WHERE team_id = ? AND team_unread`, teamID).Scan(&n).Error; err != nil {
-		return 0, fmt.Errorf("messages: team unread: %w", err)
-	}
-	return n, nil
-}
-
 // Assign gives th to a worker (0: nobody). The caller has checked the
 // worker is in th's team.
 func (s *Store) Assign(ctx context.Context, th *Thread, workerID int64) error {
