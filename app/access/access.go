@@ -64,21 +64,12 @@ const GraceDays = 7
 // ErrNotFound is returned for a record the person may not reach.
 var ErrNotFound = errors.New("access: not found")
 
-// London is the council's time zone: days end at midnight there.
-var London = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		panic(err) // time/tzdata is embedded by main; tests have the system's
-	}
-	return loc
-}()
-
 // GraceEnd is when access ends for a placement that ended on day: the
 // midnight (Europe/London) after the 7th day after it, so the last moment
 // of access is 23:59:59 that day.
 func GraceEnd(day time.Time) time.Time {
 	y, m, d := day.Date()
-	return time.Date(y, m, d+GraceDays+1, 0, 0, 0, 0, London).UTC()
+	return time.Date(y, m, d+GraceDays+1, 0, 0, 0, 0, clock.London).UTC()
 }
 
 // Grant lets one person reach one record.

@@ -11,6 +11,7 @@ import (
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/clock"
 	"portal/app/records"
 )
 
@@ -26,7 +27,7 @@ func TestGraceEndIsMidnightInLondonAfterTheSeventhDay(t *testing.T) {
 		{"across the clocks going back", "2026-10-20", time.Date(2026, 10, 28, 0, 0, 0, 0, time.UTC)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			day, _ := time.ParseInLocation(time.DateOnly, tc.ended, access.London)
+			day, _ := time.ParseInLocation(time.DateOnly, tc.ended, clock.London)
 			if got := access.GraceEnd(day); !got.Equal(tc.want) {
 				t.Fatalf("GraceEnd(%s) = %s, want %s", tc.ended, got, tc.want)
 			}
@@ -51,7 +52,7 @@ func TestAccessEndsSevenDaysAfterThePlacementEnds(t *testing.T) {
 		t.Fatalf("recording the placement end = %d", res.StatusCode)
 	}
 	dash := "/records/" + strconv.FormatInt(child.ID, 10)
-	lastSecond := time.Date(2026, 11, 30, 23, 59, 59, 0, access.London)
+	lastSecond := time.Date(2026, 11, 30, 23, 59, 59, 0, clock.London)
 	for _, tc := range []struct {
 		name string
 		at   time.Time

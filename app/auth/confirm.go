@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/accounts"
+	"portal/app/clock"
 	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/web"
@@ -383,7 +384,7 @@ func codeErrorKey(err error) string {
 // limitedForm says on field of form when more codes (or calls) can be
 // asked for; the page is shown again with it, status 429.
 func limitedForm(form *web.Form, field string, until time.Time) *web.Form {
-	form.Values["locked_until"] = until.In(london).Format("15:04")
+	form.Values["locked_until"] = until.In(clock.London).Format("15:04")
 	form.Add(field, "auth.code.error_limit")
 	return form
 }

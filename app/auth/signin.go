@@ -9,6 +9,7 @@ import (
 
 	"portal/app/accounts"
 	"portal/app/audit"
+	"portal/app/clock"
 	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/web"
@@ -134,18 +135,9 @@ func (h *Handler) tellLocked(c *fiber.Ctx, person *accounts.Person) error {
 
 func (h *Handler) signInLocked(c *fiber.Ctx, form *web.Form, until time.Time) error {
 	form.Add("email", "auth.sign_in.error_locked")
-	form.Values["locked_until"] = until.In(london).Format("15:04")
+	form.Values["locked_until"] = until.In(clock.London).Format("15:04")
 	return h.signInInvalid(c, form)
 }
-
-// london is the council's time zone, for times people read.
-var london = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		panic(err) // time/tzdata is embedded by main; tests have the system's
-	}
-	return loc
-}()
 
 func (h *Handler) signInInvalid(c *fiber.Ctx, form *web.Form) error {
 	return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,

@@ -8,6 +8,20 @@ import (
 	"time"
 )
 
+// London is the council's time zone: the days and times people read, and
+// the days that end things (a placement's grace, a form's due date), are
+// London's. main embeds time/tzdata, so it loads in any image.
+var London = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err) // time/tzdata is embedded by main; tests have the system's
+	}
+	return loc
+}()
+
+// Today is c's time in London, for rules about calendar days.
+func Today(c Clock) time.Time { return c.Now().In(London) }
+
 // Clock tells the time.
 type Clock interface {
 	Now() time.Time

@@ -263,7 +263,7 @@ func (h *Handler) auditFormTx(c *fiber.Ctx, tx *gorm.DB, action string, f *Form)
 }
 
 // today is the calendar day in London, for date rules.
-func (h *Handler) today() time.Time { return h.Clock.Now().In(access.London) }
+func (h *Handler) today() time.Time { return clock.Today(h.Clock) }
 
 // postedAnswers reads the page's fields from the posted form.
 func postedAnswers(c *fiber.Ctx, t *formdef.Template, page int) formdef.Answers {

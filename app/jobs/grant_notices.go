@@ -7,7 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"portal/app/access"
+	"portal/app/clock"
 	"portal/app/notify"
 )
 
@@ -34,7 +34,7 @@ const noticeDue = `g.ends_at IS NOT NULL AND g.ends_at > @now AND g.end_notice_s
 // their account after signing in.
 func (r *Runner) SendGrantEndNotices(ctx context.Context) (int, error) {
 	now := r.clock.Now()
-	params := map[string]any{"now": now, "today": now.In(access.London).Format(time.DateOnly), "batch": batch}
+	params := map[string]any{"now": now, "today": now.In(clock.London).Format(time.DateOnly), "batch": batch}
 	sent := 0
 	err := eachID(ctx, func(after int64) ([]int64, error) {
 		var ids []int64

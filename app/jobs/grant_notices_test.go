@@ -7,6 +7,7 @@ import (
 
 	"portal/app/access"
 	"portal/app/apptest"
+	"portal/app/clock"
 	"portal/app/jobs"
 )
 
@@ -20,7 +21,7 @@ func notices(t *testing.T, a *apptest.TestApp) int {
 }
 
 // today is the app clock's day in London, as a worker records a placement end.
-func today(a *apptest.TestApp) time.Time { return a.Clock.Now().In(access.London) }
+func today(a *apptest.TestApp) time.Time { return a.Clock.Now().In(clock.London) }
 
 // TestTheCarerIsToldOnceThatAccessEndsWithoutNames: after a placement
 // ends the holder gets one email, which names no one and no record.
@@ -56,7 +57,7 @@ func TestTheCarerIsToldOnceThatAccessEndsWithoutNames(t *testing.T) {
 	if !strings.Contains(m.Body, a.URL+jobs.AccessEndingLink) || !strings.Contains(m.Body, "placement has ended") {
 		t.Fatalf("body = %q", m.Body)
 	}
-	endsLondon := ends.In(access.London)
+	endsLondon := ends.In(clock.London)
 	for _, personal := range []string{email, "Wilhelmina", "Quartermaine", "Ellie", "Zebedee", r.CaseReference,
 		endsLondon.Format("2 January"), endsLondon.Format("2 Jan"), endsLondon.Format("02/01"), endsLondon.Format(time.DateOnly),
 		today(a).Format("2 January"), today(a).Format(time.DateOnly)} {

@@ -309,7 +309,7 @@ func (h *Handler) overLimit(c *fiber.Ctx, form *web.Form, field string) (bool, e
 	if err != nil || ok {
 		return false, err
 	}
-	form.AddArgs(field, "messages.new.error_limit", "Time", until.In(access.London).Format("15:04"))
+	form.AddArgs(field, "messages.new.error_limit", "Time", until.In(clock.London).Format("15:04"))
 	return true, nil
 }
 
@@ -488,7 +488,7 @@ func (h *Handler) auditRecord(c *fiber.Ctx, action string, recordID int64, targe
 }
 
 // today is the calendar day in London, for a form's date rules.
-func (h *Handler) today() time.Time { return h.Clock.Now().In(access.London) }
+func (h *Handler) today() time.Time { return clock.Today(h.Clock) }
 
 func person(c *fiber.Ctx) int64 { return *web.CurrentSession(c).PersonID }
 

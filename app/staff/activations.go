@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/access"
+	"portal/app/clock"
 	"portal/app/invitations"
 	"portal/app/notify"
 	"portal/app/web"
@@ -77,8 +78,8 @@ func (h *Handler) placementEnd(c *fiber.Ctx) error {
 	}
 	form := web.NewForm()
 	form.Values["ended_on"] = c.FormValue("ended_on")
-	day, perr := time.ParseInLocation(time.DateOnly, form.Values["ended_on"], access.London)
-	today := h.Clock.Now().In(access.London).Format(time.DateOnly)
+	day, perr := time.ParseInLocation(time.DateOnly, form.Values["ended_on"], clock.London)
+	today := clock.Today(h.Clock).Format(time.DateOnly)
 	if perr != nil || form.Values["ended_on"] > today { // ISO dates compare as strings
 		form.Values["ended_on"] = ""
 		form.Add("ended_on-"+itoa(int64(grant)), "staff.record.error_ended_on")

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/access"
+	"portal/app/clock"
 	"portal/app/formdef"
 	"portal/app/forms"
 	"portal/app/notify"
@@ -121,9 +122,9 @@ func (h *Handler) checkFormSend(c *fiber.Ctx, r *records.Record, form *web.Form,
 	if len(to) == 0 || len(to) != len(ticked) {
 		form.Add("recipients", "staff.form.error_recipients")
 	}
-	due, err := time.ParseInLocation(time.DateOnly, form.Values["due_on"], access.London)
-	now := h.Clock.Now().In(access.London)
-	if err != nil || due.Before(time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, access.London)) {
+	due, err := time.ParseInLocation(time.DateOnly, form.Values["due_on"], clock.London)
+	now := clock.Today(h.Clock)
+	if err != nil || due.Before(time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, clock.London)) {
 		form.Add("due_on", "staff.form.error_due_on")
 	}
 	return tpl, to, due, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portal/app/clock"
 	"portal/app/i18n"
 )
 
@@ -467,15 +468,6 @@ var languages = []struct{ Code, Name string }{{"en", "English"}, {"cy", "Cymraeg
 // browser's storage).
 const htmxConfig = `{"allowEval":false,"includeIndicatorStyles":false,"historyCacheSize":0,"refreshOnHistoryMiss":true,"allowScriptTags":false,"selfRequestsOnly":true}`
 
-// london is the council's time zone, for dates people read.
-var london = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		panic(err) // time/tzdata is embedded by main; tests have the system's
-	}
-	return loc
-}()
-
 // ErrorText is a form error's message in the page's language: with its
 // own data, or the time of a lockout or limit the form carries.
 func (v *View) ErrorText(e FieldError) string {
@@ -534,7 +526,7 @@ func (v *View) Date(t any) string {
 	if !ok {
 		return ""
 	}
-	tt = tt.In(london)
+	tt = tt.In(clock.London)
 	return fmt.Sprintf("%d %s %d", tt.Day(), v.T(fmt.Sprintf("time.month_%d", int(tt.Month()))), tt.Year())
 }
 
@@ -544,7 +536,7 @@ func (v *View) DateTime(t any) string {
 	if !ok {
 		return ""
 	}
-	return v.Date(tt) + ", " + tt.In(london).Format("15:04")
+	return v.Date(tt) + ", " + tt.In(clock.London).Format("15:04")
 }
 
 func timeOf(t any) (time.Time, bool) {
