@@ -24,6 +24,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/db"
 	"portal/app/live"
 	"portal/app/records"
 )
@@ -62,7 +63,7 @@ func Fits(relationship, kind string) bool {
 const GraceDays = 7
 
 // ErrNotFound is returned for a record the person may not reach.
-var ErrNotFound = errors.New("access: not found")
+var ErrNotFound = fmt.Errorf("access: %w", db.ErrNotFound)
 
 // GraceEnd is when access ends for a placement that ended on day: the
 // midnight (Europe/London) after the 7th day after it, so the last moment

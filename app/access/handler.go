@@ -2,7 +2,6 @@ package access
 
 import (
 	"context"
-	"errors"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -81,9 +80,6 @@ func (h *Handler) requireHolding(c *fiber.Ctx) error {
 		return web.NotFound()
 	}
 	held, err := h.store.Holding(c.UserContext(), *web.CurrentSession(c).PersonID, int64(id))
-	if errors.Is(err, ErrNotFound) {
-		return web.NotFound()
-	}
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"portal/app/db"
 	"portal/app/seal"
 )
 
@@ -42,7 +43,7 @@ const (
 )
 
 // ErrNotFound is returned for a missing person.
-var ErrNotFound = errors.New("accounts: not found")
+var ErrNotFound = fmt.Errorf("accounts: %w", db.ErrNotFound)
 
 // Person is someone who signs in.
 type Person struct {

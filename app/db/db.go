@@ -48,6 +48,12 @@ type DB struct {
 	Embedded *Embedded
 }
 
+// ErrNotFound is what every store's ErrNotFound wraps: a row the actor
+// asked for is not there, or is not theirs to see (the same answer, on
+// purpose). The error handler answers it with the 404 of a missing page,
+// so a handler returns it as it comes.
+var ErrNotFound = errors.New("not found")
+
 // Options says where the database is.
 type Options struct {
 	URL     string // DATABASE_URL; empty starts an embedded cluster

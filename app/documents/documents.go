@@ -31,6 +31,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/db"
 )
 
 // Kinds of document, as the "Type" column shows them.
@@ -52,7 +53,7 @@ var UploadKinds = []string{KindAssessment, KindPlan, KindLetter, KindReport, Kin
 const TitleMax = 150
 
 // ErrNotFound is a document the actor may not reach, or none.
-var ErrNotFound = errors.New("documents: not found")
+var ErrNotFound = fmt.Errorf("documents: %w", db.ErrNotFound)
 
 // Document is one file sent on a record.
 type Document struct {

@@ -1,7 +1,6 @@
 package documents
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
@@ -63,9 +62,6 @@ func (h *Handler) download(c *fiber.Ctx) error {
 		return web.NotFound()
 	}
 	item, err := h.store.HolderItem(c.UserContext(), person, held.ID, int64(id))
-	if errors.Is(err, ErrNotFound) {
-		return web.NotFound()
-	}
 	if err != nil {
 		return err
 	}
@@ -94,9 +90,6 @@ func (h *Handler) download(c *fiber.Ctx) error {
 // with the type checked at upload, same-origin only, never cached.
 func Send(c *fiber.Ctx, objects storage.Store, d *Document, sending func() error) error {
 	r, info, err := objects.Get(c.UserContext(), d.ObjectKey)
-	if errors.Is(err, storage.ErrNotFound) {
-		return web.NotFound()
-	}
 	if err != nil {
 		return fmt.Errorf("documents: send %d: %w", d.ID, err)
 	}

@@ -29,13 +29,14 @@ import (
 	"gorm.io/gorm/clause"
 
 	"portal/app/clock"
+	"portal/app/db"
 	"portal/app/formdef"
 	"portal/app/seal"
 )
 
 var (
 	// ErrNotFound is a form the actor may not reach, or none.
-	ErrNotFound = errors.New("forms: not found")
+	ErrNotFound = fmt.Errorf("forms: %w", db.ErrNotFound)
 	// ErrConflict is a save from a revision that is no longer the latest.
 	ErrConflict = errors.New("forms: saved meanwhile elsewhere")
 )

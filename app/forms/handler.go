@@ -72,9 +72,6 @@ func (h *Handler) holderForm(c *fiber.Ctx) (*Form, Template, error) {
 		return nil, Template{}, web.NotFound()
 	}
 	f, err := h.Store.HolderForm(c.UserContext(), *web.CurrentSession(c).PersonID, held.ID, int64(id))
-	if errors.Is(err, ErrNotFound) {
-		return nil, Template{}, web.NotFound()
-	}
 	if err != nil {
 		return nil, Template{}, err
 	}
@@ -183,9 +180,6 @@ func (h *Handler) pageSave(c *fiber.Ctx) error {
 	}
 	if errors.Is(err, ErrConflict) {
 		return h.conflict(c, f, t, page)
-	}
-	if errors.Is(err, ErrNotFound) {
-		return web.NotFound() // submitted meanwhile, in another tab
 	}
 	if err != nil {
 		return err

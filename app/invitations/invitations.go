@@ -32,6 +32,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/db"
 	"portal/app/web"
 )
 
@@ -56,7 +57,7 @@ const (
 
 // Errors of the lifecycle.
 var (
-	ErrNotFound  = errors.New("invitations: not found")
+	ErrNotFound  = fmt.Errorf("invitations: %w", db.ErrNotFound)
 	ErrWrongCode = errors.New("invitations: wrong code")
 	ErrVoid      = errors.New("invitations: void after too many wrong codes")
 )

@@ -475,9 +475,6 @@ func (h *Handler) holderThread(c *fiber.Ctx) (*Thread, error) {
 		return nil, web.NotFound()
 	}
 	th, err := h.Store.HolderThread(c.UserContext(), person(c), access.Holding(c).ID, int64(id))
-	if errors.Is(err, ErrNotFound) {
-		return nil, web.NotFound()
-	}
 	return th, err
 }
 

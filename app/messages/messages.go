@@ -33,12 +33,13 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/db"
 	"portal/app/seal"
 )
 
 var (
 	// ErrNotFound is a thread or type the actor may not reach, or none.
-	ErrNotFound = errors.New("messages: not found")
+	ErrNotFound = fmt.Errorf("messages: %w", db.ErrNotFound)
 )
 
 // BodyMax is the longest message, in characters (guide 002: long

@@ -9,10 +9,11 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/db"
 )
 
 // ErrNotFound is returned for an outbox message that does not exist.
-var ErrNotFound = errors.New("notify: not found")
+var ErrNotFound = fmt.Errorf("notify: %w", db.ErrNotFound)
 
 // OutboxMessage is one row of outbox_messages: a message as it was handed
 // to the outbox provider.

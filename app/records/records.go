@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"portal/app/db"
 )
 
 // Kinds of record.
@@ -31,7 +33,7 @@ const (
 var Kinds = []string{KindChild, KindFosterCarer, KindAdult}
 
 // ErrNotFound is returned for a record that is missing or out of reach.
-var ErrNotFound = errors.New("records: not found")
+var ErrNotFound = fmt.Errorf("records: %w", db.ErrNotFound)
 
 // Record is one case-system record.
 type Record struct {

@@ -50,9 +50,6 @@ func (h *Handler) invitationActivate(c *fiber.Ctx) error {
 		}
 		return h.Access.Give(c.UserContext(), tx, grants)
 	})
-	if errors.Is(err, invitations.ErrNotFound) {
-		return web.NotFound()
-	}
 	if err != nil {
 		return err
 	}

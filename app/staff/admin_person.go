@@ -3,8 +3,6 @@ package staff
 import (
 	"time"
 
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/accounts"
@@ -66,8 +64,5 @@ func (h *Handler) personOf(c *fiber.Ctx) (*accounts.Person, error) {
 		return nil, web.NotFound()
 	}
 	p, err := h.People.Get(c.UserContext(), int64(id))
-	if errors.Is(err, accounts.ErrNotFound) {
-		return nil, web.NotFound()
-	}
 	return p, err
 }

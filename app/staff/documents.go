@@ -122,9 +122,6 @@ func (h *Handler) loadDocument(c *fiber.Ctx) error {
 		return web.NotFound()
 	}
 	d, err := h.Documents.OnRecord(c.UserContext(), teamRecord(c).ID, id)
-	if errors.Is(err, documents.ErrNotFound) {
-		return web.NotFound()
-	}
 	if err != nil {
 		return err
 	}

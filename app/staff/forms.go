@@ -1,7 +1,6 @@
 package staff
 
 import (
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,9 +154,6 @@ func (h *Handler) loadSubmission(c *fiber.Ctx) error {
 		return web.NotFound()
 	}
 	f, t, answers, err := h.Forms.Submitted(c.UserContext(), teamRecord(c).ID, id)
-	if errors.Is(err, forms.ErrNotFound) {
-		return web.NotFound()
-	}
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package staff
 
 import (
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,9 +89,6 @@ func (h *Handler) loadThread(c *fiber.Ctx) error {
 		return web.NotFound()
 	}
 	th, err := h.Messages.InboxThread(c.UserContext(), *actor(c).TeamID, id)
-	if errors.Is(err, messages.ErrNotFound) {
-		return web.NotFound()
-	}
 	if err != nil {
 		return err
 	}

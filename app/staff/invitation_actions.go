@@ -58,9 +58,6 @@ func (h *Handler) backTo(c *fiber.Ctx, inv *invitations.Invitation) (*records.Re
 		}
 	}
 	r, err := h.Records.InTeam(c.UserContext(), inv.TeamID, back)
-	if errors.Is(err, records.ErrNotFound) {
-		return nil, web.NotFound()
-	}
 	return r, err
 }
 
@@ -107,9 +104,6 @@ func (h *Handler) invitationConfirm(c *fiber.Ctx) error {
 // Account Invitation") and goes back to the record.
 func (h *Handler) sendInvitation(c *fiber.Ctx, inv *invitations.Invitation, r *records.Record, action string) error {
 	token, err := h.Invitations.Send(c.UserContext(), inv.TeamID, inv.ID)
-	if errors.Is(err, invitations.ErrNotFound) {
-		return web.NotFound() // changed meanwhile (another worker, or accepted)
-	}
 	if err != nil {
 		return err
 	}
@@ -135,9 +129,6 @@ func (h *Handler) invitationResend(c *fiber.Ctx) error {
 		return h.sendInvitation(c, inv, r, "invitation.resent")
 	case invitations.CodeSent:
 		_, code, err := h.Invitations.NewCodeFor(c.UserContext(), inv.TeamID, inv.ID)
-		if errors.Is(err, invitations.ErrNotFound) {
-			return web.NotFound()
-		}
 		if err != nil {
 			return err
 		}

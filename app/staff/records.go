@@ -38,9 +38,6 @@ func (h *Handler) loadRecord(c *fiber.Ctx) error {
 		return web.NotFound()
 	}
 	r, err := h.Records.InTeam(c.UserContext(), *actor(c).TeamID, int64(id))
-	if errors.Is(err, records.ErrNotFound) {
-		return web.NotFound()
-	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
+
+	"portal/app/db"
 )
 
 // Error is an expected outcome a handler returns: a status and the message
@@ -58,6 +60,10 @@ func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 			status, key = we.Status, we.Key
 		case errors.As(err, &fe):
 			status = fe.Code
+		case errors.Is(err, db.ErrNotFound):
+			// Security: a row that is not there and one that is not the
+			// actor's are the same missing page.
+			status, key = fiber.StatusNotFound, "errors.not_found.body"
 		}
 		base, ok := errorPages[status]
 		if !ok {
