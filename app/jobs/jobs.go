@@ -37,6 +37,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"gorm.io/gorm"
 
+	"portal/app/access"
 	"portal/app/audit"
 	"portal/app/auth"
 	"portal/app/clock"
@@ -98,6 +99,7 @@ type Schedule struct {
 // Its Cleanup, SendGrantEndNotices and Retention methods are the jobs'
 // work; tests call them directly.
 type Runner struct {
+	access    *access.Store // whose grants are owed an access-ending notice
 	db        *gorm.DB
 	notifier  *notify.Notifier
 	audit     *audit.Log
@@ -127,7 +129,7 @@ func New(o Options) (*Runner, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	r := &Runner{db: o.DB.Gorm, notifier: o.Notifier, audit: o.Audit, sessions: o.Sessions, limiter: o.Limiter,
+	r := &Runner{db: o.DB.Gorm, access: access.NewStore(o.DB.Gorm, o.Clock), notifier: o.Notifier, audit: o.Audit, sessions: o.Sessions, limiter: o.Limiter,
 		codes: o.Codes, calls: o.Calls, clock: o.Clock, log: o.Log}
 
 	workers := river.NewWorkers()
