@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"portal/app/accounts"
 	"portal/app/clock"
 )
 
@@ -37,17 +38,14 @@ func (s *Store) EndNoticesDue(ctx context.Context, after int64, limit int) ([]in
 	return ids, nil
 }
 
-// NoticeTo is whom a notice goes to: an address and a language, nothing else.
-type NoticeTo struct{ Email, Locale string }
-
 // ClaimEndNotice marks grant id's notice sent, in tx (the caller queues the
 // email in the same transaction), if it is still owed, and returns whom it
 // goes to; nil when another run sent it or it is owed no more. A second
 // machine's claim waits on the row lock and then finds it sent.
-func (s *Store) ClaimEndNotice(ctx context.Context, tx *gorm.DB, id int64) (*NoticeTo, error) {
+func (s *Store) ClaimEndNotice(ctx context.Context, tx *gorm.DB, id int64) (*accounts.Recipient, error) {
 	p := s.noticeParams()
 	p["id"] = id
-	var to []NoticeTo
+	var to []accounts.Recipient
 	if err := tx.WithContext(ctx).Raw(`UPDATE grants g SET end_notice_sent_at = @now FROM people p
 		WHERE g.id = @id AND p.id = g.person_id AND `+endNoticeDue+` RETURNING p.email, p.locale`, p).Scan(&to).Error; err != nil {
 		return nil, fmt.Errorf("access: claim end notice %d: %w", id, err)

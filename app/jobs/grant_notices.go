@@ -59,13 +59,3 @@ func (r *Runner) sendGrantEndNotice(ctx context.Context, id int64) (bool, error)
 	}
 	return claimed, nil
 }
-
-// withParam returns a copy of params with key set to v.
-func withParam(params map[string]any, key string, v any) map[string]any {
-	out := make(map[string]any, len(params)+1)
-	for k, x := range params {
-		out[k] = x
-	}
-	out[key] = v
-	return out
-}

@@ -38,6 +38,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/access"
+	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/auth"
 	"portal/app/clock"
@@ -99,7 +100,8 @@ type Schedule struct {
 // Its Cleanup, SendGrantEndNotices and Retention methods are the jobs'
 // work; tests call them directly.
 type Runner struct {
-	access    *access.Store // whose grants are owed an access-ending notice
+	access    *access.Store   // whose grants are owed an access-ending notice
+	people    *accounts.Store // whose accounts are unused (Retention)
 	db        *gorm.DB
 	notifier  *notify.Notifier
 	audit     *audit.Log
@@ -129,7 +131,7 @@ func New(o Options) (*Runner, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	r := &Runner{db: o.DB.Gorm, access: access.NewStore(o.DB.Gorm, o.Clock), notifier: o.Notifier, audit: o.Audit, sessions: o.Sessions, limiter: o.Limiter,
+	r := &Runner{db: o.DB.Gorm, access: access.NewStore(o.DB.Gorm, o.Clock), people: accounts.NewStore(o.DB.Gorm), notifier: o.Notifier, audit: o.Audit, sessions: o.Sessions, limiter: o.Limiter,
 		codes: o.Codes, calls: o.Calls, clock: o.Clock, log: o.Log}
 
 	workers := river.NewWorkers()
