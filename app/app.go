@@ -5,7 +5,7 @@
 //   - Immutable is on: Fiber must not reuse request buffers behind values a
 //     handler keeps (one family's data in another's response is the worst
 //     failure this service can have).
-//   - Middleware order: recover → request id → access log → security
+//   - Middleware order: recover → request id → client address → access log → security
 //     headers → body limit → compression → static files → locale → session
 //     → revalidation (ETags, visitors only) → text only → uploads only when
 //     signed in → CSRF → rate limit → routes; every unsafe request passes
@@ -167,8 +167,7 @@ func New(d Deps) (*App, error) {
 		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
 		Devices: auth.NewDevices(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
 		Codes:   a.Codes, Calls: a.Calls,
-		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log, TrustFly: d.Config.TrustFlyClientIP,
-		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
+		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log, Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
 
 	if d.Scanner == nil && d.Config.IsProduction() {
 		d.Log.Warn("uploads are not virus-scanned: no scanner is configured (app.Deps.Scanner)")
@@ -202,7 +201,7 @@ func New(d Deps) (*App, error) {
 		a.perIP = slow.PerIP
 	}
 	a.Use(recover.New())
-	a.Use(web.RequestIDs(), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
+	a.Use(web.RequestIDs(), web.ClientIPs(d.Config.TrustFlyClientIP), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
 	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, isUpload))
 	a.Use(web.Compress())
 	mountStatic(a.App, d.Static, assets)
@@ -212,7 +211,7 @@ func New(d Deps) (*App, error) {
 	if d.UnsafeLimit != nil {
 		limit = *d.UnsafeLimit
 	}
-	a.Use(web.RateLimit(a.Limiter, limit, d.Config.TrustFlyClientIP))
+	a.Use(web.RateLimit(a.Limiter, limit))
 	routes(a, d, authH, people)
 	return a, nil
 }

@@ -75,7 +75,7 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 
 	staffH := staff.NewHandler(staff.Deps{DB: d.DB.Gorm, Render: a.Render, People: people,
 		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Documents: docs, Forms: a.Forms, Messages: msgs, Objects: d.Store, Scanner: scanner(d), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
-		Notifier: d.Notifier, Clock: d.Clock, TrustFly: d.Config.TrustFlyClientIP})
+		Notifier: d.Notifier, Clock: d.Clock})
 	staffGroup := signedIn.Group("/staff", authH.RequireStaff())
 	staffH.Mount(staffGroup)
 

@@ -121,8 +121,8 @@ func (d Dashboard) Count(section string) int64 {
 func (h *Handler) dashboard(c *fiber.Ctx) error {
 	held := Holding(c)
 	person := *web.CurrentSession(c).PersonID
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person, Action: "record.viewed",
-		RecordID: &held.ID, RequestID: web.RequestID(c)}); err != nil {
+	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person, Action: "record.viewed",
+		RecordID: &held.ID})); err != nil {
 		return err
 	}
 	v := Dashboard{Held: held, Counts: map[string]int64{}}

@@ -103,3 +103,28 @@ func TestASignedInPageIsOneWriteRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// Every audit event a request writes names the client's address and the
+// request (web.FromRequest): opening a record, signing out.
+func TestEveryAuditEventOfARequestHasItsAddressAndID(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	team := a.NewTeam(t, "Children in care")
+	child := a.NewRecord(t, team, "Ellie", "Smith")
+	parent := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, parent, child, access.Parent)
+	c := a.Client(t)
+	a.SignIn(t, c, parent)
+	c.Get("/records/" + strconv.FormatInt(child.ID, 10))
+	c.Get("/profile")
+	c.PostForm("/sign-out", nil)
+	var events []struct{ Action, IP, RequestID string }
+	a.DB.Gorm.Raw(`SELECT action, ip, request_id FROM audit_events ORDER BY id`).Scan(&events)
+	if len(events) < 2 {
+		t.Fatalf("only %d events: %v", len(events), events)
+	}
+	for _, e := range events {
+		if e.IP == "" || len(e.RequestID) != 16 {
+			t.Errorf("%s: address %q, request %q", e.Action, e.IP, e.RequestID)
+		}
+	}
+}

@@ -69,8 +69,7 @@ func (h *Handler) profileSave(c *fiber.Ctx) error {
 	if err := h.People.UpdateProfile(c.UserContext(), h.Sealer, p.ID, pr, h.Clock.Now()); err != nil {
 		return err
 	}
-	if err := h.Audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "account.profile_updated",
-		RequestID: web.RequestID(c)}); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "account.profile_updated"})); err != nil {
 		return err
 	}
 	web.SetLanguage(c, pr.Locale, h.Secure)
@@ -114,8 +113,7 @@ func (h *Handler) signOutEverywhere(c *fiber.Ctx) error {
 	if err := h.Sessions.DestroyAll(c.UserContext(), id); err != nil {
 		return err
 	}
-	if err := h.Audit.Write(c.UserContext(), nil, audit.Event{ActorID: &id, Action: "session.signed_out_everywhere",
-		RequestID: web.RequestID(c)}); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &id, Action: "session.signed_out_everywhere"})); err != nil {
 		return err
 	}
 	if err := h.Sessions.Destroy(c); err != nil {

@@ -43,8 +43,7 @@ func (h *Handler) termsAccept(c *fiber.Ctx) error {
 	if err := h.People.AcceptTerms(c.UserContext(), id, form.Values["updates"] == "yes", h.Clock.Now()); err != nil {
 		return err
 	}
-	if err := h.Audit.Write(c.UserContext(), nil, audit.Event{ActorID: &id, Action: "account.terms_accepted",
-		RequestID: web.RequestID(c)}); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &id, Action: "account.terms_accepted"})); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/account")

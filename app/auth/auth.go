@@ -39,7 +39,6 @@ type Handler struct {
 	calls    *Calls
 	sealer   *seal.Sealer
 	notifier *notify.Notifier
-	trustFly bool
 	secure   bool
 	regions  []string
 	render   *web.Renderer
@@ -65,7 +64,6 @@ type Deps struct {
 	Notifier *notify.Notifier
 	Clock    clock.Clock
 	Log      *slog.Logger
-	TrustFly bool     // read the client address from Fly-Client-IP
 	Secure   bool     // production: cookies are Secure
 	Regions  []string // PHONE_COUNTRIES: where sign-in phones may be
 }
@@ -74,7 +72,7 @@ type Deps struct {
 func NewHandler(d Deps) *Handler {
 	return &Handler{sessions: d.Sessions, render: d.Render, people: d.People, audit: d.Audit, limiter: d.Limiter,
 		hasher: d.Hasher, lockout: d.Lockout, devices: d.Devices, codes: d.Codes, calls: d.Calls, sealer: d.Sealer, notifier: d.Notifier,
-		clock: d.Clock, log: d.Log, trustFly: d.TrustFly, secure: d.Secure, regions: d.Regions}
+		clock: d.Clock, log: d.Log, secure: d.Secure, regions: d.Regions}
 }
 
 // CheckRegions refuses a PHONE_COUNTRIES that names a region the portal

@@ -193,7 +193,7 @@ func (pc *phoneCheck) send(c *fiber.Ctx) error {
 	}
 	who := strconv.FormatInt(p.ID, 10)
 	until, err := pc.h.overLimit(c, append(numberLimits(p, number, phoneSendsPerNumber, typedSendsPerNumber),
-		limit{phoneSendsPerPerson, who}, limit{phoneSendsPerDay, who}, limit{phoneSendsPerIP, web.ClientIP(c, pc.h.trustFly)})...)
+		limit{phoneSendsPerPerson, who}, limit{phoneSendsPerDay, who}, limit{phoneSendsPerIP, web.IP(c)})...)
 	if err != nil || !until.IsZero() {
 		return pc.limited(c, p, until, err)
 	}
@@ -244,7 +244,7 @@ func (pc *phoneCheck) call(c *fiber.Ctx) error {
 	}
 	who := strconv.FormatInt(p.ID, 10)
 	until, err := pc.h.overLimit(c, append(numberLimits(p, number, callsPerNumber, typedCallsPerNumber),
-		limit{callsPerPerson, who}, limit{callsPerDay, who}, limit{callsPerIP, web.ClientIP(c, pc.h.trustFly)})...)
+		limit{callsPerPerson, who}, limit{callsPerDay, who}, limit{callsPerIP, web.IP(c)})...)
 	if err != nil || !until.IsZero() {
 		return pc.limited(c, p, until, err)
 	}

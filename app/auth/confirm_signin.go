@@ -46,8 +46,7 @@ func (h *Handler) enrolPhone(c *fiber.Ctx, p *accounts.Person, st confirmState, 
 	if err := h.people.SetPhone(c.UserContext(), p.ID, st.EnrolSealed, MaskPhone(number), st.EnrolMobile); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "phone.enrolled",
-		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "phone.enrolled"})); err != nil {
 		return err
 	}
 	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{Next: st.Next}); err != nil {
@@ -75,8 +74,7 @@ func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) 
 	if err := h.recogniseDevice(c, p); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "session.signed_in",
-		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "session.signed_in"})); err != nil {
 		return err
 	}
 	web.SetLanguage(c, p.Locale, h.secure)

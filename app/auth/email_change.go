@@ -136,8 +136,7 @@ func (h *Handler) emailChanged(c *fiber.Ctx, p *accounts.Person) error {
 		Template: "email_address_changed", Data: map[string]string{"Link": "/help#changing-your-details"}}); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "account.email_changed",
-		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "account.email_changed"})); err != nil {
 		return err
 	}
 	if err := h.sessions.DestroyAll(c.UserContext(), p.ID); err != nil {

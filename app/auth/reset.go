@@ -40,7 +40,7 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 		return h.resetPage(c, EmailFlow{Step: "email"}, form, fiber.StatusUnprocessableEntity)
 	}
 	until, err := h.overLimit(c, limit{resetSendsPerEmail, strings.ToLower(email)},
-		limit{resetSendsPerIP, web.ClientIP(c, h.trustFly)})
+		limit{resetSendsPerIP, web.IP(c)})
 	if err != nil {
 		return err
 	}
@@ -126,8 +126,7 @@ func (h *Handler) resetPassword(c *fiber.Ctx) error {
 	if err := h.sessions.DestroyAll(c.UserContext(), person.ID); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person.ID, Action: "account.password_reset",
-		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "account.password_reset"})); err != nil {
 		return err
 	}
 	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), flowState{}); err != nil {

@@ -43,8 +43,8 @@ func (h *Handler) signedOut(c *fiber.Ctx) error {
 func (h *Handler) endSession(c *fiber.Ctx, action string) error {
 	sess := web.CurrentSession(c)
 	if sess != nil && sess.PersonID != nil {
-		if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: sess.PersonID, Action: action,
-			IP: c.IP(), RequestID: web.RequestID(c)}); err != nil {
+		if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: sess.PersonID, Action: action,
+			IP: c.IP()})); err != nil {
 			return err
 		}
 	}

@@ -46,7 +46,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.signInInvalid(c, form)
 	}
-	ok, until, err := h.limiter.Allow(c.UserContext(), signInAttempts, web.ClientIP(c, h.trustFly))
+	ok, until, err := h.limiter.Allow(c.UserContext(), signInAttempts, web.IP(c))
 	if err != nil {
 		return err
 	}
@@ -93,8 +93,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if err := h.sessions.SetData(c.UserContext(), sess, confirmState{Next: form.Values["next"]}); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person.ID, Action: "session.password_checked",
-		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "session.password_checked"})); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/sign-in/confirm")
@@ -129,8 +128,7 @@ func (h *Handler) tellLocked(c *fiber.Ctx, person *accounts.Person) error {
 		Lang: person.Locale, Template: "email_account_locked", Data: map[string]string{"Link": "/help#locked-out"}}); err != nil {
 		return err
 	}
-	return h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person.ID, Action: "account.locked",
-		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)})
+	return h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "account.locked"}))
 }
 
 func (h *Handler) signInLocked(c *fiber.Ctx, form *web.Form, until time.Time) error {

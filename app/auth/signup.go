@@ -107,7 +107,7 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 		return h.signUpPage(c, EmailFlow{Step: "email"}, form, fiber.StatusUnprocessableEntity)
 	}
 	until, err := h.overLimit(c, limit{signUpSendsPerEmail, strings.ToLower(email)},
-		limit{signUpSendsPerIP, web.ClientIP(c, h.trustFly)})
+		limit{signUpSendsPerIP, web.IP(c)})
 	if err != nil {
 		return err
 	}
@@ -214,8 +214,7 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 	if err := h.people.Create(c.UserContext(), p); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: "account.created",
-		IP: web.ClientIP(c, h.trustFly), RequestID: web.RequestID(c)}); err != nil {
+	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "account.created"})); err != nil {
 		return err
 	}
 	// Security: the new account starts at AAL1; the phone step comes next.

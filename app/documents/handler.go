@@ -42,8 +42,8 @@ func (h *Handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person, Action: "document.listed",
-		RecordID: &held.ID, RequestID: web.RequestID(c)}); err != nil {
+	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person, Action: "document.listed",
+		RecordID: &held.ID})); err != nil {
 		return err
 	}
 	return h.render.Render(c, web.Page{Template: "documents/list", Title: "records.nav.documents", Data: items,
@@ -77,8 +77,8 @@ func (h *Handler) download(c *fiber.Ctx) error {
 		if first {
 			action = "document.opened"
 		}
-		return h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &person, Action: action, RecordID: &held.ID,
-			Target: fmt.Sprintf("document:%d", item.ID), RequestID: web.RequestID(c)})
+		return h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person, Action: action, RecordID: &held.ID,
+			Target: fmt.Sprintf("document:%d", item.ID)}))
 	})
 }
 

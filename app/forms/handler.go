@@ -252,8 +252,8 @@ func (h *Handler) auditForm(c *fiber.Ctx, action string, f *Form) error {
 // auditFormTx is auditForm inside the transaction of the change it records.
 func (h *Handler) auditFormTx(c *fiber.Ctx, tx *gorm.DB, action string, f *Form) error {
 	person := *web.CurrentSession(c).PersonID
-	return h.Audit.Write(c.UserContext(), tx, audit.Event{ActorID: &person, Action: action, RecordID: &f.RecordID,
-		Target: "form:" + itoa(f.ID), RequestID: web.RequestID(c)})
+	return h.Audit.Write(c.UserContext(), tx, web.FromRequest(c, audit.Event{ActorID: &person, Action: action, RecordID: &f.RecordID,
+		Target: "form:" + itoa(f.ID)}))
 }
 
 // today is the calendar day in London, for date rules.

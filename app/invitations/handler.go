@@ -162,8 +162,8 @@ func (h *Handler) setupSubmit(c *fiber.Ctx) error {
 				}
 			}
 			rid := it.RecordID
-			if err := h.audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p.ID, Action: what, RecordID: &rid,
-				Target: "invitation:" + id, RequestID: web.RequestID(c)}); err != nil {
+			if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: what, RecordID: &rid,
+				Target: "invitation:" + id})); err != nil {
 				return err
 			}
 		}

@@ -480,8 +480,8 @@ func (h *Handler) holderThread(c *fiber.Ctx) (*Thread, error) {
 
 func (h *Handler) auditRecord(c *fiber.Ctx, action string, recordID int64, target string) error {
 	p := person(c)
-	return h.Audit.Write(c.UserContext(), nil, audit.Event{ActorID: &p, Action: action, RecordID: &recordID,
-		Target: target, RequestID: web.RequestID(c)})
+	return h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p, Action: action, RecordID: &recordID,
+		Target: target}))
 }
 
 // today is the calendar day in London, for a form's date rules.

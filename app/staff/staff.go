@@ -57,7 +57,6 @@ type Deps struct {
 	Sealer      *seal.Sealer
 	Notifier    *notify.Notifier
 	Clock       clock.Clock
-	TrustFly    bool
 }
 
 // Handler serves the staff view.
@@ -181,8 +180,7 @@ func (h *Handler) audit(c *fiber.Ctx, action string, recordID int64, target stri
 
 // auditTx is audit inside the transaction of the change it records.
 func (h *Handler) auditTx(c *fiber.Ctx, tx *gorm.DB, action string, recordID int64, target string) error {
-	e := audit.Event{ActorID: &actor(c).ID, Action: action, Target: target,
-		IP: web.ClientIP(c, h.TrustFly), RequestID: web.RequestID(c)}
+	e := web.FromRequest(c, audit.Event{ActorID: &actor(c).ID, Action: action, Target: target})
 	if recordID != 0 {
 		e.RecordID = &recordID
 	}

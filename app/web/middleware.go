@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
+	"portal/app/audit"
 	"portal/app/i18n"
 	"portal/app/ratelimit"
 )
@@ -160,6 +161,30 @@ func CSRF(exempt func(*fiber.Ctx) bool) fiber.Handler {
 	}
 }
 
+const clientIPKey = "web.clientIP"
+
+// ClientIPs works out each request's client address once (ClientIP), for
+// FromRequest and every handler (IP).
+func ClientIPs(trustFly bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Locals(clientIPKey, ClientIP(c, trustFly))
+		return c.Next()
+	}
+}
+
+// IP is the request's client address (ClientIPs).
+func IP(c *fiber.Ctx) string {
+	ip, _ := c.Locals(clientIPKey).(string)
+	return ip
+}
+
+// FromRequest is e with the request's client address and id: the one way
+// an audit event made in a request is built, so every one has both.
+func FromRequest(c *fiber.Ctx, e audit.Event) audit.Event {
+	e.IP, e.RequestID = IP(c), RequestID(c)
+	return e
+}
+
 // ClientIP is the address rate limits and the audit trail use. Fly's proxy
 // sets Fly-Client-IP; anywhere else the header could be forged, so it is
 // read only when configured.
@@ -205,12 +230,12 @@ func safeMethod(c *fiber.Ctx) bool {
 }
 
 // RateLimit counts every unsafe request against rule per client IP.
-func RateLimit(l *ratelimit.Limiter, rule ratelimit.Rule, trustFly bool) fiber.Handler {
+func RateLimit(l *ratelimit.Limiter, rule ratelimit.Rule) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if safeMethod(c) {
 			return c.Next()
 		}
-		ok, until, err := l.Allow(c.UserContext(), rule, ClientIP(c, trustFly))
+		ok, until, err := l.Allow(c.UserContext(), rule, IP(c))
 		if err != nil {
 			return err
 		}
