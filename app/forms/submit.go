@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"portal/app/access"
 	"portal/app/documents"
@@ -135,16 +136,13 @@ func (h *Handler) storeCopy(c *fiber.Ctx, f *Form, t Template, answers formdef.A
 // finish records the copy and marks the form submitted, with its audit
 // event, in one transaction.
 func (h *Handler) finish(c *fiber.Ctx, f *Form, doc *documents.Document) error {
-	tx := h.DB.WithContext(c.UserContext()).Begin()
-	defer tx.Rollback()
-	if err := h.Documents.Create(c.UserContext(), tx, doc, []int64{f.PersonID}); err != nil {
-		return err
-	}
-	if err := h.Store.MarkSubmitted(c.UserContext(), tx, f, doc.ID); err != nil {
-		return err
-	}
-	if err := h.auditFormTx(c, tx, "form.submitted", f); err != nil {
-		return err
-	}
-	return tx.Commit().Error
+	return h.DB.WithContext(c.UserContext()).Transaction(func(tx *gorm.DB) error {
+		if err := h.Documents.Create(c.UserContext(), tx, doc, []int64{f.PersonID}); err != nil {
+			return err
+		}
+		if err := h.Store.MarkSubmitted(c.UserContext(), tx, f, doc.ID); err != nil {
+			return err
+		}
+		return h.auditFormTx(c, tx, "form.submitted", f)
+	})
 }

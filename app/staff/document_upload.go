@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"portal/app/access"
 	"portal/app/documents"
@@ -207,16 +208,13 @@ func (h *Handler) storeDocument(c *fiber.Ctx, r *records.Record, up *upload) (*d
 		recipients = append(recipients, id)
 	}
 	err := h.stillHolders(c, r.ID, recipients)
-	tx := h.DB.WithContext(c.UserContext()).Begin()
-	defer tx.Rollback()
 	if err == nil {
-		err = h.Documents.Create(c.UserContext(), tx, d, recipients)
-	}
-	if err == nil {
-		err = h.auditTx(c, tx, "document.sent", r.ID, "document:"+itoa(d.ID))
-	}
-	if err == nil {
-		err = tx.Commit().Error
+		err = h.DB.WithContext(c.UserContext()).Transaction(func(tx *gorm.DB) error {
+			if err := h.Documents.Create(c.UserContext(), tx, d, recipients); err != nil {
+				return err
+			}
+			return h.auditTx(c, tx, "document.sent", r.ID, "document:"+itoa(d.ID))
+		})
 	}
 	if err != nil {
 		// Security: not the request's context, which may be why it failed.

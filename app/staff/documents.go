@@ -1,10 +1,10 @@
 package staff
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"portal/app/access"
 	"portal/app/documents"
@@ -90,17 +90,13 @@ func (h *Handler) documentWithdrawConfirm(c *fiber.Ctx) error {
 // see it, its file is deleted, and the trail keeps what happened.
 func (h *Handler) documentWithdraw(c *fiber.Ctx) error {
 	d, r := teamDocument(c)
-	tx := h.DB.WithContext(c.UserContext()).Begin()
-	defer tx.Rollback()
-	if _, err := h.Documents.Withdraw(c.UserContext(), tx, r.ID, d.ID, actor(c).ID); errors.Is(err, documents.ErrNotFound) {
-		return web.NotFound()
-	} else if err != nil {
-		return err
-	}
-	if err := h.auditTx(c, tx, "document.withdrawn", r.ID, "document:"+itoa(d.ID)); err != nil {
-		return err
-	}
-	if err := tx.Commit().Error; err != nil {
+	err := h.DB.WithContext(c.UserContext()).Transaction(func(tx *gorm.DB) error {
+		if _, err := h.Documents.Withdraw(c.UserContext(), tx, r.ID, d.ID, actor(c).ID); err != nil {
+			return err // documents.ErrNotFound: withdrawn meanwhile, a 404
+		}
+		return h.auditTx(c, tx, "document.withdrawn", r.ID, "document:"+itoa(d.ID))
+	})
+	if err != nil {
 		return err
 	}
 	// After the commit: a failed delete leaves a file nobody can reach

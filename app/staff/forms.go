@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"portal/app/access"
 	"portal/app/clock"
@@ -70,18 +71,19 @@ func (h *Handler) formSend(c *fiber.Ctx) error {
 	for i, x := range to {
 		people[i] = x.PersonID
 	}
-	tx := h.DB.WithContext(c.UserContext()).Begin()
-	defer tx.Rollback()
-	sent, err := h.Forms.Send(c.UserContext(), tx, tpl.ID, r.ID, people, &due, actor(c).ID)
-	if err != nil {
-		return err
-	}
-	for _, f := range sent {
-		if err := h.auditTx(c, tx, "form.sent", r.ID, "form:"+itoa(f.ID)); err != nil {
+	err = h.DB.WithContext(c.UserContext()).Transaction(func(tx *gorm.DB) error {
+		sent, err := h.Forms.Send(c.UserContext(), tx, tpl.ID, r.ID, people, &due, actor(c).ID)
+		if err != nil {
 			return err
 		}
-	}
-	if err := tx.Commit().Error; err != nil {
+		for _, f := range sent {
+			if err := h.auditTx(c, tx, "form.sent", r.ID, "form:"+itoa(f.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if err := h.notify(c, to, "email_new_form"); err != nil {
