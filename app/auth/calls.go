@@ -2,9 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -12,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/keyhash"
 	"portal/app/web"
 )
 
@@ -51,14 +49,7 @@ type Call struct {
 	Token string // goes to the voice provider only, never to the browser
 }
 
-func (s *Calls) hash(parts ...string) string {
-	m := hmac.New(sha256.New, s.key)
-	for _, p := range parts {
-		m.Write([]byte(p))
-		m.Write([]byte{0})
-	}
-	return hex.EncodeToString(m.Sum(nil))
-}
+func (s *Calls) hash(kind, v string) string { return keyhash.Hex(s.key, "call."+kind, v) }
 
 // Start records a new call to number for a person and purpose. Earlier
 // calls of the same person and purpose stop counting: only the newest call

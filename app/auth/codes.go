@@ -2,11 +2,8 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
@@ -16,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/keyhash"
 )
 
 // Code rules from the council's guides: six digits, valid ten minutes,
@@ -63,14 +61,8 @@ type oneTimeCode struct {
 
 func (oneTimeCode) TableName() string { return "one_time_codes" }
 
-func (s *Codes) hash(parts ...string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(strings.Join(parts, "\x00")))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
 func (s *Codes) subjectKey(purpose, subject string) string {
-	return s.hash("subject", purpose, strings.ToLower(strings.TrimSpace(subject)))
+	return keyhash.Hex(s.key, "code.subject", purpose, strings.ToLower(strings.TrimSpace(subject)))
 }
 
 // Issue makes a new code for subject, replacing any earlier one; the wrong
@@ -95,7 +87,7 @@ func (s *Codes) Issue(ctx context.Context, purpose, subject string) (string, err
 			AND used_at IS NULL AND replaced_at IS NULL`, now, purpose, key).Error; err != nil {
 			return err
 		}
-		return tx.Create(&oneTimeCode{Purpose: purpose, SubjectKey: key, CodeHash: s.hash("code", key, code),
+		return tx.Create(&oneTimeCode{Purpose: purpose, SubjectKey: key, CodeHash: keyhash.Hex(s.key, "code", key, code),
 			Failures: failures, CreatedAt: now, ExpiresAt: now.Add(CodeLifetime)}).Error
 	})
 	if err != nil {
@@ -127,7 +119,7 @@ func (s *Codes) Check(ctx context.Context, purpose, subject, code string) error 
 			return nil
 		}
 		want := []byte(c.CodeHash)
-		got := []byte(s.hash("code", key, strings.TrimSpace(code)))
+		got := []byte(keyhash.Hex(s.key, "code", key, strings.TrimSpace(code)))
 		if subtle.ConstantTimeCompare(want, got) != 1 {
 			if err := tx.Exec(`UPDATE one_time_codes SET failures = failures + 1 WHERE id = ?`, c.ID).Error; err != nil {
 				return err

@@ -2,9 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -13,6 +10,7 @@ import (
 
 	"portal/app/accounts"
 	"portal/app/clock"
+	"portal/app/keyhash"
 	"portal/app/notify"
 	"portal/app/web"
 )
@@ -42,9 +40,7 @@ func NewDevices(db *gorm.DB, clk clock.Clock, key []byte) *Devices {
 }
 
 func (d *Devices) hash(token string) string {
-	m := hmac.New(sha256.New, d.key)
-	m.Write([]byte("device:" + token))
-	return hex.EncodeToString(m.Sum(nil))
+	return keyhash.Hex(d.key, "device", token)
 }
 
 // Seen records that person signed in from the browser holding token and

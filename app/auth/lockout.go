@@ -2,9 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/keyhash"
 )
 
 // Lockout numbers from the council's guide (004): ten wrong tries in a row
@@ -35,9 +33,7 @@ func NewLockout(db *gorm.DB, clk clock.Clock, key []byte) *Lockout {
 }
 
 func (l *Lockout) emailKey(email string) string {
-	m := hmac.New(sha256.New, l.key)
-	m.Write([]byte("lockout:" + strings.ToLower(strings.TrimSpace(email))))
-	return hex.EncodeToString(m.Sum(nil))
+	return keyhash.Hex(l.key, "lockout", strings.ToLower(strings.TrimSpace(email)))
 }
 
 // LockedUntil reports until when sign-in for email is locked (zero if not).

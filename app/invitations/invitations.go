@@ -21,8 +21,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
@@ -33,6 +31,7 @@ import (
 
 	"portal/app/clock"
 	"portal/app/db"
+	"portal/app/keyhash"
 	"portal/app/web"
 )
 
@@ -135,9 +134,7 @@ func NewStore(db *gorm.DB, clk clock.Clock, key []byte) *Store {
 }
 
 func (s *Store) hash(kind, v string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("invitation:" + kind + ":" + v))
-	return hex.EncodeToString(m.Sum(nil))
+	return keyhash.Hex(s.key, "invitation:"+kind, v)
 }
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U.

@@ -13,15 +13,13 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 
 	"portal/app/clock"
+	"portal/app/keyhash"
 )
 
 // Rule is one limit.
@@ -46,9 +44,7 @@ func New(db *gorm.DB, clk clock.Clock, key []byte) *Limiter {
 // Key builds a limiter key from a rule and a subject, hashing the subject so
 // an email or a phone number never sits in the table in clear.
 func (l *Limiter) Key(r Rule, subject string) string {
-	m := hmac.New(sha256.New, l.key)
-	m.Write([]byte(subject))
-	return r.Name + ":" + hex.EncodeToString(m.Sum(nil)[:16])
+	return r.Name + ":" + keyhash.Hex(l.key, "ratelimit", subject)[:32]
 }
 
 // Allow counts one hit of subject under r and reports whether it is within

@@ -2,9 +2,7 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -19,6 +17,7 @@ import (
 
 	"portal/app/audit"
 	"portal/app/clock"
+	"portal/app/keyhash"
 	"portal/app/live"
 )
 
@@ -117,11 +116,7 @@ func NewSessions(db *gorm.DB, pool *pgxpool.Pool, key []byte, clk clock.Clock, s
 	return &Sessions{db: db, pool: pool, key: key, clock: clk, CookieName: name, secure: secure}
 }
 
-func (s *Sessions) hash(token string) []byte {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("session:" + token))
-	return m.Sum(nil)
-}
+func (s *Sessions) hash(token string) []byte { return keyhash.Sum(s.key, "session", token) }
 
 // Load finds the live session for the request's cookie, or nil. A session
 // past its end is ErrSessionExpired; within its FinalSaveGrace it is

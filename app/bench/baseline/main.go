@@ -14,8 +14,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"html/template"
@@ -27,6 +25,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"portal/app/keyhash"
 )
 
 func main() {
@@ -100,12 +100,11 @@ func (s *server) dashboard(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.ErrNotFound
 	}
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("session:" + c.Cookies("portal_session")))
+	hash := keyhash.Sum(s.key, "session", c.Cookies("portal_session"))
 	var sessionID, person int64
 	var lastActive time.Time
 	err = s.pool.QueryRow(ctx, `SELECT id, person_id, last_active_at FROM sessions
-		WHERE token_hash = $1 AND aal >= 2 AND expires_at > now()`, m.Sum(nil)).Scan(&sessionID, &person, &lastActive)
+		WHERE token_hash = $1 AND aal >= 2 AND expires_at > now()`, hash).Scan(&sessionID, &person, &lastActive)
 	if err != nil {
 		return fiber.ErrUnauthorized
 	}
