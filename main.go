@@ -129,7 +129,7 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	portal, err := app.New(app.Deps{Config: cfg, DB: database, Store: store, Bundle: bundle,
+	portal, err := app.New(ctx, app.Deps{Config: cfg, DB: database, Store: store, Bundle: bundle,
 		Views: sub("views"), Static: sub("static"), Log: log, Hasher: hasher, Notifier: notifier})
 	if err != nil {
 		return err

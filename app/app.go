@@ -111,8 +111,9 @@ type App struct {
 	perIP int // Serve's cap on connections per client address; 0: none
 }
 
-// New builds the portal from its dependencies.
-func New(d Deps) (*App, error) {
+// New builds the portal from its dependencies; ctx bounds its start (the
+// live hub's first connection, the form templates' sync) and the hub's life.
+func New(ctx context.Context, d Deps) (*App, error) {
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
 	}
@@ -143,10 +144,10 @@ func New(d Deps) (*App, error) {
 	}
 	a.Forms = forms.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
 	a.Hub = live.NewHub(d.DB.Pool, d.Log)
-	if err := a.Hub.Start(context.Background()); err != nil {
+	if err := a.Hub.Start(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.Forms.Sync(context.Background(), templates); err != nil {
+	if err := a.Forms.Sync(ctx, templates); err != nil {
 		return nil, err
 	}
 	a.Render = web.NewRenderer(web.Templates{Template: engine.Templates}, d.Bundle, a.Sessions, d.Config.IsDevelopment())

@@ -112,7 +112,7 @@ func NewApp(t testing.TB, o Options) *TestApp {
 	if o.Tune != nil {
 		o.Tune(&deps)
 	}
-	a, err := app.New(deps)
+	a, err := app.New(ctx, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
