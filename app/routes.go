@@ -35,7 +35,7 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	authH.MountPublic(pub)
 	grants := access.NewStore(d.DB.Gorm, d.Clock)
 	invites := invitations.NewStore(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
-	invitationsH := invitations.NewHandler(a.Render, invites, people, a.Audit)
+	invitationsH := invitations.NewHandler(invitations.Deps{Render: a.Render, Store: invites, People: people, Audit: a.Audit})
 	invitationsH.MountPublic(pub)
 	// Always mounted; a 404 unless a voice provider is Twilio. It proves
 	// itself by signature, so CSRF exempts /callbacks/ (csrfExempt).
@@ -55,19 +55,16 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	authH.MountSignedIn(signedIn)
 	accountsH.Mount(signedIn)
 	invitationsH.MountSignedIn(signedIn)
-	holdersH := access.NewHandler(a.Render, grants, a.Audit)
-	holdersH.Pending = invitationsH.Pending
-	holdersH.Contact = records.NewStore(d.DB.Gorm).ContactOf
 	msgs := messages.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
 	msgs.Notify = func(ctx context.Context, tx *gorm.DB, topic string, id int64) error {
 		return live.Notify(ctx, tx, live.Event{Topic: topic, ID: id})
 	}
-	holdersH.Counts["messages"] = msgs.Unread
 	docs := documents.NewStore(d.DB.Gorm, d.Clock)
-	holdersH.Counts["documents"] = docs.Unopened
-	holdersH.Counts["forms"] = a.Forms.Count
+	holdersH := access.NewHandler(access.Deps{Render: a.Render, Store: grants, Audit: a.Audit,
+		Pending: invitationsH.Pending, Contact: records.NewStore(d.DB.Gorm).ContactOf,
+		Counts: map[string]access.Counter{"messages": msgs.Unread, "documents": docs.Unopened, "forms": a.Forms.Count}})
 	record := holdersH.Mount(signedIn)
-	documents.NewHandler(a.Render, docs, d.Store, a.Audit).Mount(record)
+	documents.NewHandler(documents.Deps{Render: a.Render, Store: docs, Objects: d.Store, Audit: a.Audit}).Mount(record)
 	messages.NewHandler(messages.Deps{Render: a.Render, Store: msgs, Forms: a.Forms, People: people, Audit: a.Audit,
 		Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock, Access: grants, Hub: a.Hub, Limiter: a.Limiter}).Mount(record)
 	forms.NewHandler(forms.Deps{DB: d.DB.Gorm, Render: a.Render, Store: a.Forms, Documents: docs, Objects: d.Store,

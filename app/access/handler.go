@@ -11,11 +11,14 @@ import (
 )
 
 // Handler serves a holder's pages: "Select an account" and each record's
-// dashboard and sections.
-type Handler struct {
-	render *web.Renderer
-	store  *Store
-	audit  *audit.Log
+// dashboard.
+type Handler struct{ Deps }
+
+// Deps are what the holder pages work with, all given at construction.
+type Deps struct {
+	Render *web.Renderer
+	Store  *Store
+	Audit  *audit.Log
 	// Pending reports whether the person has invitations waiting at
 	// Account setup (the invitations feature sets it; guide 001 sends them
 	// there first).
@@ -33,9 +36,7 @@ type Handler struct {
 type Counter func(ctx context.Context, personID, recordID int64) (int64, error)
 
 // NewHandler returns the holder pages' handler.
-func NewHandler(r *web.Renderer, s *Store, a *audit.Log) *Handler {
-	return &Handler{render: r, store: s, audit: a, Counts: map[string]Counter{}}
-}
+func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 
 // Mount adds the holder's routes to the signed-in group, and returns the
 // group of one record's pages (/records/:record), which only a holder of
@@ -60,14 +61,14 @@ func (h *Handler) selectAccount(c *fiber.Ctx) error {
 			return web.Redirect(c, "/account/setup")
 		}
 	}
-	held, err := h.store.RecordsOf(c.UserContext(), person)
+	held, err := h.Store.RecordsOf(c.UserContext(), person)
 	if err != nil {
 		return err
 	}
 	if len(held) == 1 {
 		return web.Redirect(c, "/records/"+itoa(held[0].ID))
 	}
-	return h.render.Render(c, web.Page{Template: "account/select", Title: "account.select.title", Data: held})
+	return h.Render.Render(c, web.Page{Template: "account/select", Title: "account.select.title", Data: held})
 }
 
 const heldKey = "access.held"
@@ -79,7 +80,7 @@ func (h *Handler) requireHolding(c *fiber.Ctx) error {
 	if err != nil {
 		return web.NotFound()
 	}
-	held, err := h.store.Holding(c.UserContext(), *web.CurrentSession(c).PersonID, int64(id))
+	held, err := h.Store.Holding(c.UserContext(), *web.CurrentSession(c).PersonID, int64(id))
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func (d Dashboard) Count(section string) int64 {
 func (h *Handler) dashboard(c *fiber.Ctx) error {
 	held := Holding(c)
 	person := *web.CurrentSession(c).PersonID
-	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person, Action: "record.viewed",
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person, Action: "record.viewed",
 		RecordID: &held.ID})); err != nil {
 		return err
 	}
@@ -139,6 +140,6 @@ func (h *Handler) dashboard(c *fiber.Ctx) error {
 		}
 		v.Counts[section] = n
 	}
-	return h.render.Render(c, web.Page{Template: "records/dashboard", Title: "records.dashboard.title", Data: v,
+	return h.Render.Render(c, web.Page{Template: "records/dashboard", Title: "records.dashboard.title", Data: v,
 		Record: Frame(held, "dashboard")})
 }

@@ -29,24 +29,7 @@ import (
 )
 
 // Handler serves the session endpoints.
-type Handler struct {
-	sessions *web.Sessions
-	limiter  *ratelimit.Limiter
-	hasher   *Hasher
-	lockout  *Lockout
-	devices  *Devices
-	codes    *Codes
-	calls    *Calls
-	sealer   *seal.Sealer
-	notifier *notify.Notifier
-	secure   bool
-	regions  []string
-	render   *web.Renderer
-	people   *accounts.Store
-	audit    *audit.Log
-	clock    clock.Clock
-	log      *slog.Logger
-}
+type Handler struct{ Deps }
 
 // Deps are what the auth handler works with.
 type Deps struct {
@@ -69,11 +52,7 @@ type Deps struct {
 }
 
 // NewHandler returns the auth handler.
-func NewHandler(d Deps) *Handler {
-	return &Handler{sessions: d.Sessions, render: d.Render, people: d.People, audit: d.Audit, limiter: d.Limiter,
-		hasher: d.Hasher, lockout: d.Lockout, devices: d.Devices, codes: d.Codes, calls: d.Calls, sealer: d.Sealer, notifier: d.Notifier,
-		clock: d.Clock, log: d.Log, secure: d.Secure, regions: d.Regions}
-}
+func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 
 // CheckRegions refuses a PHONE_COUNTRIES that names a region the portal
 // cannot name on its pages (see Countries).
@@ -91,8 +70,8 @@ func CheckRegions(regions []string) error {
 
 // countries are the allowed regions, for the "Country code" select.
 func (h *Handler) countries() []Country {
-	out := make([]Country, 0, len(h.regions))
-	for _, r := range h.regions {
+	out := make([]Country, 0, len(h.Regions))
+	for _, r := range h.Regions {
 		out = append(out, Countries[r])
 	}
 	return out

@@ -90,7 +90,7 @@ func (pc *phoneCheck) page(c *fiber.Ctx, v ConfirmView, form *web.Form, status i
 		v.Base = pc.base
 	}
 	v.Intro, v.Countries = pc.intro, pc.h.countries()
-	return pc.h.render.Render(c, web.Page{Template: "auth/confirm", Title: pc.title, Data: v, Form: form, Status: status})
+	return pc.h.Render.Render(c, web.Page{Template: "auth/confirm", Title: pc.title, Data: v, Form: form, Status: status})
 }
 
 // load returns the person doing the check, or nil after redirecting.
@@ -123,7 +123,7 @@ func (pc *phoneCheck) enrolStep(p *accounts.Person, st confirmState) string {
 		return "nophone"
 	case p.PhoneRemovedAt == nil:
 		return "enrol"
-	case !pc.h.clock.Now().Before(p.PhoneRemovedAt.Add(ReenrolWindow)):
+	case !pc.h.Clock.Now().Before(p.PhoneRemovedAt.Add(ReenrolWindow)):
 		// Security: the window is checked first, whatever the session says:
 		// an emailed code passed in time does not hold the window open.
 		return "closed"
@@ -143,7 +143,7 @@ func typedNumber(c *fiber.Ctx) bool { return c.FormValue("resend") != "1" }
 // number (sealed into the session), else the one on the account.
 func (pc *phoneCheck) number(c *fiber.Ctx, p *accounts.Person, typed bool) (string, bool, *web.Form, error) {
 	if p.PhoneSealed != "" {
-		plain, err := pc.h.sealer.Open("person.phone", p.PhoneSealed)
+		plain, err := pc.h.Sealer.Open("person.phone", p.PhoneSealed)
 		return string(plain), p.PhoneMobile, nil, err
 	}
 	st := confirmStateOf(web.CurrentSession(c))
@@ -151,7 +151,7 @@ func (pc *phoneCheck) number(c *fiber.Ctx, p *accounts.Person, typed bool) (stri
 		return "", false, nil, errStartAgain
 	}
 	if !typed { // "Send new code" while adding: the number already typed
-		plain, err := pc.h.sealer.Open("person.phone", st.EnrolSealed)
+		plain, err := pc.h.Sealer.Open("person.phone", st.EnrolSealed)
 		if err != nil {
 			return "", false, nil, errStartAgain
 		}
@@ -159,17 +159,17 @@ func (pc *phoneCheck) number(c *fiber.Ctx, p *accounts.Person, typed bool) (stri
 	}
 	form := web.NewForm()
 	form.Values["country"], form.Values["phone"] = c.FormValue("country", "GB"), c.FormValue("phone")
-	phone, perr := ParsePhone(pc.h.regions, form.Values["country"], form.Values["phone"])
+	phone, perr := ParsePhone(pc.h.Regions, form.Values["country"], form.Values["phone"])
 	if perr != nil {
 		form.Add("phone", perr.Error())
 		return "", false, form, nil
 	}
-	sealed, err := pc.h.sealer.Seal("person.phone", []byte(phone.E164))
+	sealed, err := pc.h.Sealer.Seal("person.phone", []byte(phone.E164))
 	if err != nil {
 		return "", false, nil, err
 	}
 	st.EnrolSealed, st.EnrolMobile = sealed, phone.Mobile
-	if err := pc.h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
+	if err := pc.h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 		return "", false, nil, err
 	}
 	return phone.E164, phone.Mobile, nil, nil
@@ -197,11 +197,11 @@ func (pc *phoneCheck) send(c *fiber.Ctx) error {
 	if err != nil || !until.IsZero() {
 		return pc.limited(c, p, until, err)
 	}
-	code, err := pc.h.codes.Issue(c.UserContext(), pc.purpose, who+":"+number)
+	code, err := pc.h.Codes.Issue(c.UserContext(), pc.purpose, who+":"+number)
 	if err != nil {
 		return err
 	}
-	if err := pc.h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.SMS, To: number, Lang: web.Lang(c),
+	if err := pc.h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.SMS, To: number, Lang: web.Lang(c),
 		Template: "sms_code", Data: map[string]string{"Code": code}}); err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (pc *phoneCheck) verify(c *fiber.Ctx) error {
 	if err != nil {
 		return pc.refuse(c, nil, err)
 	}
-	err = pc.h.codes.Check(c.UserContext(), pc.purpose, strconv.FormatInt(p.ID, 10)+":"+number, c.FormValue("code"))
+	err = pc.h.Codes.Check(c.UserContext(), pc.purpose, strconv.FormatInt(p.ID, 10)+":"+number, c.FormValue("code"))
 	if key := codeErrorKey(err); key != "" {
 		if locked, err := pc.h.phoneCodeFailed(c, p); locked || err != nil {
 			return err
@@ -248,16 +248,16 @@ func (pc *phoneCheck) call(c *fiber.Ctx) error {
 	if err != nil || !until.IsZero() {
 		return pc.limited(c, p, until, err)
 	}
-	call, err := pc.h.calls.Start(c.UserContext(), p.ID, pc.purpose, number)
+	call, err := pc.h.Calls.Start(c.UserContext(), p.ID, pc.purpose, number)
 	if err != nil {
 		return err
 	}
 	st := confirmStateOf(web.CurrentSession(c))
 	st.CallID = call.ID
-	if err := pc.h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
+	if err := pc.h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 		return err
 	}
-	if err := pc.h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Voice, To: number, Lang: web.Lang(c),
+	if err := pc.h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Voice, To: number, Lang: web.Lang(c),
 		Template: pc.voice, AnswerToken: call.Token}); err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func (pc *phoneCheck) callContinue(c *fiber.Ctx) error {
 	polling := c.Get("HX-Request") == "true"
 	number, _, _, err := pc.number(c, p, false)
 	if err == nil {
-		err = pc.h.calls.Use(c.UserContext(), confirmStateOf(web.CurrentSession(c)).CallID, p.ID, pc.purpose, number)
+		err = pc.h.Calls.Use(c.UserContext(), confirmStateOf(web.CurrentSession(c)).CallID, p.ID, pc.purpose, number)
 	}
 	switch {
 	case errors.Is(err, ErrCallNotAnswered) && polling:
@@ -286,7 +286,7 @@ func (pc *phoneCheck) callContinue(c *fiber.Ctx) error {
 		form.Add("continue", "auth.call.error_not_answered")
 		return pc.page(c, ConfirmView{Step: "call", PhoneHint: MaskPhone(number)}, form, fiber.StatusUnprocessableEntity)
 	case errors.Is(err, ErrCallOver):
-		if err := pc.h.sessions.AddFlash(c, "important", "auth.call.over"); err != nil {
+		if err := pc.h.Sessions.AddFlash(c, "important", "auth.call.over"); err != nil {
 			return err
 		}
 		return web.Redirect(c, pc.base)
@@ -311,18 +311,18 @@ func (pc *phoneCheck) pass(c *fiber.Ctx, p *accounts.Person, number string) erro
 // "Call Me" cannot carry on either) and the sign-in page says until when;
 // locked is then true and the response is written.
 func (h *Handler) phoneCodeFailed(c *fiber.Ctx, p *accounts.Person) (locked bool, err error) {
-	if locked, err = h.lockout.Fail(c.UserContext(), p.Email); !locked || err != nil {
+	if locked, err = h.Lockout.Fail(c.UserContext(), p.Email); !locked || err != nil {
 		return false, err
 	}
 	if err := h.tellLocked(c, p); err != nil {
 		return true, err
 	}
-	if err := h.sessions.Destroy(c); err != nil {
+	if err := h.Sessions.Destroy(c); err != nil {
 		return true, err
 	}
 	form := web.NewForm()
 	form.Values["email"] = p.Email
-	return true, h.signInLocked(c, form, h.clock.Now().Add(LockoutDuration))
+	return true, h.signInLocked(c, form, h.Clock.Now().Add(LockoutDuration))
 }
 
 // errStartAgain says the check's state is gone or out of order (a number
@@ -411,7 +411,7 @@ func numberLimits(p *accounts.Person, number string, proven, typed ratelimit.Rul
 func (h *Handler) overLimit(c *fiber.Ctx, limits ...limit) (time.Time, error) {
 	var until time.Time
 	for _, l := range limits {
-		ok, end, err := h.limiter.Allow(c.UserContext(), l.rule, l.subject)
+		ok, end, err := h.Limiter.Allow(c.UserContext(), l.rule, l.subject)
 		if err != nil {
 			return time.Time{}, err
 		}

@@ -37,22 +37,22 @@ func (h *Handler) aal1Person(c *fiber.Ctx) (*accounts.Person, error) {
 	if sess == nil || sess.PersonID == nil || sess.AAL != web.AAL1 {
 		return nil, nil
 	}
-	return h.people.Get(c.UserContext(), *sess.PersonID)
+	return h.People.Get(c.UserContext(), *sess.PersonID)
 }
 
 // enrolPhone saves a number that has just passed its first check and asks
 // for a second one (guide 000, step 12).
 func (h *Handler) enrolPhone(c *fiber.Ctx, p *accounts.Person, st confirmState, number, base string) error {
-	if err := h.people.SetPhone(c.UserContext(), p.ID, st.EnrolSealed, MaskPhone(number), st.EnrolMobile); err != nil {
+	if err := h.People.SetPhone(c.UserContext(), p.ID, st.EnrolSealed, MaskPhone(number), st.EnrolMobile); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "phone.enrolled"})); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "phone.enrolled"})); err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{Next: st.Next}); err != nil {
+	if err := h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), confirmState{Next: st.Next}); err != nil {
 		return err
 	}
-	if err := h.sessions.AddFlash(c, "success", "auth.confirm.enrolled"); err != nil {
+	if err := h.Sessions.AddFlash(c, "success", "auth.confirm.enrolled"); err != nil {
 		return err
 	}
 	return web.Redirect(c, base)
@@ -62,22 +62,22 @@ func (h *Handler) enrolPhone(c *fiber.Ctx, p *accounts.Person, st confirmState, 
 // for (if it is a page of ours) or home.
 func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) error {
 	// Security: a new token at the second factor (session fixation).
-	if _, err := h.sessions.Rotate(c, p.ID, web.AAL2); err != nil {
+	if _, err := h.Sessions.Rotate(c, p.ID, web.AAL2); err != nil {
 		return err
 	}
-	if err := h.people.SignedIn(c.UserContext(), p.ID, h.clock.Now()); err != nil {
+	if err := h.People.SignedIn(c.UserContext(), p.ID, h.Clock.Now()); err != nil {
 		return err
 	}
-	if err := h.lockout.Succeed(c.UserContext(), p.Email); err != nil {
+	if err := h.Lockout.Succeed(c.UserContext(), p.Email); err != nil {
 		return err
 	}
 	if err := h.recogniseDevice(c, p); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "session.signed_in"})); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "session.signed_in"})); err != nil {
 		return err
 	}
-	web.SetLanguage(c, p.Locale, h.secure)
+	web.SetLanguage(c, p.Locale, h.Secure)
 	home := "/account"
 	if p.IsStaff() {
 		home = "/staff"
@@ -103,11 +103,11 @@ func (h *Handler) reenrolSend(c *fiber.Ctx) error {
 	if !until.IsZero() {
 		return pc.page(c, ConfirmView{Step: "email"}, limitedForm(web.NewForm(), "send", until), fiber.StatusTooManyRequests)
 	}
-	code, err := h.codes.Issue(c.UserContext(), purposeReenrol, p.Email)
+	code, err := h.Codes.Issue(c.UserContext(), purposeReenrol, p.Email)
 	if err != nil {
 		return err
 	}
-	if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
+	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
 		Template: "email_verification_code", Data: map[string]string{"Code": code}}); err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (h *Handler) reenrolVerify(c *fiber.Ctx) error {
 	if pc.enrolStep(p, st) != "email" {
 		return web.Redirect(c, pc.base)
 	}
-	err = h.codes.Check(c.UserContext(), purposeReenrol, p.Email, c.FormValue("code"))
+	err = h.Codes.Check(c.UserContext(), purposeReenrol, p.Email, c.FormValue("code"))
 	if key := codeErrorKey(err); key != "" {
 		form := web.NewForm()
 		form.Add("code", key)
@@ -135,7 +135,7 @@ func (h *Handler) reenrolVerify(c *fiber.Ctx) error {
 		return err
 	}
 	st.EmailChecked = true
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
+	if err := h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 		return err
 	}
 	return web.Redirect(c, pc.base)
@@ -144,5 +144,5 @@ func (h *Handler) reenrolVerify(c *fiber.Ctx) error {
 // VoiceAnswered is the hook the voice provider's signed callback (and the
 // dev outbox's answer button) calls when a call is answered with digits.
 func (h *Handler) VoiceAnswered(ctx context.Context, token, digits string) error {
-	return h.calls.Answered(ctx, token, digits)
+	return h.Calls.Answered(ctx, token, digits)
 }

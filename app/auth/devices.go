@@ -69,7 +69,7 @@ func (d *Devices) Seen(ctx context.Context, personID int64, token string) (isNew
 
 // deviceCookie names the cookie; __Host- in production.
 func (h *Handler) deviceCookie() string {
-	if h.secure {
+	if h.Secure {
 		return "__Host-portal_device"
 	}
 	return "portal_device"
@@ -87,12 +87,12 @@ func (h *Handler) recogniseDevice(c *fiber.Ctx, p *accounts.Person) error {
 			return err
 		}
 	}
-	c.Cookie(&fiber.Cookie{Name: h.deviceCookie(), Value: token, Path: "/", HTTPOnly: true, Secure: h.secure,
-		SameSite: fiber.CookieSameSiteLaxMode, Expires: h.clock.Now().Add(DeviceCookieLife)})
-	isNew, hadOthers, err := h.devices.Seen(c.UserContext(), p.ID, token)
+	c.Cookie(&fiber.Cookie{Name: h.deviceCookie(), Value: token, Path: "/", HTTPOnly: true, Secure: h.Secure,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: h.Clock.Now().Add(DeviceCookieLife)})
+	isNew, hadOthers, err := h.Devices.Seen(c.UserContext(), p.ID, token)
 	if err != nil || !isNew || !hadOthers {
 		return err
 	}
-	return h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
+	return h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
 		Template: "email_new_device", Data: map[string]string{"Link": "/forgot-password"}})
 }

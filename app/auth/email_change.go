@@ -27,8 +27,8 @@ func (h *Handler) emailChangeCheck() *phoneCheck {
 	return &phoneCheck{h: h, base: "/profile/email", purpose: purposeStepUp, title: "auth.email_change.title",
 		intro: "auth.email_change.check_intro", voice: "voice_confirm_change", person: h.signedInPerson, restart: "/profile",
 		passed: func(c *fiber.Ctx, p *accounts.Person, _ confirmState) error {
-			st := flowState{Purpose: purposeEmailChange, CheckedAt: h.clock.Now().Unix()}
-			if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
+			st := flowState{Purpose: purposeEmailChange, CheckedAt: h.Clock.Now().Unix()}
+			if err := h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 				return err
 			}
 			return web.Redirect(c, "/profile/email/new")
@@ -36,19 +36,19 @@ func (h *Handler) emailChangeCheck() *phoneCheck {
 }
 
 func (h *Handler) signedInPerson(c *fiber.Ctx) (*accounts.Person, error) {
-	return h.people.Actor(c)
+	return h.People.Actor(c)
 }
 
 // emailChangeState is the journey's state if its phone check is fresh
 // (within CodeLifetime), else ok is false and the journey starts again.
 func (h *Handler) emailChangeState(c *fiber.Ctx) (flowState, bool) {
 	st := flowOf(web.CurrentSession(c), purposeEmailChange)
-	fresh := st.CheckedAt > 0 && h.clock.Now().Unix() < st.CheckedAt+int64(CodeLifetime.Seconds())
+	fresh := st.CheckedAt > 0 && h.Clock.Now().Unix() < st.CheckedAt+int64(CodeLifetime.Seconds())
 	return st, fresh
 }
 
 func (h *Handler) emailChangePage(c *fiber.Ctx, step string, form *web.Form, status int) error {
-	return h.render.Render(c, web.Page{Template: "auth/email_change", Title: "auth.email_change.title", Form: form,
+	return h.Render.Render(c, web.Page{Template: "auth/email_change", Title: "auth.email_change.title", Form: form,
 		Data: EmailFlow{Step: step, Base: "/profile/email/new", Prefix: "auth.email_change"}, Status: status})
 }
 
@@ -96,7 +96,7 @@ func (h *Handler) emailChangeSend(c *fiber.Ctx) error {
 		return err
 	}
 	st.Email = email
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
+	if err := h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 		return err
 	}
 	return h.emailChangePage(c, "code", form, fiber.StatusOK)
@@ -114,14 +114,14 @@ func (h *Handler) emailChangeVerify(c *fiber.Ctx) error {
 	}
 	form := web.NewForm()
 	form.Values["email"] = st.Email
-	err = h.codes.Check(c.UserContext(), purposeEmailChange, strconv.FormatInt(p.ID, 10)+":"+st.Email, c.FormValue("code"))
+	err = h.Codes.Check(c.UserContext(), purposeEmailChange, strconv.FormatInt(p.ID, 10)+":"+st.Email, c.FormValue("code"))
 	if key := codeErrorKey(err); key != "" {
 		form.Add("code", key)
 		return h.emailChangePage(c, "code", form, fiber.StatusUnprocessableEntity)
 	} else if err != nil {
 		return err
 	}
-	if err := h.people.SetEmail(c.UserContext(), p.ID, st.Email); errors.Is(err, accounts.ErrEmailTaken) {
+	if err := h.People.SetEmail(c.UserContext(), p.ID, st.Email); errors.Is(err, accounts.ErrEmailTaken) {
 		form.Add("code", "auth.code.error_wrong") // taken since the code was sent: say no more than for a wrong code
 		return h.emailChangePage(c, "code", form, fiber.StatusUnprocessableEntity)
 	} else if err != nil {
@@ -132,21 +132,21 @@ func (h *Handler) emailChangeVerify(c *fiber.Ctx) error {
 
 // emailChanged tells the old address, and signs the person out everywhere.
 func (h *Handler) emailChanged(c *fiber.Ctx, p *accounts.Person) error {
-	if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
+	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
 		Template: "email_address_changed", Data: map[string]string{"Link": "/help#changing-your-details"}}); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "account.email_changed"})); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "account.email_changed"})); err != nil {
 		return err
 	}
-	if err := h.sessions.DestroyAll(c.UserContext(), p.ID); err != nil {
+	if err := h.Sessions.DestroyAll(c.UserContext(), p.ID); err != nil {
 		return err
 	}
-	if err := h.sessions.Destroy(c); err != nil {
+	if err := h.Sessions.Destroy(c); err != nil {
 		return err
 	}
 	c.Set("Clear-Site-Data", `"cache", "storage"`)
-	if err := h.sessions.AddFlash(c, "success", "auth.email_change.done"); err != nil {
+	if err := h.Sessions.AddFlash(c, "success", "auth.email_change.done"); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/sign-in")

@@ -17,7 +17,7 @@ const purposeReset = "reset"
 // resetPage shows the "Forgot your password?" step of flow.
 func (h *Handler) resetPage(c *fiber.Ctx, flow EmailFlow, form *web.Form, status int) error {
 	flow.Base, flow.Prefix = "/forgot-password", "auth.reset"
-	return h.render.Render(c, web.Page{Template: "auth/reset", Title: "auth.reset.title", Form: form,
+	return h.Render.Render(c, web.Page{Template: "auth/reset", Title: "auth.reset.title", Form: form,
 		Data: flow, Status: status})
 }
 
@@ -48,14 +48,14 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 		step, field := resendStep(c)
 		return h.resetPage(c, EmailFlow{Step: step}, limitedForm(form, field, until), fiber.StatusTooManyRequests)
 	}
-	person, err := h.people.ByEmail(c.UserContext(), email)
+	person, err := h.People.ByEmail(c.UserContext(), email)
 	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
 		return err
 	}
 	// Security: the same work whether or not the address has an account (a
 	// code, a queued email), so the time taken tells nothing; the email to
 	// an address without one is dropped by the queue unsent.
-	code, err := h.codes.Issue(c.UserContext(), purposeReset, email)
+	code, err := h.Codes.Issue(c.UserContext(), purposeReset, email)
 	if err != nil {
 		return err
 	}
@@ -64,14 +64,14 @@ func (h *Handler) resetSend(c *fiber.Ctx) error {
 	if person != nil {
 		msg.To, msg.Lang = person.Email, person.Locale
 	}
-	if err := h.notifier.Send(c.UserContext(), nil, msg); err != nil {
+	if err := h.Notifier.Send(c.UserContext(), nil, msg); err != nil {
 		return err
 	}
-	sess, err := h.sessions.Ensure(c)
+	sess, err := h.Sessions.Ensure(c)
 	if err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeReset, Email: email}); err != nil {
+	if err := h.Sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeReset, Email: email}); err != nil {
 		return err
 	}
 	return h.resetPage(c, EmailFlow{Step: "code"}, form, fiber.StatusOK)
@@ -91,7 +91,7 @@ func (h *Handler) resetVerify(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.resetPage(c, EmailFlow{Step: "code"}, form, fiber.StatusUnprocessableEntity)
 	}
-	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeReset, Email: st.Email, Verified: true}); err != nil {
+	if err := h.Sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeReset, Email: st.Email, Verified: true}); err != nil {
 		return err
 	}
 	return h.resetPage(c, EmailFlow{Step: "password"}, web.NewForm(), fiber.StatusOK)
@@ -109,30 +109,30 @@ func (h *Handler) resetPassword(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.resetPage(c, EmailFlow{Step: "password", Password: rules}, form, fiber.StatusUnprocessableEntity)
 	}
-	person, err := h.people.ByEmail(c.UserContext(), st.Email)
+	person, err := h.People.ByEmail(c.UserContext(), st.Email)
 	if err != nil {
 		return err
 	}
-	hash, err := h.hasher.Hash(c.UserContext(), password)
+	hash, err := h.Hasher.Hash(c.UserContext(), password)
 	if err != nil {
 		return err
 	}
-	if err := h.people.SetPassword(c.UserContext(), person.ID, hash); err != nil {
+	if err := h.People.SetPassword(c.UserContext(), person.ID, hash); err != nil {
 		return err
 	}
-	if err := h.lockout.Succeed(c.UserContext(), person.Email); err != nil {
+	if err := h.Lockout.Succeed(c.UserContext(), person.Email); err != nil {
 		return err
 	}
-	if err := h.sessions.DestroyAll(c.UserContext(), person.ID); err != nil {
+	if err := h.Sessions.DestroyAll(c.UserContext(), person.ID); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "account.password_reset"})); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "account.password_reset"})); err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), web.CurrentSession(c), flowState{}); err != nil {
+	if err := h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), flowState{}); err != nil {
 		return err
 	}
-	if err := h.sessions.AddFlash(c, "success", "auth.reset.done"); err != nil {
+	if err := h.Sessions.AddFlash(c, "success", "auth.reset.done"); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/sign-in")

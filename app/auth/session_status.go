@@ -25,7 +25,7 @@ func (h *Handler) sessionExtend(c *fiber.Ctx) error {
 }
 
 func (h *Handler) remaining(sess *web.Session) int {
-	left := int(sess.IdleDeadline().Sub(h.clock.Now()).Seconds())
+	left := int(sess.IdleDeadline().Sub(h.Clock.Now()).Seconds())
 	if left < 0 {
 		return 0
 	}

@@ -20,7 +20,7 @@ func (h *Handler) sessionTimeout(c *fiber.Ctx) error {
 		}
 	}
 	clearSiteData(c)
-	return h.render.Render(c, web.Page{Template: "auth/signed_out", Title: "auth.timed_out.title",
+	return h.Render.Render(c, web.Page{Template: "auth/signed_out", Title: "auth.timed_out.title",
 		Data: "auth.timed_out.body"})
 }
 
@@ -36,19 +36,19 @@ func (h *Handler) signOut(c *fiber.Ctx) error {
 // signedOut confirms the person signed out.
 func (h *Handler) signedOut(c *fiber.Ctx) error {
 	clearSiteData(c)
-	return h.render.Render(c, web.Page{Template: "auth/signed_out", Title: "auth.signed_out.title",
+	return h.Render.Render(c, web.Page{Template: "auth/signed_out", Title: "auth.signed_out.title",
 		Data: "auth.signed_out.body"})
 }
 
 func (h *Handler) endSession(c *fiber.Ctx, action string) error {
 	sess := web.CurrentSession(c)
 	if sess != nil && sess.PersonID != nil {
-		if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: sess.PersonID, Action: action,
+		if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: sess.PersonID, Action: action,
 			IP: c.IP()})); err != nil {
 			return err
 		}
 	}
-	return h.sessions.Destroy(c)
+	return h.Sessions.Destroy(c)
 }
 
 // clearSiteData tells the browser to drop cached pages, so the back button

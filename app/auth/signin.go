@@ -26,7 +26,7 @@ func (h *Handler) signInForm(c *fiber.Ctx) error {
 	}
 	form := web.NewForm()
 	form.Values["next"] = web.SafeRedirect(c.Query("next"), "")
-	return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form})
+	return h.Render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form})
 }
 
 // signIn checks the email and password. Known and unknown emails get the
@@ -46,7 +46,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.signInInvalid(c, form)
 	}
-	ok, until, err := h.limiter.Allow(c.UserContext(), signInAttempts, web.IP(c))
+	ok, until, err := h.Limiter.Allow(c.UserContext(), signInAttempts, web.IP(c))
 	if err != nil {
 		return err
 	}
@@ -54,13 +54,13 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderRetryAfter, until.Format(time.RFC1123))
 		return web.TooManyRequests()
 	}
-	if until, err := h.lockout.LockedUntil(c.UserContext(), email); err != nil {
+	if until, err := h.Lockout.LockedUntil(c.UserContext(), email); err != nil {
 		return err
 	} else if !until.IsZero() {
 		// Security: the same answer while locked, even for the right password.
 		return h.signInLocked(c, form, until)
 	}
-	person, err := h.people.ByEmail(c.UserContext(), email)
+	person, err := h.People.ByEmail(c.UserContext(), email)
 	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
 		return err
 	}
@@ -68,12 +68,12 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if person != nil && person.Status == "active" {
 		hash = person.PasswordHash
 	}
-	match, err := h.hasher.Verify(c.UserContext(), hash, password)
+	match, err := h.Hasher.Verify(c.UserContext(), hash, password)
 	if errors.Is(err, ErrBusy) {
 		// The form again, the email kept, with "try again in a moment".
 		form.Add("password", "auth.sign_in.error_busy")
 		c.Set(fiber.HeaderRetryAfter, busyRetry)
-		return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,
+		return h.Render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,
 			Status: fiber.StatusServiceUnavailable})
 	}
 	if err != nil {
@@ -82,18 +82,18 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if !match {
 		return h.signInFailed(c, form, email, person)
 	}
-	if err := h.lockout.Succeed(c.UserContext(), email); err != nil {
+	if err := h.Lockout.Succeed(c.UserContext(), email); err != nil {
 		return err
 	}
 	// Security: a new session at AAL1; nothing past sign-in accepts it.
-	sess, err := h.sessions.Rotate(c, person.ID, web.AAL1)
+	sess, err := h.Sessions.Rotate(c, person.ID, web.AAL1)
 	if err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), sess, confirmState{Next: form.Values["next"]}); err != nil {
+	if err := h.Sessions.SetData(c.UserContext(), sess, confirmState{Next: form.Values["next"]}); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "session.password_checked"})); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "session.password_checked"})); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/sign-in/confirm")
@@ -106,7 +106,7 @@ const busyRetry = "5"
 // signInFailed counts a wrong password; the tenth in a row locks the email
 // for an hour and tells the account's holder, if there is one.
 func (h *Handler) signInFailed(c *fiber.Ctx, form *web.Form, email string, person *accounts.Person) error {
-	locked, err := h.lockout.Fail(c.UserContext(), email)
+	locked, err := h.Lockout.Fail(c.UserContext(), email)
 	if err != nil {
 		return err
 	}
@@ -119,16 +119,16 @@ func (h *Handler) signInFailed(c *fiber.Ctx, form *web.Form, email string, perso
 			return err
 		}
 	}
-	return h.signInLocked(c, form, h.clock.Now().Add(LockoutDuration))
+	return h.signInLocked(c, form, h.Clock.Now().Add(LockoutDuration))
 }
 
 // tellLocked emails the holder that sign-in was locked, and audits it.
 func (h *Handler) tellLocked(c *fiber.Ctx, person *accounts.Person) error {
-	if err := h.notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: person.Email,
+	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: person.Email,
 		Lang: person.Locale, Template: "email_account_locked", Data: map[string]string{"Link": "/help#locked-out"}}); err != nil {
 		return err
 	}
-	return h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "account.locked"}))
+	return h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "account.locked"}))
 }
 
 func (h *Handler) signInLocked(c *fiber.Ctx, form *web.Form, until time.Time) error {
@@ -138,6 +138,6 @@ func (h *Handler) signInLocked(c *fiber.Ctx, form *web.Form, until time.Time) er
 }
 
 func (h *Handler) signInInvalid(c *fiber.Ctx, form *web.Form) error {
-	return h.render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,
+	return h.Render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,
 		Status: fiber.StatusUnprocessableEntity})
 }

@@ -83,7 +83,7 @@ func (f EmailFlow) PasswordShape() PasswordShape { return Shape() }
 // signUpPage shows the sign-up step of flow.
 func (h *Handler) signUpPage(c *fiber.Ctx, flow EmailFlow, form *web.Form, status int) error {
 	flow.Base, flow.Prefix = "/sign-up", "auth.sign_up"
-	return h.render.Render(c, web.Page{Template: "auth/sign_up", Title: "auth.sign_up.title", Form: form,
+	return h.Render.Render(c, web.Page{Template: "auth/sign_up", Title: "auth.sign_up.title", Form: form,
 		Data: flow, Status: status})
 }
 
@@ -118,11 +118,11 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 	if err := h.sendAddressCode(c, email, web.Lang(c), purposeSignUp, email); err != nil {
 		return err
 	}
-	sess, err := h.sessions.Ensure(c)
+	sess, err := h.Sessions.Ensure(c)
 	if err != nil {
 		return err
 	}
-	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeSignUp, Email: email}); err != nil {
+	if err := h.Sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeSignUp, Email: email}); err != nil {
 		return err
 	}
 	return h.signUpPage(c, EmailFlow{Step: "code"}, form, fiber.StatusOK)
@@ -133,13 +133,13 @@ func (h *Handler) signUpSend(c *fiber.Ctx) error {
 // "already registered" email instead. Security: the caller answers the same
 // either way, so nobody learns which addresses have accounts.
 func (h *Handler) sendAddressCode(c *fiber.Ctx, email, lang, purpose, subject string) error {
-	_, err := h.people.ByEmail(c.UserContext(), email)
+	_, err := h.People.ByEmail(c.UserContext(), email)
 	if err != nil && !errors.Is(err, accounts.ErrNotFound) {
 		return err
 	}
 	// Security: a code is issued either way (one the "already registered"
 	// email never carries), so both answers take the same work and time.
-	code, cerr := h.codes.Issue(c.UserContext(), purpose, subject)
+	code, cerr := h.Codes.Issue(c.UserContext(), purpose, subject)
 	if cerr != nil {
 		return cerr
 	}
@@ -148,7 +148,7 @@ func (h *Handler) sendAddressCode(c *fiber.Ctx, email, lang, purpose, subject st
 	if err == nil {
 		msg.Template, msg.Data = "email_already_registered", map[string]string{"Link": "/sign-in"}
 	}
-	return h.notifier.Send(c.UserContext(), nil, msg)
+	return h.Notifier.Send(c.UserContext(), nil, msg)
 }
 
 // resendStep is where a refused send shows its message: the code step for
@@ -174,7 +174,7 @@ func (h *Handler) signUpVerify(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.signUpPage(c, EmailFlow{Step: "code"}, form, fiber.StatusUnprocessableEntity)
 	}
-	if err := h.sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeSignUp, Email: st.Email, Verified: true}); err != nil {
+	if err := h.Sessions.SetData(c.UserContext(), sess, flowState{Purpose: purposeSignUp, Email: st.Email, Verified: true}); err != nil {
 		return err
 	}
 	return h.signUpPage(c, EmailFlow{Step: "verified"}, form, fiber.StatusOK)
@@ -205,20 +205,20 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 	if !form.Valid() {
 		return h.signUpPage(c, EmailFlow{Step: "details", Password: rules}, form, fiber.StatusUnprocessableEntity)
 	}
-	hash, err := h.hasher.Hash(c.UserContext(), password)
+	hash, err := h.Hasher.Hash(c.UserContext(), password)
 	if err != nil {
 		return err
 	}
 	p := &accounts.Person{Email: st.Email, GivenName: form.Values["given_name"], FamilyName: form.Values["family_name"],
 		PasswordHash: hash, Role: accounts.RoleCitizen, Status: "active", Locale: web.Lang(c)}
-	if err := h.people.Create(c.UserContext(), p); err != nil {
+	if err := h.People.Create(c.UserContext(), p); err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "account.created"})); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "account.created"})); err != nil {
 		return err
 	}
 	// Security: the new account starts at AAL1; the phone step comes next.
-	if _, err := h.sessions.Rotate(c, p.ID, web.AAL1); err != nil {
+	if _, err := h.Sessions.Rotate(c, p.ID, web.AAL1); err != nil {
 		return err
 	}
 	return web.Redirect(c, "/sign-in/confirm")
@@ -229,7 +229,7 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 func (h *Handler) checkEmailCode(c *fiber.Ctx, purpose, email string) (*web.Form, error) {
 	form := web.NewForm()
 	form.Values["email"] = email
-	err := h.codes.Check(c.UserContext(), purpose, email, c.FormValue("code"))
+	err := h.Codes.Check(c.UserContext(), purpose, email, c.FormValue("code"))
 	if key := codeErrorKey(err); key != "" {
 		form.Add("code", key)
 	} else if err != nil {

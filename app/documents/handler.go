@@ -13,17 +13,18 @@ import (
 )
 
 // Handler serves "Items to view" to a record's holders.
-type Handler struct {
-	render  *web.Renderer
-	store   *Store
-	objects storage.Store
-	audit   *audit.Log
+type Handler struct{ Deps }
+
+// Deps are what "Items to view" works with.
+type Deps struct {
+	Render  *web.Renderer
+	Store   *Store
+	Objects storage.Store
+	Audit   *audit.Log
 }
 
 // NewHandler returns the holder's documents handler.
-func NewHandler(r *web.Renderer, s *Store, objects storage.Store, a *audit.Log) *Handler {
-	return &Handler{render: r, store: s, objects: objects, audit: a}
-}
+func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 
 // Mount adds "Items to view" to the group of a record's pages, which lets
 // through only a holder of the record.
@@ -38,15 +39,15 @@ func (h *Handler) Mount(rec fiber.Router) {
 func (h *Handler) list(c *fiber.Ctx) error {
 	held := access.Holding(c)
 	person := *web.CurrentSession(c).PersonID
-	items, err := h.store.ForHolder(c.UserContext(), person, held.ID)
+	items, err := h.Store.ForHolder(c.UserContext(), person, held.ID)
 	if err != nil {
 		return err
 	}
-	if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person, Action: "document.listed",
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person, Action: "document.listed",
 		RecordID: &held.ID})); err != nil {
 		return err
 	}
-	return h.render.Render(c, web.Page{Template: "documents/list", Title: "records.nav.documents", Data: items,
+	return h.Render.Render(c, web.Page{Template: "documents/list", Title: "records.nav.documents", Data: items,
 		Record: access.Frame(held, "documents")})
 }
 
@@ -61,15 +62,15 @@ func (h *Handler) download(c *fiber.Ctx) error {
 	if err != nil || c.Get("Sec-Fetch-Site") == "cross-site" {
 		return web.NotFound()
 	}
-	item, err := h.store.HolderItem(c.UserContext(), person, held.ID, int64(id))
+	item, err := h.Store.HolderItem(c.UserContext(), person, held.ID, int64(id))
 	if err != nil {
 		return err
 	}
-	return Send(c, h.objects, &item.Document, func() error {
+	return Send(c, h.Objects, &item.Document, func() error {
 		if c.Method() != fiber.MethodGet {
 			return nil // HEAD: headers only, nothing opened
 		}
-		first, err := h.store.MarkOpened(c.UserContext(), person, item.ID)
+		first, err := h.Store.MarkOpened(c.UserContext(), person, item.ID)
 		if err != nil {
 			return err
 		}
@@ -77,7 +78,7 @@ func (h *Handler) download(c *fiber.Ctx) error {
 		if first {
 			action = "document.opened"
 		}
-		return h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person, Action: action, RecordID: &held.ID,
+		return h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person, Action: action, RecordID: &held.ID,
 			Target: fmt.Sprintf("document:%d", item.ID)}))
 	})
 }

@@ -13,17 +13,18 @@ import (
 
 // Handler serves the invited person's side: the emailed link and
 // "Account setup".
-type Handler struct {
-	render *web.Renderer
-	store  *Store
-	people *accounts.Store
-	audit  *audit.Log
+type Handler struct{ Deps }
+
+// Deps are what the invited person's side works with.
+type Deps struct {
+	Render *web.Renderer
+	Store  *Store
+	People *accounts.Store
+	Audit  *audit.Log
 }
 
 // NewHandler returns the invited person's handler.
-func NewHandler(r *web.Renderer, s *Store, people *accounts.Store, a *audit.Log) *Handler {
-	return &Handler{render: r, store: s, people: people, audit: a}
-}
+func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 
 // MountPublic adds the link's routes, which anyone may open.
 func (h *Handler) MountPublic(r fiber.Router) {
@@ -41,11 +42,11 @@ func (h *Handler) MountSignedIn(r fiber.Router) {
 // Pending reports whether personID has invitations waiting at Account
 // setup (access.Handler.Pending).
 func (h *Handler) Pending(c *fiber.Ctx, personID int64) (bool, error) {
-	p, err := h.people.Get(c.UserContext(), personID)
+	p, err := h.People.Get(c.UserContext(), personID)
 	if err != nil {
 		return false, err
 	}
-	list, err := h.store.PendingFor(c.UserContext(), p.Email)
+	list, err := h.Store.PendingFor(c.UserContext(), p.Email)
 	return len(list) > 0, err
 }
 
@@ -57,11 +58,11 @@ func (h *Handler) Pending(c *fiber.Ctx, personID int64) (bool, error) {
 func (h *Handler) acceptLink(c *fiber.Ctx) error {
 	token := c.Query("token")
 	if token == "" {
-		return h.render.Render(c, web.Page{Template: "invitations/accept", Title: "invitations.accept.title",
+		return h.Render.Render(c, web.Page{Template: "invitations/accept", Title: "invitations.accept.title",
 			Data: c.Query("link") != "expired"})
 	}
 	target := "/invitations/accept"
-	if _, err := h.store.ByToken(c.UserContext(), token); err != nil {
+	if _, err := h.Store.ByToken(c.UserContext(), token); err != nil {
 		target += "?link=expired"
 	} else if web.CurrentSession(c).SignedIn() {
 		target = "/account/setup"
@@ -80,16 +81,16 @@ type SetupView struct {
 }
 
 func (h *Handler) setupPage(c *fiber.Ctx, v SetupView, form *web.Form, status int) error {
-	return h.render.Render(c, web.Page{Template: "invitations/setup", Title: "invitations.setup.title", Data: v,
+	return h.Render.Render(c, web.Page{Template: "invitations/setup", Title: "invitations.setup.title", Data: v,
 		Form: form, Status: status})
 }
 
 func (h *Handler) pending(c *fiber.Ctx) (*accounts.Person, []Invitation, error) {
-	p, err := h.people.Actor(c)
+	p, err := h.People.Actor(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	list, err := h.store.PendingFor(c.UserContext(), p.Email)
+	list, err := h.Store.PendingFor(c.UserContext(), p.Email)
 	return p, list, err
 }
 
@@ -139,11 +140,11 @@ func (h *Handler) setupSubmit(c *fiber.Ctx) error {
 			r, _ := strconv.ParseInt(rec, 10, 64)
 			choice[i] = append(choice[i], r)
 		}
-		if _, err := h.store.Accept(c.UserContext(), p.ID, p.Email, choice); err != nil {
+		if _, err := h.Store.Accept(c.UserContext(), p.ID, p.Email, choice); err != nil {
 			return err
 		}
 		action = "invitation.accepted"
-	} else if err := h.store.Decline(c.UserContext(), p.ID, p.Email); err != nil {
+	} else if err := h.Store.Decline(c.UserContext(), p.ID, p.Email); err != nil {
 		return err
 	}
 	for _, inv := range list {
@@ -162,7 +163,7 @@ func (h *Handler) setupSubmit(c *fiber.Ctx) error {
 				}
 			}
 			rid := it.RecordID
-			if err := h.audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: what, RecordID: &rid,
+			if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: what, RecordID: &rid,
 				Target: "invitation:" + id})); err != nil {
 				return err
 			}
@@ -173,7 +174,7 @@ func (h *Handler) setupSubmit(c *fiber.Ctx) error {
 
 // setupDone says what happens next.
 func (h *Handler) setupDone(c *fiber.Ctx) error {
-	return h.render.Render(c, web.Page{Template: "invitations/done", Title: "invitations.done.title",
+	return h.Render.Render(c, web.Page{Template: "invitations/done", Title: "invitations.done.title",
 		Data: c.Query("answer") != "no"})
 }
 
