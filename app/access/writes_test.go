@@ -13,6 +13,7 @@ import (
 	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/records"
 )
 
 // writeCounter counts the write statements the app sends through GORM.
@@ -58,13 +59,7 @@ func (w *writeCounter) take() []string {
 // activity rides on the page's audit event; a page that audits nothing
 // writes the activity alone; and the audit event is never skipped.
 func TestASignedInPageIsOneWriteRoundTrip(t *testing.T) {
-	a := apptest.NewApp(t, apptest.Options{})
-	team := a.NewTeam(t, "Children in care")
-	child := a.NewRecord(t, team, "Ellie", "Smith")
-	parent := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
-	a.Grant(t, parent, child, access.Parent)
-	c := a.Client(t)
-	a.SignIn(t, c, parent)
+	a, parent, child, c := signedInHolder(t)
 	dash := "/records/" + strconv.FormatInt(child.ID, 10)
 	writes := countWrites(t, a.DB.Gorm)
 	lastActive := func() (at time.Time) {
@@ -107,13 +102,7 @@ func TestASignedInPageIsOneWriteRoundTrip(t *testing.T) {
 // Every audit event a request writes names the client's address and the
 // request (web.FromRequest): opening a record, signing out.
 func TestEveryAuditEventOfARequestHasItsAddressAndID(t *testing.T) {
-	a := apptest.NewApp(t, apptest.Options{})
-	team := a.NewTeam(t, "Children in care")
-	child := a.NewRecord(t, team, "Ellie", "Smith")
-	parent := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
-	a.Grant(t, parent, child, access.Parent)
-	c := a.Client(t)
-	a.SignIn(t, c, parent)
+	a, _, child, c := signedInHolder(t)
 	c.Get("/records/" + strconv.FormatInt(child.ID, 10))
 	c.Get("/profile")
 	c.PostForm("/sign-out", nil)
@@ -127,4 +116,15 @@ func TestEveryAuditEventOfARequestHasItsAddressAndID(t *testing.T) {
 			t.Errorf("%s: address %q, request %q", e.Action, e.IP, e.RequestID)
 		}
 	}
+}
+
+// signedInHolder is a parent holding a child's record, signed in.
+func signedInHolder(t *testing.T) (*apptest.TestApp, *accounts.Person, *records.Record, *apptest.Client) {
+	a := apptest.NewApp(t, apptest.Options{})
+	child := a.NewRecord(t, a.NewTeam(t, "Children in care"), "Ellie", "Smith")
+	parent := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, parent, child, access.Parent)
+	c := a.Client(t)
+	a.SignIn(t, c, parent)
+	return a, parent, child, c
 }
