@@ -39,14 +39,10 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	invitationsH.MountPublic(pub)
 	// Always mounted; a 404 unless a voice provider is Twilio. It proves
 	// itself by signature, so CSRF exempts /callbacks/ (csrfExempt).
-	callbacks := notify.NewVoiceCallbacks(d.Config, d.Bundle)
-	callbacks.Answered = authH.VoiceAnswered
-	callbacks.Mount(pub)
+	notify.NewVoiceCallbacks(d.Config, d.Bundle, authH.VoiceAnswered).Mount(pub)
 	if d.Config.IsDevelopment() {
 		// The dev outbox exists only in development; elsewhere it is a 404.
-		outbox := notify.NewDevHandler(d.DB.Gorm, a.Render, d.Config.BaseURL)
-		outbox.VoiceAnswered = authH.VoiceAnswered
-		outbox.Mount(pub)
+		notify.NewDevHandler(d.DB.Gorm, a.Render, d.Config.BaseURL, authH.VoiceAnswered).Mount(pub)
 	}
 
 	accountsH := accounts.NewHandler(accounts.Deps{Render: a.Render, People: people, Audit: a.Audit, Clock: d.Clock,

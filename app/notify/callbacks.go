@@ -27,21 +27,23 @@ type VoiceCallbacks struct {
 	baseURL   string
 	bundle    *i18n.Bundle
 
-	// Answered is called for each correctly signed callback with the call's
-	// answer token (the challenge query parameter the call's TwiML carries)
-	// and the digits pressed, as DevHandler.VoiceAnswered is from the dev
-	// outbox. The hook decides whether the answer counts: only "#", on that
-	// exact challenge, once; a replayed or stale token must do nothing. The
-	// auth feature sets it; while it is nil, answering does nothing.
-	Answered func(ctx context.Context, answerToken, digits string) error
+	answered AnswerFunc
 }
+
+// AnswerFunc is told a call's answer: its answer token (the challenge
+// query parameter the call's TwiML carries) and the digits pressed, from a
+// correctly signed callback or the dev outbox. It decides whether the
+// answer counts: only "#", on that exact challenge, once; a replayed or
+// stale token must do nothing (auth.Handler.VoiceAnswered). Nil: answering
+// does nothing.
+type AnswerFunc func(ctx context.Context, answerToken, digits string) error
 
 // NewVoiceCallbacks returns the callback handler cfg calls for: it checks
 // signatures with TWILIO_AUTH_TOKEN against BASE_URL when VOICE_PROVIDER is
 // twilio, and refuses every request otherwise. bundle holds the words of
-// the reply.
-func NewVoiceCallbacks(cfg config.Config, bundle *i18n.Bundle) *VoiceCallbacks {
-	v := &VoiceCallbacks{baseURL: strings.TrimRight(cfg.BaseURL, "/"), bundle: bundle}
+// the reply; answered is told each answer.
+func NewVoiceCallbacks(cfg config.Config, bundle *i18n.Bundle, answered AnswerFunc) *VoiceCallbacks {
+	v := &VoiceCallbacks{baseURL: strings.TrimRight(cfg.BaseURL, "/"), bundle: bundle, answered: answered}
 	if cfg.VoiceProvider == "twilio" {
 		v.authToken = cfg.TwilioAuthToken
 	}
@@ -67,9 +69,9 @@ func (v *VoiceCallbacks) voice(c *fiber.Ctx) error {
 	if !hmac.Equal([]byte(c.Get("X-Twilio-Signature")), []byte(want)) { // Security: constant time
 		return web.Forbidden("errors.forbidden.body")
 	}
-	if v.Answered != nil {
+	if v.answered != nil {
 		// Digits as signed: from the form, not from the query.
-		if err := v.Answered(c.UserContext(), c.Query("challenge"), first(form["Digits"])); err != nil {
+		if err := v.answered(c.UserContext(), c.Query("challenge"), first(form["Digits"])); err != nil {
 			return fmt.Errorf("notify: voice callback: %w", err)
 		}
 	}

@@ -101,9 +101,8 @@ func TestASignedCallbackPassesTheAnswerOnAndHangsUp(t *testing.T) {
 		{"in an unknown language, English", "fr", "en", "en-GB", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := notify.NewVoiceCallbacks(twilioConfig(), bundle(t))
 			rec := &hook{}
-			v.Answered = rec.answered
+			v := notify.NewVoiceCallbacks(twilioConfig(), bundle(t), rec.answered)
 			path := "/callbacks/voice?challenge=challenge-7&lang=" + tc.lang
 			form := twilioCallback("#")
 			status, body := callbackPost(t, bareApp(v.Mount), path, sign(twilioToken, baseURL+path, form), form)
@@ -127,9 +126,8 @@ func TestASignedCallbackPassesTheAnswerOnAndHangsUp(t *testing.T) {
 }
 
 func TestAnUnsignedOrAlteredCallbackIsRefused(t *testing.T) {
-	v := notify.NewVoiceCallbacks(twilioConfig(), bundle(t))
 	rec := &hook{}
-	v.Answered = rec.answered
+	v := notify.NewVoiceCallbacks(twilioConfig(), bundle(t), rec.answered)
 	app := bareApp(v.Mount)
 	path := "/callbacks/voice?challenge=challenge-7&lang=en"
 	form := twilioCallback("#")
@@ -182,9 +180,8 @@ func TestTheCallbackIsNotFoundWithoutATwilioVoiceProvider(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := twilioConfig()
 			tc.change(&cfg)
-			v := notify.NewVoiceCallbacks(cfg, bundle(t))
 			rec := &hook{}
-			v.Answered = rec.answered
+			v := notify.NewVoiceCallbacks(cfg, bundle(t), rec.answered)
 			path := "/callbacks/voice?challenge=challenge-7&lang=en"
 			form := twilioCallback("#")
 			// Even a request signed with the token (or with none) is refused.
@@ -245,9 +242,8 @@ func TestTheRealAppTakesSignedCallbacksPastCSRF(t *testing.T) {
 }
 
 func TestAnotherKeyThanHashIsNotThanked(t *testing.T) {
-	v := notify.NewVoiceCallbacks(twilioConfig(), bundle(t))
 	rec := &hook{}
-	v.Answered = rec.answered
+	v := notify.NewVoiceCallbacks(twilioConfig(), bundle(t), rec.answered)
 	path := "/callbacks/voice?challenge=challenge-7&lang=en"
 	form := twilioCallback("1")
 	status, body := callbackPost(t, bareApp(v.Mount), path, sign(twilioToken, baseURL+path, form), form)

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -18,18 +17,16 @@ type DevHandler struct {
 	outbox  *Outbox
 	render  *web.Renderer
 	baseURL string
-
-	// VoiceAnswered is called when someone answers a call in the outbox and
-	// presses digits ("#" unless told otherwise), with the call's answer
-	// token, as a real voice provider's callback would. The auth feature
-	// sets it; while it is nil, answering does nothing.
-	VoiceAnswered func(ctx context.Context, answerToken, digits string) error
+	// answered is told when someone answers a call in the outbox and
+	// presses digits ("#" unless told otherwise), as a real voice
+	// provider's callback would tell it.
+	answered AnswerFunc
 }
 
 // NewDevHandler returns the dev outbox's handlers. baseURL is BASE_URL, used
-// for the answer links in the JSON list.
-func NewDevHandler(db *gorm.DB, r *web.Renderer, baseURL string) *DevHandler {
-	return &DevHandler{outbox: NewOutbox(db, nil), render: r, baseURL: strings.TrimRight(baseURL, "/")}
+// for the answer links in the JSON list; answered is told each answer.
+func NewDevHandler(db *gorm.DB, r *web.Renderer, baseURL string, answered AnswerFunc) *DevHandler {
+	return &DevHandler{outbox: NewOutbox(db, nil), render: r, baseURL: strings.TrimRight(baseURL, "/"), answered: answered}
 }
 
 // Mount adds the dev outbox's routes to r.

@@ -46,8 +46,8 @@ func (h *DevHandler) answer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if h.VoiceAnswered != nil {
-		if err := h.VoiceAnswered(c.UserContext(), msg.AnswerToken, in.Digits); err != nil {
+	if h.answered != nil {
+		if err := h.answered(c.UserContext(), msg.AnswerToken, in.Digits); err != nil {
 			return fmt.Errorf("notify: voice answered: %w", err)
 		}
 	}

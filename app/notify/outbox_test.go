@@ -64,7 +64,7 @@ func getJSON(t *testing.T, app *fiber.App) []map[string]any {
 
 func TestOutboxJSONListsEveryMessageNewestFirstInTheFixedShape(t *testing.T) {
 	e := newEnv(t, nil)
-	app := devApp(notify.NewDevHandler(e.db.Gorm, nil, baseURL+"/"))
+	app := devApp(notify.NewDevHandler(e.db.Gorm, nil, baseURL+"/", nil))
 
 	if got := getJSON(t, app); got == nil || len(got) != 0 {
 		t.Fatalf("empty outbox: want [], got %#v", got)
@@ -173,15 +173,14 @@ func TestAnsweringACallPassesItsTokenAndDigitsToTheHook(t *testing.T) {
 	path := "/dev/outbox/" + strconv.FormatInt(call.ID, 10) + "/answer"
 
 	t.Run("without a hook it answers 204 and does nothing", func(t *testing.T) {
-		h := notify.NewDevHandler(e.db.Gorm, nil, baseURL)
+		h := notify.NewDevHandler(e.db.Gorm, nil, baseURL, nil)
 		if got := post(t, devApp(h), path, "", ""); got != http.StatusNoContent {
 			t.Fatalf("status %d", got)
 		}
 	})
 
-	h := notify.NewDevHandler(e.db.Gorm, nil, baseURL)
 	rec := &hook{}
-	h.VoiceAnswered = rec.answered
+	h := notify.NewDevHandler(e.db.Gorm, nil, baseURL, rec.answered)
 	app := devApp(h)
 	for _, tc := range []struct {
 		name, contentType, body, digits string
@@ -244,7 +243,7 @@ func TestOutboxPageShowsEveryMessageWithAnAnswerButtonForCalls(t *testing.T) {
 	}
 	sessions := web.NewSessions(e.db.Gorm, e.db.Pool, []byte(config.RandomKey()), e.clock, false)
 	r := web.NewRenderer(bodyOnly{engine}, bundle(t), sessions, true)
-	app := devApp(notify.NewDevHandler(e.db.Gorm, r, baseURL))
+	app := devApp(notify.NewDevHandler(e.db.Gorm, r, baseURL, nil))
 
 	res, err := app.Test(httptest.NewRequest(http.MethodGet, "/dev/outbox", nil), -1)
 	if err != nil {
