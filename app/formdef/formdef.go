@@ -398,6 +398,16 @@ func (t *Template) check() error {
 
 // check validates one field and fills in its defaults.
 func (f *Field) check() error {
+	for _, step := range []func() error{f.checkWords, f.checkRulesApply, f.checkBounds, f.checkErrors} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkWords checks the type and the field's own words.
+func (f *Field) checkWords() error {
 	if !slices.Contains(Types, f.Type) {
 		return fmt.Errorf("unknown type %q (use one of %s)", f.Type, strings.Join(Types, ", "))
 	}
@@ -413,9 +423,12 @@ func (f *Field) check() error {
 	if f.ErrorLabel.IsZero() && (strings.HasSuffix(strings.TrimSpace(f.Label.EN), "?") || strings.HasSuffix(strings.TrimSpace(f.Label.CY), "?")) {
 		return errors.New("the label is a question, so give error_label: how messages name the field (\"Enter …\", \"Select …\")")
 	}
+	return nil
+}
 
+// checkRulesApply refuses a rule set on a type it does not apply to.
+func (f *Field) checkRulesApply() error {
 	text := f.Type == TypeText || f.Type == TypeTextarea
-	// only refuses a rule set on a type it does not apply to.
 	only := func(rule string, set bool, ok bool, types string) error {
 		if set && !ok {
 			return fmt.Errorf("%s applies to %s fields only, not to a %s field", rule, types, f.Type)
@@ -437,24 +450,15 @@ func (f *Field) check() error {
 			return err
 		}
 	}
+	return nil
+}
 
+// checkBounds checks the rules of the field's type, and sets a text
+// field's default length.
+func (f *Field) checkBounds() error {
 	switch f.Type {
 	case TypeText, TypeTextarea:
-		if f.MaxLength < 0 || f.MinLength < 0 {
-			return errors.New("min_length and max_length cannot be negative")
-		}
-		if f.MaxLength == 0 {
-			f.MaxLength = DefaultTextMaxLength
-			if f.Type == TypeTextarea {
-				f.MaxLength = DefaultTextareaMaxLength
-			}
-		}
-		if f.MaxLength > MaxLengthCeiling {
-			return fmt.Errorf("max_length %d is over the ceiling of %d characters", f.MaxLength, MaxLengthCeiling)
-		}
-		if f.MinLength > f.MaxLength {
-			return fmt.Errorf("min_length %d is more than max_length %d", f.MinLength, f.MaxLength)
-		}
+		return f.checkLength()
 	case TypeNumber:
 		for _, b := range []*float64{f.Min, f.Max} {
 			if b != nil && (math.IsNaN(*b) || math.IsInf(*b, 0)) {
@@ -471,44 +475,80 @@ func (f *Field) check() error {
 			return fmt.Errorf("date %q is not one of %s, %s, %s", f.Date, DatePast, DateFuture, DateNotFuture)
 		}
 	case TypeRadios, TypeCheckboxes, TypeSelect:
-		least := 2
-		if f.Type == TypeCheckboxes {
-			least = 1 // a single "I agree" box is a real question
-		}
-		if len(f.Options) < least {
-			return fmt.Errorf("a %s field needs at least %d options", f.Type, least)
-		}
-		for i, o := range f.Options {
-			if err := checkName("option value", o.Value); err != nil {
-				return err
-			}
-			if slices.Contains(reserved, o.Value) {
-				return fmt.Errorf("option value %q is a word go-i18n reserves; choose another (for example \"general\" instead of \"other\")", o.Value)
-			}
-			if slices.ContainsFunc(f.Options[:i], func(p Option) bool { return p.Value == o.Value }) {
-				return fmt.Errorf("option value %q is used twice", o.Value)
-			}
-			if err := checkText(fmt.Sprintf("option %q label", o.Value), o.Label, false); err != nil {
-				return err
-			}
+		if err := f.checkOptions(); err != nil {
+			return err
 		}
 		if f.Type == TypeCheckboxes {
-			n := len(f.Options)
-			switch {
-			case f.MinSelected < 0 || f.MaxSelected < 0:
-				return errors.New("min_selected and max_selected cannot be negative")
-			case f.MinSelected == 1:
-				return errors.New("min_selected 1 is what required: true means; use that")
-			case f.MaxSelected == 1:
-				return errors.New("max_selected 1 is a radios field; use that")
-			case f.MinSelected > n || f.MaxSelected > n:
-				return fmt.Errorf("min_selected and max_selected cannot be more than the %d options", n)
-			case f.MaxSelected != 0 && f.MinSelected > f.MaxSelected:
-				return fmt.Errorf("min_selected %d is more than max_selected %d", f.MinSelected, f.MaxSelected)
-			}
+			return f.checkSelected()
 		}
 	}
+	return nil
+}
 
+func (f *Field) checkLength() error {
+	if f.MaxLength < 0 || f.MinLength < 0 {
+		return errors.New("min_length and max_length cannot be negative")
+	}
+	if f.MaxLength == 0 {
+		f.MaxLength = DefaultTextMaxLength
+		if f.Type == TypeTextarea {
+			f.MaxLength = DefaultTextareaMaxLength
+		}
+	}
+	if f.MaxLength > MaxLengthCeiling {
+		return fmt.Errorf("max_length %d is over the ceiling of %d characters", f.MaxLength, MaxLengthCeiling)
+	}
+	if f.MinLength > f.MaxLength {
+		return fmt.Errorf("min_length %d is more than max_length %d", f.MinLength, f.MaxLength)
+	}
+	return nil
+}
+
+func (f *Field) checkOptions() error {
+	least := 2
+	if f.Type == TypeCheckboxes {
+		least = 1 // a single "I agree" box is a real question
+	}
+	if len(f.Options) < least {
+		return fmt.Errorf("a %s field needs at least %d options", f.Type, least)
+	}
+	for i, o := range f.Options {
+		if err := checkName("option value", o.Value); err != nil {
+			return err
+		}
+		if slices.Contains(reserved, o.Value) {
+			return fmt.Errorf("option value %q is a word go-i18n reserves; choose another (for example \"general\" instead of \"other\")", o.Value)
+		}
+		if slices.ContainsFunc(f.Options[:i], func(p Option) bool { return p.Value == o.Value }) {
+			return fmt.Errorf("option value %q is used twice", o.Value)
+		}
+		if err := checkText(fmt.Sprintf("option %q label", o.Value), o.Label, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Field) checkSelected() error {
+	n := len(f.Options)
+	switch {
+	case f.MinSelected < 0 || f.MaxSelected < 0:
+		return errors.New("min_selected and max_selected cannot be negative")
+	case f.MinSelected == 1:
+		return errors.New("min_selected 1 is what required: true means; use that")
+	case f.MaxSelected == 1:
+		return errors.New("max_selected 1 is a radios field; use that")
+	case f.MinSelected > n || f.MaxSelected > n:
+		return fmt.Errorf("min_selected and max_selected cannot be more than the %d options", n)
+	case f.MaxSelected != 0 && f.MinSelected > f.MaxSelected:
+		return fmt.Errorf("min_selected %d is more than max_selected %d", f.MinSelected, f.MaxSelected)
+	}
+	return nil
+}
+
+// checkErrors checks the field's own error messages: each for a rule it
+// can break.
+func (f *Field) checkErrors() error {
 	can := f.Rules()
 	for rule, msg := range f.Errors {
 		if !slices.Contains(can, rule) {
