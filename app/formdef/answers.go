@@ -266,70 +266,89 @@ func (f Field) validate(vals []string, today time.Time) (Error, bool) {
 		}
 		return f.fail(RuleRequired, KeyRequired)
 	}
-	v := present[0]
 	switch f.Type {
 	case TypeText, TypeTextarea:
-		n := utf8.RuneCountInString(v)
-		if n > f.MaxLength {
-			return f.fail(RuleTooLong, KeyTooLong, "Max", groupDigits(strconv.Itoa(f.MaxLength)))
-		}
-		if n < f.MinLength {
-			return f.fail(RuleTooShort, KeyTooShort, "Min", groupDigits(strconv.Itoa(f.MinLength)))
-		}
+		return f.validateText(present[0])
 	case TypeNumber:
-		c := normaliseNumber(v)
-		if len(c) > maxNumberLength || !number.MatchString(c) {
-			return f.fail(RuleNumber, KeyNumber)
-		}
-		if f.Integer && strings.Contains(c, ".") {
-			return f.fail(RuleInteger, KeyInteger)
-		}
-		n, err := strconv.ParseFloat(c, 64)
-		if err != nil {
-			return f.fail(RuleNumber, KeyNumber)
-		}
-		if f.Min != nil && n < *f.Min {
-			return f.fail(RuleTooSmall, KeyTooSmall, "Min", formatNumber(*f.Min))
-		}
-		if f.Max != nil && n > *f.Max {
-			return f.fail(RuleTooLarge, KeyTooLarge, "Max", formatNumber(*f.Max))
-		}
+		return f.validateNumber(present[0])
 	case TypeDate:
-		d, ok := parseDate(normaliseDate(v))
-		if !ok {
-			return f.fail(RuleDate, KeyDate)
-		}
-		switch {
-		case f.Date == DatePast && !d.Before(today):
-			return f.fail(RulePast, KeyPast)
-		case f.Date == DateFuture && !d.After(today):
-			return f.fail(RuleFuture, KeyFuture)
-		case f.Date == DateNotFuture && d.After(today):
-			return f.fail(RuleNotFuture, KeyNotFuture)
-		}
+		return f.validateDate(present[0], today)
 	case TypeTime:
-		if !clockTime.MatchString(v) {
+		if !clockTime.MatchString(present[0]) {
 			return f.fail(RuleTime, KeyTime)
 		}
 	case TypeYesNo, TypeRadios, TypeSelect, TypeCheckboxes:
-		if f.Type != TypeCheckboxes {
-			present = present[:1]
+		return f.validateChoices(present)
+	}
+	return Error{}, false
+}
+
+func (f Field) validateText(v string) (Error, bool) {
+	n := utf8.RuneCountInString(v)
+	if n > f.MaxLength {
+		return f.fail(RuleTooLong, KeyTooLong, "Max", groupDigits(strconv.Itoa(f.MaxLength)))
+	}
+	if n < f.MinLength {
+		return f.fail(RuleTooShort, KeyTooShort, "Min", groupDigits(strconv.Itoa(f.MinLength)))
+	}
+	return Error{}, false
+}
+
+func (f Field) validateNumber(v string) (Error, bool) {
+	c := normaliseNumber(v)
+	if len(c) > maxNumberLength || !number.MatchString(c) {
+		return f.fail(RuleNumber, KeyNumber)
+	}
+	if f.Integer && strings.Contains(c, ".") {
+		return f.fail(RuleInteger, KeyInteger)
+	}
+	n, err := strconv.ParseFloat(c, 64)
+	if err != nil {
+		return f.fail(RuleNumber, KeyNumber)
+	}
+	if f.Min != nil && n < *f.Min {
+		return f.fail(RuleTooSmall, KeyTooSmall, "Min", formatNumber(*f.Min))
+	}
+	if f.Max != nil && n > *f.Max {
+		return f.fail(RuleTooLarge, KeyTooLarge, "Max", formatNumber(*f.Max))
+	}
+	return Error{}, false
+}
+
+func (f Field) validateDate(v string, today time.Time) (Error, bool) {
+	d, ok := parseDate(normaliseDate(v))
+	if !ok {
+		return f.fail(RuleDate, KeyDate)
+	}
+	switch {
+	case f.Date == DatePast && !d.Before(today):
+		return f.fail(RulePast, KeyPast)
+	case f.Date == DateFuture && !d.After(today):
+		return f.fail(RuleFuture, KeyFuture)
+	case f.Date == DateNotFuture && d.After(today):
+		return f.fail(RuleNotFuture, KeyNotFuture)
+	}
+	return Error{}, false
+}
+
+func (f Field) validateChoices(present []string) (Error, bool) {
+	if f.Type != TypeCheckboxes {
+		present = present[:1]
+	}
+	for _, p := range present {
+		// Security: a value the template does not offer is refused,
+		// not stored; only a changed request sends one.
+		if !slices.ContainsFunc(f.Choices(), func(o Option) bool { return o.Value == p }) {
+			return f.fail(RuleRequired, KeyRequiredChoice)
 		}
-		for _, p := range present {
-			// Security: a value the template does not offer is refused,
-			// not stored; only a changed request sends one.
-			if !slices.ContainsFunc(f.Choices(), func(o Option) bool { return o.Value == p }) {
-				return f.fail(RuleRequired, KeyRequiredChoice)
-			}
+	}
+	if f.Type == TypeCheckboxes {
+		n := len(slices.Compact(slices.Sorted(slices.Values(present))))
+		if f.MinSelected > 0 && n < f.MinSelected {
+			return f.fail(RuleMinSelected, KeyMinSelected, "Min", strconv.Itoa(f.MinSelected))
 		}
-		if f.Type == TypeCheckboxes {
-			n := len(slices.Compact(slices.Sorted(slices.Values(present))))
-			if f.MinSelected > 0 && n < f.MinSelected {
-				return f.fail(RuleMinSelected, KeyMinSelected, "Min", strconv.Itoa(f.MinSelected))
-			}
-			if f.MaxSelected > 0 && n > f.MaxSelected {
-				return f.fail(RuleMaxSelected, KeyMaxSelected, "Max", strconv.Itoa(f.MaxSelected))
-			}
+		if f.MaxSelected > 0 && n > f.MaxSelected {
+			return f.fail(RuleMaxSelected, KeyMaxSelected, "Max", strconv.Itoa(f.MaxSelected))
 		}
 	}
 	return Error{}, false
