@@ -51,10 +51,9 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	authH.MountSignedIn(signedIn)
 	accountsH.Mount(signedIn)
 	invitationsH.MountSignedIn(signedIn)
-	msgs := messages.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
-	msgs.Notify = func(ctx context.Context, tx *gorm.DB, topic string, id int64) error {
+	msgs := messages.NewStore(d.DB.Gorm, d.Clock, a.Sealer, func(ctx context.Context, tx *gorm.DB, topic string, id int64) error {
 		return live.Notify(ctx, tx, live.Event{Topic: topic, ID: id})
-	}
+	})
 	docs := documents.NewStore(d.DB.Gorm, d.Clock)
 	holdersH := access.NewHandler(access.Deps{Render: a.Render, Store: grants, Audit: a.Audit,
 		Pending: invitationsH.Pending, Contact: records.NewStore(d.DB.Gorm).ContactOf,

@@ -27,7 +27,7 @@ func TestSendingAMessageAndReadingTheReply(t *testing.T) {
 	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
 	a.Grant(t, mum, ellie, access.Parent)
 	toWorker := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, NameWorker: true, Active: true}
-	if err := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer).SaveType(context.Background(), toWorker); err != nil {
+	if err := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil).SaveType(context.Background(), toWorker); err != nil {
 		t.Fatal(err)
 	}
 	record := "/records/" + strconv.FormatInt(ellie.ID, 10)
@@ -115,7 +115,7 @@ func TestADraftIsKeptOnASlowLine(t *testing.T) {
 	ellie := a.NewRecord(t, team, "Ellie", "Smith")
 	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
 	a.Grant(t, mum, ellie, access.Parent)
-	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
 	record := "/records/" + strconv.FormatInt(ellie.ID, 10)
 	// The server has it: the page's last request may outlive the page, so
 	// the test waits for the row, not for the page.
@@ -181,7 +181,7 @@ func TestALongThreadPagesBackWithOrWithoutScript(t *testing.T) {
 	ellie := a.NewRecord(t, team, "Ellie", "Smith")
 	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
 	a.Grant(t, mum, ellie, access.Parent)
-	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
 	ctx := context.Background()
 	toWorker := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}
 	if err := store.SaveType(ctx, toWorker); err != nil {

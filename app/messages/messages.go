@@ -114,14 +114,17 @@ type Store struct {
 	db     *gorm.DB
 	clock  clock.Clock
 	sealer *seal.Sealer
-	// Notify tells open pages of a change, in the change's transaction
-	// (live.Notify); nil tells nobody.
-	Notify func(ctx context.Context, tx *gorm.DB, topic string, id int64) error
+	tell   Notifier // nil: nobody is told
 }
 
-// NewStore returns the store.
-func NewStore(db *gorm.DB, clk clock.Clock, s *seal.Sealer) *Store {
-	return &Store{db: db, clock: clk, sealer: s}
+// Notifier tells open pages of a change, in the change's transaction
+// (live.Notify): a topic and an id.
+type Notifier func(ctx context.Context, tx *gorm.DB, topic string, id int64) error
+
+// NewStore returns the store; notify tells open pages of new messages
+// (nil: nobody is told).
+func NewStore(db *gorm.DB, clk clock.Clock, s *seal.Sealer, notify Notifier) *Store {
+	return &Store{db: db, clock: clk, sealer: s, tell: notify}
 }
 
 // Types lists the message types, the active ones only when active.
@@ -167,13 +170,13 @@ func (s *Store) SaveType(ctx context.Context, t *Type) error {
 }
 
 func (s *Store) notify(ctx context.Context, tx *gorm.DB, th *Thread) error {
-	if s.Notify == nil {
+	if s.tell == nil {
 		return nil
 	}
-	if err := s.Notify(ctx, tx, "thread", th.ID); err != nil {
+	if err := s.tell(ctx, tx, "thread", th.ID); err != nil {
 		return err
 	}
-	return s.Notify(ctx, tx, "unread", th.HolderID)
+	return s.tell(ctx, tx, "unread", th.HolderID)
 }
 
 func subjectPurpose(thread int64) string { return fmt.Sprintf("thread.subject:%d", thread) }

@@ -84,7 +84,7 @@ func TestAnotherTeamReachesNothingByID(t *testing.T) {
 	a := w.a
 	_, invitation := w.invite(t, "parent@example.net")
 	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
-	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
 	var team int64
 	a.DB.Gorm.Raw(`SELECT team_id FROM records WHERE id = ?`, w.recID).Scan(&team)
 	typ := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges", TeamID: team, Active: true}
