@@ -14,11 +14,11 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"portal/app/apptest"
 	"portal/app/db"
 	"portal/storage"
 )
@@ -46,16 +46,7 @@ func freePort(t *testing.T) string {
 
 // output is what a running binary has printed so far. It is read while
 // the binary writes, so every use holds the lock.
-type output struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
+type output struct{ apptest.Output }
 
 // waitFor reports whether the binary prints s within a minute: being
 // ready (/readyz) does not mean its earlier lines have been read yet.
@@ -79,9 +70,7 @@ func start(t *testing.T, bin, dataDir, port string) (*exec.Cmd, *output) {
 	go func() {
 		s := bufio.NewScanner(pr)
 		for s.Scan() {
-			out.mu.Lock()
-			out.b.WriteString(s.Text() + "\n")
-			out.mu.Unlock()
+			_, _ = out.Write([]byte(s.Text() + "\n"))
 		}
 	}()
 	if err := cmd.Start(); err != nil {

@@ -1,7 +1,9 @@
 package apptest
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -160,4 +162,39 @@ func (c *Client) PostMultipart(path string, parts ...Part) *Response {
 		c.t.Fatal(err)
 	}
 	return c.Do(http.MethodPost, path, bytes.NewReader(body.Bytes()), w.FormDataContentType())
+}
+
+// Stream opens a live stream (server-sent events) at path with the
+// client's cookies and header and returns its lines, closed when the
+// server ends the stream; the request ends with the test.
+func (c *Client) Stream(path string, header http.Header) <-chan string {
+	c.t.Helper()
+	ctx := context.Background()
+	if tc, ok := c.t.(interface{ Context() context.Context }); ok {
+		ctx = tc.Context()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.String()+path, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { res.Body.Close() })
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		c.t.Fatalf("the stream %s = %d %q", path, res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return lines
 }

@@ -1,11 +1,9 @@
 package journeys_test
 
 import (
-	"bytes"
 	"context"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"portal/app/accounts"
@@ -13,24 +11,6 @@ import (
 	"portal/app/notify"
 	"portal/app/records"
 )
-
-// syncBuffer is a log sink the app's goroutines write to concurrently.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
 
 // TestLogsCarryNoPersonalData pushes a known email, phone number, code and
 // child's name through requests, a record, an email and failing requests,
@@ -42,7 +22,7 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 		code  = "482913"
 		child = "Zephyrine Canarywood"
 	)
-	logs := &syncBuffer{}
+	logs := &apptest.Output{}
 	a := apptest.NewApp(t, apptest.Options{Log: logs})
 	ctx := context.Background()
 

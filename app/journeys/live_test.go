@@ -1,7 +1,6 @@
 package journeys_test
 
 import (
-	"bufio"
 	"context"
 	"net/http"
 	"strconv"
@@ -89,7 +88,7 @@ func TestTheStreamStopsAfterLogOutOrTheEndOfAccess(t *testing.T) {
 			w := newLiveWorld(t)
 			c := w.one.Client(t)
 			w.one.SignIn(t, c, w.mum)
-			lines := openStream(t, w.one, c, w.thread+"/stream")
+			lines := c.Stream(w.thread+"/stream", nil)
 			waitLine(t, lines, func(l string) bool { return strings.HasPrefix(l, ": open") })
 			switch end {
 			case "log out":
@@ -117,43 +116,6 @@ func TestTheStreamStopsAfterLogOutOrTheEndOfAccess(t *testing.T) {
 			}
 		})
 	}
-}
-
-// openStream opens a live stream as c's session and returns its lines,
-// closed when the server ends the stream.
-func openStream(t *testing.T, a *apptest.TestApp, c *apptest.Client, path string) <-chan string {
-	t.Helper()
-	return openStreamWith(t, a, c, path, nil)
-}
-
-// openStreamWith is openStream with request headers.
-func openStreamWith(t *testing.T, a *apptest.TestApp, c *apptest.Client, path string, header http.Header) <-chan string {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, a.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	req.AddCookie(&http.Cookie{Name: a.Sessions.CookieName, Value: c.Cookie(a.Sessions.CookieName)})
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { res.Body.Close() })
-	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
-		t.Fatalf("the stream = %d %q", res.StatusCode, res.Header.Get("Content-Type"))
-	}
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(res.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	return lines
 }
 
 // waitLine reads lines until one matches (true) or the stream ends (false).
@@ -248,7 +210,7 @@ func TestAStreamSendsWhatThePageLacks(t *testing.T) {
 	staff.Get(w.inbox)
 	staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"A reply before the stream opened"}})
 
-	lines := openStream(t, w.one, c, connect)
+	lines := c.Stream(connect, nil)
 	if !waitLine(t, lines, func(l string) bool { return strings.Contains(l, "A reply before the stream opened") }) {
 		t.Fatal("the stream did not send the reply the page lacked")
 	}
@@ -258,7 +220,7 @@ func TestAStreamSendsWhatThePageLacks(t *testing.T) {
 		t.Fatalf("the event's id is %q, want the reply's message id", id)
 	}
 	// A browser that reconnects with that id gets nothing old again.
-	again := openStreamWith(t, w.one, c, connect, http.Header{"Last-Event-ID": {id}})
+	again := c.Stream(connect, http.Header{"Last-Event-ID": {id}})
 	staff.Get(w.inbox)
 	staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"A second reply"}})
 	var old bool

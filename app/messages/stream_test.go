@@ -1,7 +1,6 @@
 package messages_test
 
 import (
-	"bufio"
 	"context"
 	"net/http"
 	"strconv"
@@ -73,34 +72,6 @@ func countingApp(t *testing.T, q *queryCount) *apptest.TestApp {
 	}})
 }
 
-// stream opens path as c's session and returns its lines, closed when the
-// stream ends.
-func stream(t *testing.T, a *apptest.TestApp, c *apptest.Client, path string) <-chan string {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, a.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.AddCookie(&http.Cookie{Name: a.Sessions.CookieName, Value: c.Cookie(a.Sessions.CookieName)})
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { res.Body.Close() })
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("the stream = %d", res.StatusCode)
-	}
-	lines := make(chan string, 64)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(res.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	return lines
-}
-
 // until reads lines until one contains want; false if the stream ends first.
 func until(t *testing.T, lines <-chan string, want string) bool {
 	t.Helper()
@@ -161,7 +132,7 @@ func TestSigningOutEndsThatSessionsStreamsAtOnce(t *testing.T) {
 	leaving, staying := a.Client(t), a.Client(t)
 	a.SignIn(t, leaving, w.mum)
 	a.SignIn(t, staying, w.mum)
-	gone, kept := stream(t, a, leaving, w.path+"?after=0"), stream(t, a, staying, w.path+"?after=0")
+	gone, kept := leaving.Stream(w.path+"?after=0", nil), staying.Stream(w.path+"?after=0", nil)
 	for _, lines := range []<-chan string{gone, kept} {
 		if !until(t, lines, "Hello") {
 			t.Fatal("a stream ended before sending what its page lacked")
@@ -210,7 +181,7 @@ func TestOneReplyIsReadOnceForEveryOpenPageOfItsThread(t *testing.T) {
 		c := a.Client(t)
 		a.SignIn(t, c, mum)
 		for range perSession {
-			lines := stream(t, a, c, path)
+			lines := c.Stream(path, nil)
 			if !until(t, lines, "Hello") {
 				t.Fatal("a stream ended before sending what its page lacked")
 			}
