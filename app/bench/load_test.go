@@ -27,7 +27,6 @@ const (
 	slice        = 2 * time.Second
 	rounds       = 5
 	threadLength = 2000
-	demoPassword = "Bench-Password-2026-x7"
 )
 
 var ran bool
@@ -54,6 +53,7 @@ func BenchmarkLoadRun(b *testing.B) {
 
 // run is one load run's servers, data and figures.
 type run struct {
+	password         string // the demo accounts', made for this run
 	dir, sessionKey  string
 	cluster          *db.Embedded
 	db               *db.DB
@@ -92,7 +92,7 @@ func setUp(b *testing.B) *run {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := &run{dir: dir, sessionKey: randomKey(), client: newClient(4 * sessions)}
+	r := &run{dir: dir, sessionKey: randomKey(), password: "Bench-" + randomKey()[:16] + "-7x", client: newClient(4 * sessions)}
 	r.cluster = &db.Embedded{Dir: filepath.Join(dir, "data", "postgres"),
 		Settings: []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all"}}
 	if _, err := r.cluster.Start(ctx); err != nil {
@@ -106,7 +106,7 @@ func setUp(b *testing.B) *run {
 	port := freePort(b)
 	encryption := "bench1:" + randomKey()
 	r.portal = start(b, "portal", bin, port, "/readyz", []string{"APP_ENV=development", "PORT=" + port,
-		"DATA_DIR=" + filepath.Join(dir, "data"), "DATABASE_URL=", "S3_ENDPOINT=", "DEMO_PASSWORD=" + demoPassword,
+		"DATA_DIR=" + filepath.Join(dir, "data"), "DATABASE_URL=", "S3_ENDPOINT=", "DEMO_PASSWORD=" + r.password,
 		"SESSION_KEY=" + r.sessionKey, "ENCRYPTION_KEYS=" + encryption, "TRUST_FLY_CLIENT_IP=true",
 		"BASE_URL=http://127.0.0.1:" + port})
 	if r.db, err = db.Connect(ctx, r.cluster.DSN("portal"), nil); err != nil {

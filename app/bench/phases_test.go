@@ -201,7 +201,7 @@ func (r *run) signIn(b *testing.B) (int, time.Duration) {
 	if m == nil {
 		return res.StatusCode, 0
 	}
-	form := url.Values{"email": {demo.ParentEmail}, "password": {demoPassword}, "_csrf": {string(m[1])}}
+	form := url.Values{"email": {demo.ParentEmail}, "password": {r.password}, "_csrf": {string(m[1])}}
 	req, _ = http.NewRequest(http.MethodPost, r.portal.url+"/sign-in", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Fly-Client-IP", ip)

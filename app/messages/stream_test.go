@@ -162,6 +162,11 @@ func TestSigningOutEndsThatSessionsStreamsAtOnce(t *testing.T) {
 	})
 }
 
+// authQueries is how many queries one authorisation of a thread stream
+// makes that queryCount sees (the grant, the thread; the session is read
+// through pgx).
+const authQueries = 2
+
 // TestOneReplyIsReadOnceForEveryOpenPageOfItsThread: twenty pages of one
 // thread are open (five sessions, four streams each); a reply reaches
 // every one of them, read from the database once and with no stream
@@ -207,14 +212,12 @@ func TestOneReplyIsReadOnceForEveryOpenPageOfItsThread(t *testing.T) {
 		}
 	})
 	t.Run("no stream re-authorises for a reply within the heartbeat", func(t *testing.T) {
-		// Every stream was authorised when it opened, after opened: had a
-		// heartbeat passed since (a very slow machine), they would rightly
-		// ask again.
-		if time.Since(opened) >= live.DefaultHeartbeat {
-			t.Skipf("the test took longer than a heartbeat (%s)", live.DefaultHeartbeat)
-		}
-		if n := authNow - authBefore; n != 0 {
-			t.Fatalf("the reply made %d authorisation queries, want none", n)
+		// Every stream was authorised when it opened, after opened. Only a
+		// heartbeat passing since (a very slow machine) lets a stream ask
+		// again, once per heartbeat: never the reply itself.
+		beats := int(time.Since(opened) / live.DefaultHeartbeat)
+		if n, most := authNow-authBefore, beats*len(pages)*authQueries; n > most {
+			t.Fatalf("the reply made %d authorisation queries, want at most %d (%d heartbeats passed)", n, most, beats)
 		}
 	})
 }
