@@ -44,6 +44,7 @@ import (
 	"portal/app/logging"
 	"portal/app/messages"
 	"portal/app/notify"
+	"portal/app/queue"
 	"portal/storage"
 )
 
@@ -125,7 +126,13 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 		return err
 	}
 	hasher := auth.NewHasher(auth.ProductionParams, auth.HashSlots())
-	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log})
+	// One River client (app/queue) works notify's messages and the
+	// scheduled jobs; each adds its queue while it is built.
+	q, err := queue.New(queue.Options{Config: cfg, DB: database, Log: log})
+	if err != nil {
+		return err
+	}
+	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Queue: q, Bundle: bundle, Log: log})
 	if err != nil {
 		return err
 	}
@@ -134,21 +141,20 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	maintenance, err := jobs.New(jobs.Options{Config: cfg, DB: database, Notifier: notifier, Audit: portal.Audit,
+	maintenance, err := jobs.New(jobs.Options{DB: database, Queue: q, Notifier: notifier, Audit: portal.Audit,
 		Sessions: portal.Sessions, Limiter: portal.Limiter, Codes: portal.Codes, Calls: portal.Calls, Log: log})
 	if err != nil {
 		return err
 	}
-	if err := notifier.Start(ctx); err != nil {
+	if err := q.Start(ctx); err != nil {
 		return err
 	}
-	defer notifier.Stop(context.Background())
-	// Scheduled work: clean-up, access-ending notices, retention. Stopped
-	// before the notifier (defers run last first).
+	defer q.Stop(context.Background())
+	// Scheduled work: clean-up, access-ending notices, retention.
 	if err := maintenance.Start(ctx); err != nil {
 		return err
 	}
-	defer maintenance.Stop(context.Background())
+	defer maintenance.Stop()
 	if cfg.IsDevelopment() {
 		if err := seedDemo(ctx, cfg, database, hasher, store, portal.Forms); err != nil {
 			return err

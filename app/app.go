@@ -19,7 +19,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -29,7 +28,6 @@ import (
 	"github.com/gofiber/template/html/v2"
 	"github.com/valyala/fasthttp"
 
-	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/auth"
 	"portal/app/clock"
@@ -101,6 +99,7 @@ type App struct {
 	Audit    *audit.Log
 	Sealer   *seal.Sealer
 	Render   *web.Renderer
+	Routes   *web.Routes // the route table's markers and names
 	Codes    *auth.Codes // one-time codes; the clean-up job deletes old ones
 	Calls    *auth.Calls // "Call Me" challenges; likewise
 	Forms    *forms.Store
@@ -114,70 +113,104 @@ type App struct {
 // New builds the portal from its dependencies; ctx bounds its start (the
 // live hub's first connection, the form templates' sync) and the hub's life.
 func New(ctx context.Context, d Deps) (*App, error) {
+	d = d.withDefaults()
+	if err := auth.CheckRegions(d.Config.PhoneRegions()); err != nil {
+		return nil, err
+	}
+	if d.Scanner == nil && d.Config.IsProduction() {
+		d.Log.Warn("uploads are not virus-scanned: no scanner is configured (app.Deps.Scanner)")
+	}
+	// The route table is read once every route is mounted (below); the
+	// middleware and the templates' {{path "…"}} ask it from then on.
+	a := &App{Routes: web.NewRoutes()}
+	if err := a.startServices(ctx, d); err != nil {
+		return nil, err
+	}
+	assets, err := a.newRenderer(d)
+	if err != nil {
+		return nil, err
+	}
+	a.App = fiber.New(fiberConfig(d, a.Render.ErrorHandler(d.Log)))
+	limitSlow(a.App.Server(), d.Slow, a.Routes)
+	if !d.Config.TrustFlyClientIP {
+		a.perIP = d.Slow.PerIP
+	}
+	a.useMiddleware(d, assets)
+	routes(a, d)
+	if err := a.Routes.Read(a.GetRoutes()); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// withDefaults fills what Deps may leave out.
+func (d Deps) withDefaults() Deps {
 	if d.Clock == nil {
 		d.Clock = clock.Real{}
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	engine := html.NewFileSystem(http.FS(d.Views), ".html")
-	if err := engine.Load(); err != nil {
-		return nil, err
+	if d.Hasher == nil {
+		d.Hasher = auth.NewHasher(auth.ProductionParams, auth.HashSlots())
 	}
+	if d.Slow == (SlowLimits{}) {
+		d.Slow = DefaultSlow
+	}
+	if d.UnsafeLimit == nil {
+		d.UnsafeLimit = &unsafeRequests
+	}
+	return d
+}
+
+// startServices makes what the handlers share and the tests reach, and
+// starts the live hub and stores changed form templates.
+func (a *App) startServices(ctx context.Context, d Deps) error {
 	sealer, err := seal.New(d.Config.EncryptionKey)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	a := &App{Sealer: sealer}
-	a.Sessions = web.NewSessions(d.DB.Gorm, d.DB.Pool, d.Config.SessionKeyBytes(), d.Clock, d.Config.IsProduction())
-	a.Sessions.FinalSave = isFinalSave
-	a.Limiter = ratelimit.New(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
+	key := d.Config.SessionKeyBytes()
+	a.Sealer = sealer
+	a.Sessions = web.NewSessions(d.DB.Gorm, d.DB.Pool, key, d.Clock, d.Config.IsProduction())
+	a.Limiter = ratelimit.New(d.DB.Gorm, d.Clock, key)
 	a.Audit = audit.New(d.DB.Gorm, d.Clock)
-	a.Codes = auth.NewCodes(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
-	a.Calls = auth.NewCalls(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
-	people := accounts.NewStore(d.DB.Gorm)
+	a.Codes = auth.NewCodes(d.DB.Gorm, d.Clock, key)
+	a.Calls = auth.NewCalls(d.DB.Gorm, d.Clock, key)
+	a.Forms = forms.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
+	a.Hub = live.NewHub(d.DB.Pool, d.Log)
+	if err := a.Hub.Start(ctx); err != nil {
+		return err
+	}
 	// Form templates are data (app/formdef/templates): each start stores
 	// a changed one as a new version; forms already sent keep theirs.
 	templates, err := formdef.Builtin()
 	if err != nil {
+		return err
+	}
+	return a.Forms.Sync(ctx, templates)
+}
+
+// newRenderer loads the templates and the static files' fingerprints.
+func (a *App) newRenderer(d Deps) (*web.Assets, error) {
+	engine := html.NewFileSystem(http.FS(d.Views), ".html")
+	engine.AddFunc("path", a.Routes.Path)
+	if err := engine.Load(); err != nil {
 		return nil, err
 	}
-	a.Forms = forms.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
-	a.Hub = live.NewHub(d.DB.Pool, d.Log)
-	if err := a.Hub.Start(ctx); err != nil {
-		return nil, err
-	}
-	if err := a.Forms.Sync(ctx, templates); err != nil {
-		return nil, err
-	}
-	a.Render = web.NewRenderer(web.Templates{Template: engine.Templates}, d.Bundle, a.Sessions, d.Config.IsDevelopment())
-	a.Render.SetPhone(d.Config.ServicePhone, d.Config.ServiceTel)
 	assets, err := web.LoadAssets(d.Static)
 	if err != nil {
 		return nil, fmt.Errorf("app: static files: %w", err)
 	}
-	a.Render.SetAssets(assets)
-	if err := auth.CheckRegions(d.Config.PhoneRegions()); err != nil {
-		return nil, err
-	}
-	if d.Hasher == nil {
-		d.Hasher = auth.NewHasher(auth.ProductionParams, auth.HashSlots())
-	}
-	authH := auth.NewHandler(auth.Deps{Sessions: a.Sessions, Render: a.Render, People: people, Audit: a.Audit,
-		Limiter: a.Limiter, Hasher: d.Hasher, Notifier: d.Notifier,
-		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
-		Devices: auth.NewDevices(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes()),
-		Codes:   a.Codes, Calls: a.Calls,
-		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log, Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
+	a.Render = web.NewRenderer(web.RenderDeps{Engine: web.Templates{Template: engine.Templates}, Bundle: d.Bundle,
+		Sessions: a.Sessions, Routes: a.Routes, Assets: assets, Phone: d.Config.ServicePhone, Tel: d.Config.ServiceTel,
+		Dev: d.Config.IsDevelopment()})
+	return assets, nil
+}
 
-	if d.Scanner == nil && d.Config.IsProduction() {
-		d.Log.Warn("uploads are not virus-scanned: no scanner is configured (app.Deps.Scanner)")
-	}
-	slow := d.Slow
-	if slow == (SlowLimits{}) {
-		slow = DefaultSlow
-	}
-	a.App = fiber.New(fiber.Config{
+// fiberConfig is Fiber's configuration: see the package invariants.
+func fiberConfig(d Deps, errors fiber.ErrorHandler) fiber.Config {
+	return fiber.Config{
 		Immutable: true,
 		BodyLimit: BodyLimit,
 		// Bodies are streamed so that the upload route can take a file
@@ -186,84 +219,48 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
 		// Security: a connection that drips cannot be held for ever: the
-		// head must come within slow.Head, and a body then gets its own
+		// head must come within Slow.Head, and a body then gets its own
 		// time (limitSlow).
-		ReadTimeout:           slow.Head,
+		ReadTimeout:           d.Slow.Head,
 		IdleTimeout:           90 * time.Second,
-		ErrorHandler:          a.Render.ErrorHandler(d.Log),
+		ErrorHandler:          errors,
 		DisableStartupMessage: true,
 		ReadBufferSize:        16 * 1024,
 		// Security: take the client address from the connection; Fly's header
 		// is read by web.ClientIP only when configured.
 		ProxyHeader: "",
-	})
-	limitSlow(a.App.Server(), slow)
-	if !d.Config.TrustFlyClientIP {
-		a.perIP = slow.PerIP
 	}
+}
+
+// useMiddleware adds the middleware, in the order the package doc gives.
+func (a *App) useMiddleware(d Deps, assets *web.Assets) {
 	a.Use(recover.New())
 	a.Use(web.RequestIDs(), web.ClientIPs(d.Config.TrustFlyClientIP), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
-	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, isUpload))
+	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, a.Routes))
 	a.Use(web.Compress())
 	mountStatic(a.App, d.Static, assets)
-	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware(), web.Revalidate())
-	a.Use(web.TextOnly(), web.UploadsSignedIn(), web.CSRF(csrfExempt))
-	limit := unsafeRequests
-	if d.UnsafeLimit != nil {
-		limit = *d.UnsafeLimit
-	}
-	a.Use(web.RateLimit(a.Limiter, limit))
-	routes(a, d, authH, people)
-	return a, nil
+	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware(a.Routes), web.Revalidate())
+	a.Use(web.TextOnly(), web.UploadsSignedIn(), web.CSRF(a.Routes))
+	a.Use(web.RateLimit(a.Limiter, *d.UnsafeLimit))
 }
 
 // unsafeRequests limits every POST, PUT, PATCH and DELETE per client IP;
 // features add tighter limits of their own (sign-in, codes).
 var unsafeRequests = ratelimit.Rule{Name: "unsafe:ip", Max: 300, Window: time.Minute}
 
-// csrfExempt lists provider callbacks, which prove themselves by signature
-// instead of a CSRF token, and the dev outbox's simulated call answer (it
-// stands in for such a callback and exists only in development).
-func csrfExempt(c *fiber.Ctx) bool {
-	p := c.Path()
-	return strings.HasPrefix(p, "/callbacks/") || (strings.HasPrefix(p, "/dev/outbox/") && strings.HasSuffix(p, "/answer"))
-}
-
-// uploadRoute is the one route whose body may exceed BodyLimit: a worker
-// sending a document (staff.documentUpload reads it as a stream).
-var uploadRoute = regexp.MustCompile(`^/staff/records/[0-9]+/documents$`)
-
 // uploadOverhead is what an upload's form may add to its file: the other
 // fields and the parts' headers.
 const uploadOverhead = 1 << 20
 
-// isUpload lets a body past BodyLimit only as a well-formed multipart POST
-// to the upload route (and web.UploadsSignedIn only from someone signed
-// in). Security: any other large body is refused before anything reads it.
-func isUpload(c *fiber.Ctx) bool {
-	return c.Method() == fiber.MethodPost && uploadRoute.MatchString(c.Path()) && web.MultipartBoundary(c) != ""
-}
-
-// draftRoute matches the routes that save a draft as the person types:
-// a new message, a reply, a page of a form (whose handler keeps only the
-// answers when web.InGrace).
-var draftRoute = regexp.MustCompile(`^/records/[0-9]+/(messages(/[0-9]+)?/draft|forms/[0-9]+/pages/[0-9]+)$`)
-
-// isFinalSave lets a session that has just ended (web.FinalSaveGrace)
-// through for one thing only: the draft save the idle countdown sent
-// before the end, arriving late on a slow line.
-func isFinalSave(c *fiber.Ctx) bool {
-	return c.Method() == fiber.MethodPost && c.Get(web.FinalSaveHeader) == "1" && draftRoute.MatchString(c.Path())
-}
-
 // limitSlow gives a request with a body, once its head has come, the
 // time its body may take (Serve caps connections per client address).
-func limitSlow(srv *fasthttp.Server, slow SlowLimits) {
+func limitSlow(srv *fasthttp.Server, slow SlowLimits, routes *web.Routes) {
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		path, _, _ := strings.Cut(string(h.RequestURI()), "?")
 		switch {
 		case h.ContentLength() == 0:
 			return fasthttp.RequestConfig{} // the head's deadline stands
-		case h.IsPost() && uploadRoute.Match(h.RequestURI()):
+		case routes.Applies(web.UploadRoute, fiber.MethodPost, path):
 			return fasthttp.RequestConfig{ReadTimeout: slow.Upload}
 		}
 		return fasthttp.RequestConfig{ReadTimeout: slow.Body}

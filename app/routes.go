@@ -28,17 +28,25 @@ import (
 // first (so an anonymous visitor learns nothing of which pages exist), the
 // staff group a staff role too; a signed-in person gets 404 for anything
 // not in the table, and for the staff view unless they are staff.
-func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
+func routes(a *App, d Deps) {
+	people := accounts.NewStore(d.DB.Gorm)
+	key := d.Config.SessionKeyBytes()
+	authH := auth.NewHandler(auth.Deps{Sessions: a.Sessions, Render: a.Render, People: people, Audit: a.Audit,
+		Limiter: a.Limiter, Hasher: d.Hasher, Notifier: d.Notifier,
+		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, key), Devices: auth.NewDevices(d.DB.Gorm, d.Clock, key),
+		Codes: a.Codes, Calls: a.Calls, Sealer: a.Sealer, Clock: d.Clock, Log: d.Log,
+		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
+
 	pub := a.Group("")
 	ops.NewHandler(map[string]ops.Pinger{"database": d.DB, "storage": d.Store}).Mount(pub)
 	pages.NewHandler(a.Render).Mount(pub)
 	authH.MountPublic(pub)
 	grants := access.NewStore(d.DB.Gorm, d.Clock)
-	invites := invitations.NewStore(d.DB.Gorm, d.Clock, d.Config.SessionKeyBytes())
+	invites := invitations.NewStore(d.DB.Gorm, d.Clock, key)
 	invitationsH := invitations.NewHandler(invitations.Deps{Render: a.Render, Store: invites, People: people, Audit: a.Audit})
 	invitationsH.MountPublic(pub)
 	// Always mounted; a 404 unless a voice provider is Twilio. It proves
-	// itself by signature, so CSRF exempts /callbacks/ (csrfExempt).
+	// itself by signature (web.CSRFExempt).
 	notify.NewVoiceCallbacks(d.Config, d.Bundle, authH.VoiceAnswered).Mount(pub)
 	if d.Config.IsDevelopment() {
 		// The dev outbox exists only in development; elsewhere it is a 404.
@@ -46,8 +54,8 @@ func routes(a *App, d Deps, authH *auth.Handler, people *accounts.Store) {
 	}
 
 	accountsH := accounts.NewHandler(accounts.Deps{Render: a.Render, People: people, Audit: a.Audit, Clock: d.Clock,
-		Sessions: a.Sessions, Sealer: a.Sealer, Secure: d.Config.IsProduction()})
-	signedIn := a.Group("", auth.RequireSignedIn(), accountsH.RequireTerms())
+		Sessions: a.Sessions, Routes: a.Routes, Sealer: a.Sealer, Secure: d.Config.IsProduction()})
+	signedIn := a.Group("", authH.RequireSignedIn(), accountsH.RequireTerms())
 	authH.MountSignedIn(signedIn)
 	accountsH.Mount(signedIn)
 	invitationsH.MountSignedIn(signedIn)

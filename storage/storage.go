@@ -130,7 +130,7 @@ func copyLimited(ctx context.Context, w io.Writer, r io.Reader, limit int64) (in
 	if most < 1<<62 {
 		most++ // one byte more than allowed proves the upload is too large
 	}
-	n, err := io.Copy(w, io.LimitReader(ctxReader{ctx, r}, most))
+	n, err := io.Copy(w, io.LimitReader(ContextReader(ctx, r), most))
 	if err != nil {
 		return n, err
 	}
@@ -139,6 +139,10 @@ func copyLimited(ctx context.Context, w io.Writer, r io.Reader, limit int64) (in
 	}
 	return n, nil
 }
+
+// ContextReader reads r until ctx is done: a copy from a client that has
+// gone away, or whose time is up, stops at its next read.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
 
 type ctxReader struct {
 	ctx context.Context

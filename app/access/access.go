@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -272,5 +271,3 @@ func (s *Store) Revoke(ctx context.Context, recordID, grantID, by int64, reason 
 	}
 	return personID, nil
 }
-
-func itoa(id int64) string { return strconv.FormatInt(id, 10) }

@@ -58,7 +58,7 @@ func (h *Handler) selectAccount(c *fiber.Ctx) error {
 			if err != nil {
 				return err
 			}
-			return web.Redirect(c, "/account/setup")
+			return web.Redirect(c, h.Render.Path("invitations.setup"))
 		}
 	}
 	held, err := h.Store.RecordsOf(c.UserContext(), person)
@@ -66,7 +66,7 @@ func (h *Handler) selectAccount(c *fiber.Ctx) error {
 		return err
 	}
 	if len(held) == 1 {
-		return web.Redirect(c, "/records/"+itoa(held[0].ID))
+		return web.Redirect(c, h.Render.Path("access.dashboard", held[0].ID))
 	}
 	return h.Render.Render(c, web.Page{Template: "account/select", Title: "account.select.title", Data: held})
 }

@@ -76,7 +76,7 @@ func (h *Handler) profileSave(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "account.profile.saved"); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/profile")
+	return web.Redirect(c, h.Render.Path("account.profile"))
 }
 
 // bindProfile checks the form, adding its errors, and returns the profile.
@@ -120,5 +120,5 @@ func (h *Handler) signOutEverywhere(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set("Clear-Site-Data", `"cache", "storage"`)
-	return web.Redirect(c, "/signed-out")
+	return web.Redirect(c, h.Render.Path("session.signed_out"))
 }

@@ -1,8 +1,6 @@
 package accounts
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/audit"
@@ -11,15 +9,12 @@ import (
 
 // RequireTerms sends a person who has not yet confirmed the terms to do so
 // before anything else (guide 004: "Before you can use your account").
-// Signing out and the session's own endpoints stay open.
+// The routes marked web.BeforeTerms (the terms, signing out, keeping the
+// session) stay open.
 func (h *Handler) RequireTerms() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		p := c.Path()
-		if p == "/terms/accept" || p == "/sign-out" || strings.HasPrefix(p, "/session/") {
-			return c.Next()
-		}
-		if v := web.CurrentViewer(c); !v.TermsAccepted && !v.Staff {
-			return web.Redirect(c, "/terms/accept")
+		if v := web.CurrentViewer(c); !v.TermsAccepted && !v.Staff && !h.Routes.On(c, web.BeforeTerms) {
+			return web.Redirect(c, h.Render.Path("account.terms"))
 		}
 		return c.Next()
 	}
@@ -46,5 +41,5 @@ func (h *Handler) termsAccept(c *fiber.Ctx) error {
 	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &id, Action: "account.terms_accepted"})); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/account")
+	return web.Redirect(c, h.Render.Path("access.select"))
 }

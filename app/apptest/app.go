@@ -23,6 +23,7 @@ import (
 	"portal/app/jobs"
 	"portal/app/logging"
 	"portal/app/notify"
+	"portal/app/queue"
 	"portal/app/web"
 	"portal/storage"
 )
@@ -51,6 +52,7 @@ type TestApp struct {
 	Bundle   *i18n.Bundle
 	Config   config.Config
 	Notifier *notify.Notifier
+	Queue    *queue.Queue // not started: Notifier.Drain works it when a test reads the outbox
 	Hasher   *auth.Hasher
 	Store    storage.Store // the documents' object store (local unless Tune changed it)
 	// Jobs is built but not started: tests call its work (Cleanup,
@@ -103,7 +105,11 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		o.Configure(&cfg)
 	}
 	clk := clock.NewFake(Start)
-	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Bundle: bundle, Log: log, Clock: clk, Workers: 1})
+	q, err := queue.New(queue.Options{Config: cfg, DB: database, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Queue: q, Bundle: bundle, Log: log, Clock: clk, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +122,7 @@ func NewApp(t testing.TB, o Options) *TestApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := jobs.New(jobs.Options{Config: cfg, DB: database, Notifier: notifier, Audit: a.Audit,
+	runner, err := jobs.New(jobs.Options{DB: database, Queue: q, Notifier: notifier, Audit: a.Audit,
 		Sessions: a.Sessions, Limiter: a.Limiter, Codes: a.Codes, Calls: a.Calls, Clock: clk, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -125,11 +131,12 @@ func NewApp(t testing.TB, o Options) *TestApp {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = runner.Stop(ctx)
+		runner.Stop()
+		_ = q.Stop(ctx)
 		_ = a.Shutdown(ctx)
 	})
 	return &TestApp{App: a, URL: url, DSN: o.DSN, DB: database, Clock: clk, Bundle: bundle, Config: cfg,
-		Notifier: notifier, Hasher: deps.Hasher, Jobs: runner, Store: deps.Store}
+		Notifier: notifier, Queue: q, Hasher: deps.Hasher, Jobs: runner, Store: deps.Store}
 }
 
 // appSecrets are the keys of the apps on one database: like machines of

@@ -80,18 +80,18 @@ func (h *Handler) countries() []Country {
 // RequireSignedIn lets through only sessions at AAL2; others go to sign in
 // (HTMX gets a full-page redirect, so no fragment of a sign-in page lands
 // inside a signed-in page).
-func RequireSignedIn() fiber.Handler {
+func (h *Handler) RequireSignedIn() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if web.CurrentSession(c).SignedIn() {
 			return c.Next()
 		}
-		target := "/sign-in"
+		target := h.Render.Path("auth.sign_in")
 		if c.Method() == fiber.MethodGet && c.Path() != "/" {
 			// Back to this page after signing in (checked again then: relative only).
 			target += "?next=" + url.QueryEscape(c.OriginalURL())
 		}
 		if web.SessionJustExpired(c) {
-			target = "/session/timeout"
+			target = h.Render.Path("session.timeout")
 		}
 		if c.Get("HX-Request") == "true" {
 			c.Set("HX-Redirect", target)

@@ -78,7 +78,7 @@ type phoneCheck struct {
 	enrol   bool // a person without a number may add one here
 	voice   string
 	person  func(c *fiber.Ctx) (*accounts.Person, error) // nil person: start again
-	restart string
+	restart string                                       // the route a person with no check under way is sent to
 	passed  func(c *fiber.Ctx, p *accounts.Person, st confirmState) error
 }
 
@@ -99,7 +99,7 @@ func (pc *phoneCheck) load(c *fiber.Ctx) (*accounts.Person, error) {
 	if err != nil || p != nil {
 		return p, err
 	}
-	return nil, web.Redirect(c, pc.restart)
+	return nil, web.Redirect(c, pc.h.Render.Path(pc.restart))
 }
 
 // show is the check's first page: the known number's choices, or adding one.

@@ -26,7 +26,7 @@ const (
 // signInCheck is "Confirm your identity" at sign-in: the second factor.
 func (h *Handler) signInCheck() *phoneCheck {
 	return &phoneCheck{h: h, base: "/sign-in/confirm", purpose: purposePhone, title: "auth.confirm.title",
-		enrol: true, voice: "voice_sign_in", person: h.aal1Person, restart: "/sign-in",
+		enrol: true, voice: "voice_sign_in", person: h.aal1Person, restart: "auth.sign_in",
 		passed: func(c *fiber.Ctx, p *accounts.Person, st confirmState) error { return h.completeSignIn(c, p, st.Next) }}
 }
 
@@ -78,9 +78,9 @@ func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) 
 		return err
 	}
 	web.SetLanguage(c, p.Locale, h.Secure)
-	home := "/account"
+	home := h.Render.Path("access.select")
 	if p.IsStaff() {
-		home = "/staff"
+		home = h.Render.Path("staff.home")
 	}
 	return web.Redirect(c, web.SafeRedirect(next, home))
 }

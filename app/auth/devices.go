@@ -94,5 +94,5 @@ func (h *Handler) recogniseDevice(c *fiber.Ctx, p *accounts.Person) error {
 		return err
 	}
 	return h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
-		Template: "email_new_device", Data: map[string]string{"Link": "/forgot-password"}})
+		Template: "email_new_device", Data: map[string]string{"Link": h.Render.Path("auth.reset")}})
 }

@@ -25,13 +25,13 @@ const (
 // emailChangeCheck is the phone check before an email change.
 func (h *Handler) emailChangeCheck() *phoneCheck {
 	return &phoneCheck{h: h, base: "/profile/email", purpose: purposeStepUp, title: "auth.email_change.title",
-		intro: "auth.email_change.check_intro", voice: "voice_confirm_change", person: h.signedInPerson, restart: "/profile",
+		intro: "auth.email_change.check_intro", voice: "voice_confirm_change", person: h.signedInPerson, restart: "account.profile",
 		passed: func(c *fiber.Ctx, p *accounts.Person, _ confirmState) error {
 			st := flowState{Purpose: purposeEmailChange, CheckedAt: h.Clock.Now().Unix()}
 			if err := h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 				return err
 			}
-			return web.Redirect(c, "/profile/email/new")
+			return web.Redirect(c, h.Render.Path("auth.email_change.new"))
 		}}
 }
 
@@ -49,13 +49,13 @@ func (h *Handler) emailChangeState(c *fiber.Ctx) (flowState, bool) {
 
 func (h *Handler) emailChangePage(c *fiber.Ctx, step string, form *web.Form, status int) error {
 	return h.Render.Render(c, web.Page{Template: "auth/email_change", Title: "auth.email_change.title", Form: form,
-		Data: EmailFlow{Step: step, Base: "/profile/email/new", Prefix: "auth.email_change"}, Status: status})
+		Data: EmailFlow{Step: step, Base: h.Render.Path("auth.email_change.new"), Prefix: "auth.email_change"}, Status: status})
 }
 
 // emailChangeForm asks for the new address.
 func (h *Handler) emailChangeForm(c *fiber.Ctx) error {
 	if _, fresh := h.emailChangeState(c); !fresh {
-		return web.Redirect(c, "/profile/email")
+		return web.Redirect(c, h.Render.Path("auth.email_change"))
 	}
 	return h.emailChangePage(c, "email", web.NewForm(), fiber.StatusOK)
 }
@@ -66,7 +66,7 @@ func (h *Handler) emailChangeForm(c *fiber.Ctx) error {
 func (h *Handler) emailChangeSend(c *fiber.Ctx) error {
 	st, fresh := h.emailChangeState(c)
 	if !fresh {
-		return web.Redirect(c, "/profile/email")
+		return web.Redirect(c, h.Render.Path("auth.email_change"))
 	}
 	p, err := h.signedInPerson(c)
 	if err != nil {
@@ -106,7 +106,7 @@ func (h *Handler) emailChangeSend(c *fiber.Ctx) error {
 func (h *Handler) emailChangeVerify(c *fiber.Ctx) error {
 	st, fresh := h.emailChangeState(c)
 	if !fresh || st.Email == "" {
-		return web.Redirect(c, "/profile/email")
+		return web.Redirect(c, h.Render.Path("auth.email_change"))
 	}
 	p, err := h.signedInPerson(c)
 	if err != nil {
@@ -133,7 +133,7 @@ func (h *Handler) emailChangeVerify(c *fiber.Ctx) error {
 // emailChanged tells the old address, and signs the person out everywhere.
 func (h *Handler) emailChanged(c *fiber.Ctx, p *accounts.Person) error {
 	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
-		Template: "email_address_changed", Data: map[string]string{"Link": "/help#changing-your-details"}}); err != nil {
+		Template: "email_address_changed", Data: map[string]string{"Link": h.Render.Path("pages.help") + "#changing-your-details"}}); err != nil {
 		return err
 	}
 	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "account.email_changed"})); err != nil {
@@ -149,5 +149,5 @@ func (h *Handler) emailChanged(c *fiber.Ctx, p *accounts.Person) error {
 	if err := h.Sessions.AddFlash(c, "success", "auth.email_change.done"); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/sign-in")
+	return web.Redirect(c, h.Render.Path("auth.sign_in"))
 }

@@ -16,7 +16,7 @@ const purposeReset = "reset"
 
 // resetPage shows the "Forgot your password?" step of flow.
 func (h *Handler) resetPage(c *fiber.Ctx, flow EmailFlow, form *web.Form, status int) error {
-	flow.Base, flow.Prefix = "/forgot-password", "auth.reset"
+	flow.Base, flow.Prefix = h.Render.Path("auth.reset"), "auth.reset"
 	return h.Render.Render(c, web.Page{Template: "auth/reset", Title: "auth.reset.title", Form: form,
 		Data: flow, Status: status})
 }
@@ -82,7 +82,7 @@ func (h *Handler) resetVerify(c *fiber.Ctx) error {
 	sess := web.CurrentSession(c)
 	st := flowOf(sess, purposeReset)
 	if st.Email == "" {
-		return c.Redirect("/forgot-password", fiber.StatusSeeOther)
+		return c.Redirect(h.Render.Path("auth.reset"), fiber.StatusSeeOther)
 	}
 	form, err := h.checkEmailCode(c, purposeReset, st.Email)
 	if err != nil {
@@ -102,7 +102,7 @@ func (h *Handler) resetVerify(c *fiber.Ctx) error {
 func (h *Handler) resetPassword(c *fiber.Ctx) error {
 	st := flowOf(web.CurrentSession(c), purposeReset)
 	if !st.Verified {
-		return c.Redirect("/forgot-password", fiber.StatusSeeOther)
+		return c.Redirect(h.Render.Path("auth.reset"), fiber.StatusSeeOther)
 	}
 	form := web.NewForm()
 	password, rules := checkNewPassword(c, form)
@@ -135,5 +135,5 @@ func (h *Handler) resetPassword(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "auth.reset.done"); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/sign-in")
+	return web.Redirect(c, h.Render.Path("auth.sign_in"))
 }

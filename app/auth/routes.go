@@ -1,12 +1,16 @@
 package auth
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/web"
+)
 
 // MountPublic adds the routes anyone may reach. The sign-in phone check
 // refuses anyone who has not passed the password step (AAL1).
 func (h *Handler) MountPublic(r fiber.Router) {
-	r.Get("/session/status", h.sessionStatus).Name("session.status")
-	r.Get("/session/timeout", h.sessionTimeout).Name("session.timeout")
+	r.Get("/session/status", web.PassiveRoute, h.sessionStatus).Name("session.status")
+	r.Get("/session/timeout", web.PassiveRoute, h.sessionTimeout).Name("session.timeout")
 	r.Get("/signed-out", h.signedOut).Name("session.signed_out")
 	r.Get("/sign-in", h.signInForm).Name("auth.sign_in")
 	r.Post("/sign-in", h.signIn).Name("auth.sign_in.post")
@@ -26,8 +30,8 @@ func (h *Handler) MountPublic(r fiber.Router) {
 
 // MountSignedIn adds the routes that need a signed-in session.
 func (h *Handler) MountSignedIn(r fiber.Router) {
-	r.Post("/session/extend", h.sessionExtend).Name("session.extend")
-	r.Post("/sign-out", h.signOut).Name("session.sign_out")
+	r.Post("/session/extend", web.BeforeTerms, h.sessionExtend).Name("session.extend")
+	r.Post("/sign-out", web.BeforeTerms, h.signOut).Name("session.sign_out")
 	mountPhoneCheck(r, h.emailChangeCheck(), "auth.email_change")
 	r.Get("/profile/email/new", h.emailChangeForm).Name("auth.email_change.new")
 	r.Post("/profile/email/new/send", h.emailChangeSend).Name("auth.email_change.new.send")

@@ -13,7 +13,7 @@ import (
 func (h *Handler) sessionTimeout(c *fiber.Ctx) error {
 	if sess := web.CurrentSession(c); sess.SignedIn() {
 		if h.remaining(sess) > 0 {
-			return c.Redirect("/account", fiber.StatusSeeOther)
+			return c.Redirect(h.Render.Path("access.select"), fiber.StatusSeeOther)
 		}
 		if err := h.endSession(c, "session.timed_out"); err != nil {
 			return err
@@ -30,7 +30,7 @@ func (h *Handler) signOut(c *fiber.Ctx) error {
 		return err
 	}
 	clearSiteData(c)
-	return web.Redirect(c, "/signed-out")
+	return web.Redirect(c, h.Render.Path("session.signed_out"))
 }
 
 // signedOut confirms the person signed out.

@@ -22,7 +22,7 @@ var signInAttempts = ratelimit.Rule{Name: "signin:ip", Max: 30, Window: 15 * tim
 // signInForm shows "Sign in".
 func (h *Handler) signInForm(c *fiber.Ctx) error {
 	if web.CurrentSession(c).SignedIn() {
-		return c.Redirect("/account", fiber.StatusSeeOther)
+		return c.Redirect(h.Render.Path("access.select"), fiber.StatusSeeOther)
 	}
 	form := web.NewForm()
 	form.Values["next"] = web.SafeRedirect(c.Query("next"), "")
@@ -96,7 +96,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "session.password_checked"})); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/sign-in/confirm")
+	return web.Redirect(c, h.Render.Path("auth.confirm"))
 }
 
 // busyRetry is the Retry-After of a sign-in refused in a storm: a few
@@ -125,7 +125,7 @@ func (h *Handler) signInFailed(c *fiber.Ctx, form *web.Form, email string, perso
 // tellLocked emails the holder that sign-in was locked, and audits it.
 func (h *Handler) tellLocked(c *fiber.Ctx, person *accounts.Person) error {
 	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: person.Email,
-		Lang: person.Locale, Template: "email_account_locked", Data: map[string]string{"Link": "/help#locked-out"}}); err != nil {
+		Lang: person.Locale, Template: "email_account_locked", Data: map[string]string{"Link": h.Render.Path("pages.help") + "#locked-out"}}); err != nil {
 		return err
 	}
 	return h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "account.locked"}))

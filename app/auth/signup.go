@@ -82,7 +82,7 @@ func (f EmailFlow) PasswordShape() PasswordShape { return Shape() }
 
 // signUpPage shows the sign-up step of flow.
 func (h *Handler) signUpPage(c *fiber.Ctx, flow EmailFlow, form *web.Form, status int) error {
-	flow.Base, flow.Prefix = "/sign-up", "auth.sign_up"
+	flow.Base, flow.Prefix = h.Render.Path("auth.sign_up"), "auth.sign_up"
 	return h.Render.Render(c, web.Page{Template: "auth/sign_up", Title: "auth.sign_up.title", Form: form,
 		Data: flow, Status: status})
 }
@@ -146,7 +146,7 @@ func (h *Handler) sendAddressCode(c *fiber.Ctx, email, lang, purpose, subject st
 	msg := notify.Message{Channel: notify.Email, To: email, Lang: lang,
 		Template: "email_verification_code", Data: map[string]string{"Code": code}}
 	if err == nil {
-		msg.Template, msg.Data = "email_already_registered", map[string]string{"Link": "/sign-in"}
+		msg.Template, msg.Data = "email_already_registered", map[string]string{"Link": h.Render.Path("auth.sign_in")}
 	}
 	return h.Notifier.Send(c.UserContext(), nil, msg)
 }
@@ -165,7 +165,7 @@ func (h *Handler) signUpVerify(c *fiber.Ctx) error {
 	sess := web.CurrentSession(c)
 	st := flowOf(sess, purposeSignUp)
 	if st.Email == "" {
-		return c.Redirect("/sign-up", fiber.StatusSeeOther)
+		return c.Redirect(h.Render.Path("auth.sign_up"), fiber.StatusSeeOther)
 	}
 	form, err := h.checkEmailCode(c, purposeSignUp, st.Email)
 	if err != nil {
@@ -183,7 +183,7 @@ func (h *Handler) signUpVerify(c *fiber.Ctx) error {
 // signUpDetails is the names and password step, shown once the email is verified.
 func (h *Handler) signUpDetails(c *fiber.Ctx) error {
 	if !flowOf(web.CurrentSession(c), purposeSignUp).Verified {
-		return c.Redirect("/sign-up", fiber.StatusSeeOther)
+		return c.Redirect(h.Render.Path("auth.sign_up"), fiber.StatusSeeOther)
 	}
 	return h.signUpPage(c, EmailFlow{Step: "details"}, web.NewForm(), fiber.StatusOK)
 }
@@ -192,7 +192,7 @@ func (h *Handler) signUpDetails(c *fiber.Ctx) error {
 func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 	st := flowOf(web.CurrentSession(c), purposeSignUp)
 	if !st.Verified {
-		return c.Redirect("/sign-up", fiber.StatusSeeOther)
+		return c.Redirect(h.Render.Path("auth.sign_up"), fiber.StatusSeeOther)
 	}
 	form := web.NewForm()
 	for _, f := range []string{"given_name", "family_name"} {
@@ -221,7 +221,7 @@ func (h *Handler) signUpCreate(c *fiber.Ctx) error {
 	if _, err := h.Sessions.Rotate(c, p.ID, web.AAL1); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/sign-in/confirm")
+	return web.Redirect(c, h.Render.Path("auth.confirm"))
 }
 
 // checkEmailCode checks the "Verification code" field against email's code

@@ -4,9 +4,9 @@
 // Invariants:
 //   - Schema changes are versioned SQL files embedded in the binary
 //     (migrations/NNNNN_name.sql), applied in order and recorded by goose in
-//     goose_db_version, then River's job-queue migrations (in the default
-//     schema for notify, and in JobsSchema for app/jobs); applying them
-//     twice changes nothing.
+//     goose_db_version, then River's job-queue migrations (the default
+//     schema, for the one client in app/queue); applying them twice changes
+//     nothing.
 //   - Every query goes through parameters (GORM or pgx); no SQL is built from
 //     input.
 //   - Query logs never carry values: failed and slow statements are logged
@@ -163,37 +163,22 @@ func Migrate(ctx context.Context, dsn string) error {
 	return migrateQueue(ctx, dsn)
 }
 
-// JobsSchema holds a second, separate set of River's tables, for the
-// scheduled jobs' client (app/jobs); notify's client uses the default one.
-//
-// River elects one leader per schema, and only the leader enqueues periodic
-// jobs and rescues stuck jobs, discarding any whose kind it has no worker
-// for. Two clients in one schema would take turns leading: while notify's
-// led, no periodic job would ever be enqueued; while the jobs' client led,
-// an email stuck by a crash would be discarded instead of retried. In their
-// own schemas each client leads, rescues and cleans only its own jobs.
-const JobsSchema = "river_jobs"
-
 // migrateQueue applies River's own versioned migrations (the job queue's
 // tables), which River ships and records in river_migration, to the
-// default schema and to JobsSchema.
+// default schema. (A schema river_jobs, where a second client once ran the
+// scheduled jobs, is left alone: its periodic jobs are made again.)
 func migrateQueue(ctx context.Context, dsn string) error {
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+JobsSchema); err != nil {
-		return fmt.Errorf("db: queue schema: %w", err)
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("db: queue migrations: %w", err)
 	}
-	for _, schema := range []string{"", JobsSchema} {
-		m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: schema})
-		if err != nil {
-			return fmt.Errorf("db: queue migrations: %w", err)
-		}
-		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-			return fmt.Errorf("db: queue migrate %q: %w", schema, err)
-		}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("db: queue migrate: %w", err)
 	}
 	return nil
 }

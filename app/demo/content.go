@@ -15,6 +15,7 @@ import (
 	"portal/app/documents"
 	"portal/app/forms"
 	"portal/app/messages"
+	"portal/app/uploads/uploadtest"
 	"portal/storage"
 )
 
@@ -78,20 +79,8 @@ func demoPDF(title, text string) []byte {
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
 		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
 	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objects))
-	for i, o := range objects {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
-	return b.Bytes()
+	// uploadtest makes files that uploads accepts, as these must be.
+	return uploadtest.Assemble("%PDF-1.4\n", objects, "")
 }
 
 // SeedForms sends the parent the review contribution form on Mia's record,

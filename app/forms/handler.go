@@ -45,7 +45,7 @@ func (h *Handler) Mount(rec fiber.Router) {
 	rec.Get("/forms", h.list).Name("forms.list")
 	rec.Get("/forms/:form<int>", h.resume).Name("forms.resume")
 	rec.Get("/forms/:form<int>/pages/:page<int>", h.pageShow).Name("forms.page")
-	rec.Post("/forms/:form<int>/pages/:page<int>", h.pageSave).Name("forms.page.save")
+	rec.Post("/forms/:form<int>/pages/:page<int>", web.LateDraft, h.pageSave).Name("forms.page.save")
 	rec.Get("/forms/:form<int>/check", h.check).Name("forms.check")
 	rec.Post("/forms/:form<int>/submit", h.submit).Name("forms.submit")
 	rec.Get("/forms/:form<int>/confirm", h.confirmShow).Name("forms.confirm")
@@ -99,7 +99,7 @@ func (h *Handler) resume(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return web.Redirect(c, pagePath(f, min(f.Page, len(t.Pages)-1)))
+	return web.Redirect(c, h.pagePath(f, min(f.Page, len(t.Pages)-1)))
 }
 
 // pageNumber is the URL's page as an index of t's pages, or a 404.
@@ -206,9 +206,9 @@ func (h *Handler) moveOn(c *fiber.Ctx, f *Form, t Template, page, next int, acti
 		if err := h.Sessions.AddFlash(c, "success", "forms.saved_for_later"); err != nil {
 			return err
 		}
-		return web.Redirect(c, "/records/"+itoa(f.RecordID)+"/forms")
+		return web.Redirect(c, h.Render.Path("forms.list", f.RecordID))
 	case action == actionContinue && page == len(t.Pages)-1:
-		return web.Redirect(c, formPath(f)+"/check")
+		return web.Redirect(c, h.Render.Path("forms.check", f.RecordID, f.ID))
 	case action == actionSubmit:
 		return h.submit(c)
 	case action == actionSave:
@@ -216,7 +216,7 @@ func (h *Handler) moveOn(c *fiber.Ctx, f *Form, t Template, page, next int, acti
 			return err
 		}
 	}
-	return web.Redirect(c, pagePath(f, next))
+	return web.Redirect(c, h.pagePath(f, next))
 }
 
 // conflict shows the page again with what is saved now (from another tab
@@ -289,6 +289,8 @@ func merge(saved formdef.Answers, t *formdef.Template, page int, posted formdef.
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func formPath(f *Form) string { return "/records/" + itoa(f.RecordID) + "/forms/" + itoa(f.ID) }
-
-func pagePath(f *Form, page int) string { return formPath(f) + "/pages/" + strconv.Itoa(page+1) }
+// pagePath is the path of a form's page; page counts from 0, the path's
+// number from 1.
+func (h *Handler) pagePath(f *Form, page int) string {
+	return h.Render.Path("forms.page", f.RecordID, f.ID, page+1)
+}

@@ -55,7 +55,7 @@ func (h *Handler) submit(c *fiber.Ctx) error {
 		return h.page(c, PageView{Form: f, Template: t, Page: page, Answers: answers, Revision: f.Revision, Errors: errs},
 			fiber.StatusUnprocessableEntity)
 	}
-	return web.Redirect(c, formPath(f)+"/confirm")
+	return web.Redirect(c, h.Render.Path("forms.confirm", f.RecordID, f.ID))
 }
 
 // confirmShow is the confirmation step.
@@ -77,7 +77,7 @@ func (h *Handler) confirm(c *fiber.Ctx) error {
 		return err
 	}
 	if page, _ := t.ValidateAll(answers, h.today()); page >= 0 {
-		return web.Redirect(c, pagePath(f, page)) // changed in another tab since Submit
+		return web.Redirect(c, h.pagePath(f, page)) // changed in another tab since Submit
 	}
 	doc, err := h.storeCopy(c, f, t, answers)
 	if err != nil {
@@ -95,13 +95,13 @@ func (h *Handler) confirm(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: person.Email,
-		Lang: person.Locale, Template: "email_form_received", Data: map[string]string{"Link": "/sign-in"}}); err != nil {
+		Lang: person.Locale, Template: "email_form_received", Data: map[string]string{"Link": h.Render.Path("auth.sign_in")}}); err != nil {
 		return err
 	}
 	if err := h.Sessions.AddFlash(c, "success", "forms.submitted"); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/records/"+itoa(f.RecordID)+"/documents")
+	return web.Redirect(c, h.Render.Path("documents.list", f.RecordID))
 }
 
 // storeCopy makes the submitted form's PDF, in the holder's language, and

@@ -35,9 +35,6 @@ func (v PageView) Title() string { return v.Template.Title.In(v.Lang) }
 // PageTitle is this page's title in the page's language.
 func (v PageView) PageTitle() string { return v.Template.Pages[v.Page].Title.In(v.Lang) }
 
-// Path is where the page posts.
-func (v PageView) Path() string { return pagePath(v.Form, v.Page) }
-
 // Fields are the page's fields, ready for the field partial.
 func (v PageView) Fields(view *web.View) []FieldView {
 	page := v.Template.Pages[v.Page]

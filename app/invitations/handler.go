@@ -61,11 +61,11 @@ func (h *Handler) acceptLink(c *fiber.Ctx) error {
 		return h.Render.Render(c, web.Page{Template: "invitations/accept", Title: "invitations.accept.title",
 			Data: c.Query("link") != "expired"})
 	}
-	target := "/invitations/accept"
+	target := h.Render.Path("invitations.accept")
 	if _, err := h.Store.ByToken(c.UserContext(), token); err != nil {
 		target += "?link=expired"
 	} else if web.CurrentSession(c).SignedIn() {
-		target = "/account/setup"
+		target = h.Render.Path("invitations.setup")
 	}
 	// Security: the token leaves the address bar and the history at once.
 	c.Set("Referrer-Policy", "no-referrer")
@@ -169,7 +169,7 @@ func (h *Handler) setupSubmit(c *fiber.Ctx) error {
 			}
 		}
 	}
-	return web.Redirect(c, "/account/setup/done?answer="+map[bool]string{true: "yes", false: "no"}[v.Yes])
+	return web.Redirect(c, h.Render.Path("invitations.setup.done")+"?answer="+map[bool]string{true: "yes", false: "no"}[v.Yes])
 }
 
 // setupDone says what happens next.

@@ -1,7 +1,7 @@
 // Package jobs runs the portal's scheduled work: clean-up of expired rows,
 // notices that access to a record is ending, and the retention of unused
-// accounts. Each is a River periodic job on the maintenance queue, worked
-// by this package's own River client.
+// accounts. Each is a River periodic job on the maintenance queue of the
+// portal's one River client (app/queue).
 //
 // Invariants:
 //   - Jobs only notify and clean up. Every expiry (sessions, codes, calls,
@@ -17,10 +17,8 @@
 //     carries only a link to a page of the portal.
 //   - Nothing personal goes into a log line, a job's error or the audit
 //     trail: people are "person:<id>", counts are numbers.
-//   - The client has its own River schema (db.JobsSchema) and queue
-//     (Queue): River elects a leader per schema, and a leader discards stuck
-//     jobs whose kind it has no worker for, so notify's client and this one
-//     must never lead each other's jobs.
+//   - The jobs are scheduled only by Start and unscheduled by Stop: a
+//     client started for notify's messages alone runs none of them.
 //   - Time comes from the injected clock.Clock, so tests move it.
 package jobs
 
@@ -32,9 +30,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"portal/app/access"
@@ -42,15 +39,14 @@ import (
 	"portal/app/audit"
 	"portal/app/auth"
 	"portal/app/clock"
-	"portal/app/config"
 	"portal/app/db"
 	"portal/app/notify"
+	"portal/app/queue"
 	"portal/app/ratelimit"
 	"portal/app/web"
 )
 
-// Queue is the River queue the scheduled jobs go to. It is this package's
-// alone: a River client fails jobs whose kind it has no worker for.
+// Queue is the River queue the scheduled jobs go to.
 const Queue = "maintenance"
 
 // The kinds of the scheduled jobs, as river_job names them.
@@ -75,11 +71,11 @@ const workTimeout = 10 * time.Minute
 // a run that keeps failing should not pile up retries behind it.
 const maxAttempts = 3
 
-// Options are what New needs. DB, Notifier, Audit, Sessions, Limiter, Codes
-// and Calls are required.
+// Options are what New needs. DB, Queue, Notifier, Audit, Sessions,
+// Limiter, Codes and Calls are required.
 type Options struct {
-	Config   config.Config // APP_ENV (test mode, polling)
-	DB       *db.DB        // the pgx pool for River, GORM for the jobs' queries
+	DB       *db.DB       // GORM for the jobs' queries
+	Queue    *queue.Queue // the one River client; New adds the maintenance queue
 	Notifier *notify.Notifier
 	Audit    *audit.Log
 	Sessions *web.Sessions
@@ -111,19 +107,20 @@ type Runner struct {
 	calls     *auth.Calls
 	clock     clock.Clock
 	log       *slog.Logger
-	client    *river.Client[pgx.Tx]
+	queue     *queue.Queue
+	periodic  []*river.PeriodicJob
 	schedules []Schedule
 
-	mu      sync.Mutex // guards started
-	started bool
+	mu        sync.Mutex // guards scheduled
+	scheduled []rivertype.PeriodicJobHandle
 }
 
-// New builds the runner and its River client with the periodic jobs
-// registered; nothing runs until Start.
+// New builds the runner and adds the maintenance queue and its workers to
+// o.Queue; nothing is scheduled until Start.
 func New(o Options) (*Runner, error) {
-	if o.DB == nil || o.DB.Pool == nil || o.Notifier == nil || o.Audit == nil || o.Sessions == nil ||
+	if o.DB == nil || o.Queue == nil || o.Notifier == nil || o.Audit == nil || o.Sessions == nil ||
 		o.Limiter == nil || o.Codes == nil || o.Calls == nil {
-		return nil, errors.New("jobs: Options need DB, Notifier, Audit, Sessions, Limiter, Codes and Calls")
+		return nil, errors.New("jobs: Options need DB, Queue, Notifier, Audit, Sessions, Limiter, Codes and Calls")
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -132,10 +129,9 @@ func New(o Options) (*Runner, error) {
 		o.Log = slog.Default()
 	}
 	r := &Runner{db: o.DB.Gorm, access: access.NewStore(o.DB.Gorm, o.Clock), people: accounts.NewStore(o.DB.Gorm), notifier: o.Notifier, audit: o.Audit, sessions: o.Sessions, limiter: o.Limiter,
-		codes: o.Codes, calls: o.Calls, clock: o.Clock, log: o.Log}
+		codes: o.Codes, calls: o.Calls, clock: o.Clock, log: o.Log, queue: o.Queue}
 
-	workers := river.NewWorkers()
-	var periodic []*river.PeriodicJob
+	var adds []func(*river.Workers) error
 	for _, j := range []struct {
 		add      func(*river.Workers) error
 		args     river.JobArgs
@@ -145,11 +141,9 @@ func New(o Options) (*Runner, error) {
 		{addWorker[grantEndNoticesArgs](r.noticesRun), grantEndNoticesArgs{}, GrantEndNoticesInterval},
 		{addWorker[retentionArgs](r.retentionRun), retentionArgs{}, RetentionInterval},
 	} {
-		if err := j.add(workers); err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
-		}
+		adds = append(adds, j.add)
 		args, interval := j.args, j.interval
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(interval),
+		r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(interval),
 			func() (river.JobArgs, *river.InsertOpts) {
 				// One run per period even if leadership moves or machines
 				// restart (RunOnStart would otherwise run it at every start).
@@ -163,23 +157,16 @@ func New(o Options) (*Runner, error) {
 		r.schedules = append(r.schedules, Schedule{Kind: args.Kind(), Interval: interval})
 	}
 
-	rc := &river.Config{
-		Schema:       db.JobsSchema,
-		Queues:       map[string]river.QueueConfig{Queue: {MaxWorkers: 2}},
-		Workers:      workers,
-		PeriodicJobs: periodic,
-		Logger:       o.Log,
-		TestOnly:     o.Config.Env == config.Test,
-	}
-	if !o.Config.IsProduction() {
-		// As notify does: a developer or a test need not wait a second.
-		rc.FetchPollInterval = 100 * time.Millisecond
-		rc.FetchCooldown = 10 * time.Millisecond
-	}
-	var err error
-	r.client, err = river.NewClient(riverpgxv5.New(o.DB.Pool), rc)
+	err := o.Queue.Add(Queue, 2, func(ws *river.Workers) error {
+		for _, add := range adds {
+			if err := add(ws); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("jobs: queue client: %w", err)
+		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return r, nil
 }
@@ -187,31 +174,32 @@ func New(o Options) (*Runner, error) {
 // Schedules lists the periodic jobs registered on the client, in order.
 func (r *Runner) Schedules() []Schedule { return append([]Schedule(nil), r.schedules...) }
 
-// Start begins scheduling and working the jobs, until Stop. Calling it
-// again does nothing.
+// Start schedules the jobs on the queue, starting it if need be, until
+// Stop. Calling it again does nothing.
 func (r *Runner) Start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.client.Start(ctx); err != nil {
+	if r.scheduled != nil {
+		return nil
+	}
+	if err := r.queue.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
-	r.started = true
+	handles, err := r.queue.Schedule(r.periodic)
+	if err != nil {
+		return fmt.Errorf("jobs: schedule: %w", err)
+	}
+	r.scheduled = handles
 	return nil
 }
 
-// Stop lets the running job finish (or ctx end) and stops the client. A
-// job cut short is safe: every step is its own transaction.
-func (r *Runner) Stop(ctx context.Context) error {
+// Stop unschedules the jobs; a run in hand finishes when the queue stops.
+// A job cut short is safe: every step is its own transaction.
+func (r *Runner) Stop() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.started {
-		return nil
-	}
-	r.started = false
-	if err := r.client.Stop(ctx); err != nil {
-		return fmt.Errorf("jobs: stop: %w", err)
-	}
-	return nil
+	r.queue.Unschedule(r.scheduled)
+	r.scheduled = nil
 }
 
 // The jobs' arguments: none; each run looks at the database as it is.

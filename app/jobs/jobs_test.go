@@ -1,13 +1,12 @@
 package jobs_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
 
-	"portal/app/db"
 	"portal/app/jobs"
+	"portal/app/notify"
 )
 
 // TestThePeriodicJobsAreCleanupNoticesAndRetention lists what New
@@ -24,25 +23,21 @@ func TestThePeriodicJobsAreCleanupNoticesAndRetention(t *testing.T) {
 	}
 }
 
-// TestThePeriodicJobsRunBesideTheNotifier starts both River clients, as
-// main does, and waits for each periodic job's first run (they run on
-// start). In one River schema the notifier's client could be the elected
-// leader, and only the leader enqueues periodic jobs: this would hang.
+// TestThePeriodicJobsRunBesideTheNotifier starts the one River client with
+// the jobs scheduled, as main does, and waits for each periodic job's
+// first run (they run on start) and for a message sent meanwhile.
 func TestThePeriodicJobsRunBesideTheNotifier(t *testing.T) {
 	a := newApp(t)
-	if err := a.Notifier.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Notifier.Stop(context.Background()) })
 	if err := a.Jobs.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(a.Jobs.Stop)
 	want := []string{jobs.KindCleanup, jobs.KindGrantEndNotices, jobs.KindRetention}
 	var done []string
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		done = nil
-		err := a.DB.Gorm.Raw(`SELECT kind FROM `+db.JobsSchema+`.river_job WHERE queue = ? AND state = 'completed'
+		err := a.DB.Gorm.Raw(`SELECT kind FROM river_job WHERE queue = ? AND state = 'completed'
 			ORDER BY kind`, jobs.Queue).Scan(&done).Error
 		if err != nil {
 			t.Fatal(err)
@@ -56,9 +51,32 @@ func TestThePeriodicJobsRunBesideTheNotifier(t *testing.T) {
 	if !slices.Equal(done, want) {
 		t.Fatalf("completed periodic jobs = %v, want %v", done, want)
 	}
-	var leaked int64
-	a.DB.Gorm.Raw(`SELECT count(*) FROM public.river_job WHERE queue = ?`, jobs.Queue).Scan(&leaked)
-	if leaked != 0 {
-		t.Fatalf("%d maintenance jobs in notify's schema", leaked)
+	if err := a.Notifier.Send(ctx, nil, aMessage); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Notifier.Drain(ctx); err != nil {
+		t.Fatalf("a message sent beside the jobs: %v", err)
 	}
 }
+
+// TestMessagesAloneRunNoScheduledWork: a test that reads the outbox starts
+// the one client to work the messages; nothing scheduled runs with them.
+func TestMessagesAloneRunNoScheduledWork(t *testing.T) {
+	a := newApp(t)
+	if err := a.Notifier.Send(ctx, nil, aMessage); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Notifier.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var worked, maintenance int64
+	a.DB.Gorm.Raw(`SELECT count(*) FROM river_job WHERE queue = ? AND state = 'completed'`, notify.Queue).Scan(&worked)
+	a.DB.Gorm.Raw(`SELECT count(*) FROM river_job WHERE queue = ?`, jobs.Queue).Scan(&maintenance)
+	if worked != 1 || maintenance != 0 {
+		t.Fatalf("%d message(s) worked (want 1), %d scheduled job(s) queued (want 0)", worked, maintenance)
+	}
+}
+
+// aMessage is any message the outbox takes.
+var aMessage = notify.Message{Channel: notify.Email, To: "carer@example.org", Template: "email_verification_code",
+	Lang: "en", Data: map[string]string{"Code": "424242"}}

@@ -58,12 +58,12 @@ func (h *Handler) Mount(rec fiber.Router) {
 	rec.Get("/messages", h.list).Name("messages.list")
 	rec.Get("/messages/new", h.newShow).Name("messages.new")
 	rec.Post("/messages/new", h.send).Name("messages.send")
-	rec.Post("/messages/draft", h.draftNew).Name("messages.draft")
+	rec.Post("/messages/draft", web.LateDraft, h.draftNew).Name("messages.draft")
 	rec.Get("/messages/:thread<int>", h.threadShow).Name("messages.thread")
 	rec.Post("/messages/:thread<int>", h.reply).Name("messages.reply")
-	rec.Post("/messages/:thread<int>/draft", h.draftReply).Name("messages.reply.draft")
-	rec.Get("/messages/:thread<int>/stream", h.threadStream).Name("messages.stream")
-	rec.Get("/messages/stream", h.countStream).Name("messages.count_stream")
+	rec.Post("/messages/:thread<int>/draft", web.LateDraft, h.draftReply).Name("messages.reply.draft")
+	rec.Get("/messages/:thread<int>/stream", web.PassiveRoute, h.threadStream).Name("messages.stream")
+	rec.Get("/messages/stream", web.PassiveRoute, h.countStream).Name("messages.count_stream")
 }
 
 // list is "New messages": this holder's threads on this record.
@@ -262,7 +262,7 @@ func (h *Handler) send(c *fiber.Ctx) error {
 	if err := h.afterSend(c, th, 0); err != nil {
 		return err
 	}
-	return web.Redirect(c, threadPath(th))
+	return web.Redirect(c, h.Render.Path("messages.thread", th.RecordID, th.ID))
 }
 
 // afterSend discards the draft, audits, tells the team and confirms.
@@ -294,7 +294,7 @@ func (h *Handler) tellTeam(c *fiber.Ctx, th *Thread) error {
 	for _, p := range team {
 		// Security: nothing personal; the link leads to the inbox.
 		if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
-			Template: "email_new_message", Data: map[string]string{"Link": "/staff/inbox"}}); err != nil {
+			Template: "email_new_message", Data: map[string]string{"Link": h.Render.Path("staff.inbox")}}); err != nil {
 			return err
 		}
 	}
@@ -440,7 +440,7 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 	if err := h.afterSend(c, th, th.ID); err != nil {
 		return err
 	}
-	return web.Redirect(c, threadPath(th)+"#latest")
+	return web.Redirect(c, h.Render.Path("messages.thread", th.RecordID, th.ID)+"#latest")
 }
 
 // draftNew and draftReply keep what is being written (htmx, passive: as
@@ -490,10 +490,6 @@ func (h *Handler) today() time.Time { return clock.Today(h.Clock) }
 func person(c *fiber.Ctx) int64 { return *web.CurrentSession(c).PersonID }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func threadPath(th *Thread) string {
-	return "/records/" + itoa(th.RecordID) + "/messages/" + itoa(th.ID)
-}
 
 // MessageView is one message for the message partial.
 type MessageView struct {

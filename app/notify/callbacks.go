@@ -52,7 +52,7 @@ func NewVoiceCallbacks(cfg config.Config, bundle *i18n.Bundle, answered AnswerFu
 
 // Mount adds POST /callbacks/voice to r.
 func (v *VoiceCallbacks) Mount(r fiber.Router) {
-	r.Post(VoiceCallbackPath, v.voice).Name("notify.voice_callback")
+	r.Post(VoiceCallbackPath, web.CSRFExempt, v.voice).Name("notify.voice_callback")
 }
 
 // voice checks the signature, hands the answer to the hook and replies with

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"portal/app/apptest"
@@ -23,6 +24,7 @@ import (
 	"portal/app/db"
 	"portal/app/i18n"
 	"portal/app/notify"
+	"portal/app/queue"
 	"portal/app/web"
 )
 
@@ -98,16 +100,24 @@ func (laterRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add
 type env struct {
 	db       *db.DB
 	clock    *clock.Fake
+	queue    *queue.Queue
 	notifier *notify.Notifier
 	cfg      config.Config
 }
 
-// newEnv builds a notifier on a fresh database; o adjusts its options.
-func newEnv(t *testing.T, o func(*notify.Options)) *env {
+// newEnv builds a notifier on a fresh database, retrying at once; o
+// adjusts its options.
+func newEnv(t *testing.T, o func(*notify.Options)) *env { return newEnvRetrying(t, quickRetry{}, o) }
+
+// newEnvRetrying is newEnv with the queue's retry policy.
+func newEnvRetrying(t *testing.T, retry river.ClientRetryPolicy, o func(*notify.Options)) *env {
 	t.Helper()
 	e := &env{db: apptest.NewDB(t), clock: clock.NewFake(start), cfg: testConfig()}
-	opts := notify.Options{Config: e.cfg, DB: e.db, Bundle: bundle(t), Log: quiet, Clock: e.clock,
-		RetryPolicy: quickRetry{}}
+	q, err := queue.New(queue.Options{Config: e.cfg, DB: e.db, Log: quiet, RetryPolicy: retry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := notify.Options{Config: e.cfg, DB: e.db, Queue: q, Bundle: bundle(t), Log: quiet, Clock: e.clock}
 	if o != nil {
 		o(&opts)
 	}
@@ -115,8 +125,8 @@ func newEnv(t *testing.T, o func(*notify.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.notifier = n
-	t.Cleanup(func() { _ = n.Stop(context.Background()) })
+	e.queue, e.notifier = q, n
+	t.Cleanup(func() { _ = q.Stop(context.Background()) })
 	return e
 }
 

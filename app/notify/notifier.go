@@ -7,43 +7,36 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"portal/app/clock"
 	"portal/app/config"
 	"portal/app/db"
 	"portal/app/i18n"
+	"portal/app/queue"
 	"portal/app/seal"
 )
 
-// Queue is the River queue notify's client works. It is notify's alone: a
-// River client fails jobs whose kind it has no worker for, so another
-// feature's jobs must go to another queue.
+// Queue is notify's River queue on the portal's one client (app/queue).
 const Queue = "notify"
 
 // sealPurpose binds a sealed job payload to this use.
 const sealPurpose = "notify.job"
 
-// Options are what New needs. Config, DB and Bundle are required.
+// Options are what New needs. Config, DB, Queue and Bundle are required.
 type Options struct {
 	Config config.Config // APP_ENV, BASE_URL, *_PROVIDER, SMTP_*, NOTIFY_*, TWILIO_*, ENCRYPTION_KEYS
-	DB     *db.DB        // the pgx pool for River, GORM for the outbox
+	DB     *db.DB        // GORM for the outbox
+	Queue  *queue.Queue  // the one River client; New adds notify's queue to it
 	Bundle *i18n.Bundle
 	Log    *slog.Logger
 	Clock  clock.Clock // stamps outbox rows; default the wall clock
 	// Provider replaces the one ProviderFor would choose from Config
 	// (tests use a provider that fails on purpose).
 	Provider Provider
-	// RetryPolicy replaces River's backoff (attempt⁴ seconds, jittered);
-	// tests use a short one so a retry does not take seconds.
-	RetryPolicy river.ClientRetryPolicy
 	// Workers is how many messages go out at once; default 10. Tests use
 	// one, so the outbox holds messages in the order they were queued and
 	// "the newest" is always the same one.
@@ -56,17 +49,15 @@ type Notifier struct {
 	render   renderer
 	provider Provider
 	sealer   *seal.Sealer
-	client   *river.Client[pgx.Tx]
+	queue    *queue.Queue
 	log      *slog.Logger
-
-	mu      sync.Mutex // guards started and serialises Start, Stop and Drain
-	started bool
 }
 
-// New builds the notifier and its River client; nothing runs until Start.
+// New builds the notifier and adds its queue and worker to o.Queue;
+// nothing is sent until the queue starts.
 func New(ctx context.Context, o Options) (*Notifier, error) {
-	if o.DB == nil || o.DB.Pool == nil || o.Bundle == nil {
-		return nil, errors.New("notify: Options need DB and Bundle")
+	if o.DB == nil || o.Queue == nil || o.Bundle == nil {
+		return nil, errors.New("notify: Options need DB, Queue and Bundle")
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -89,33 +80,17 @@ func New(ctx context.Context, o Options) (*Notifier, error) {
 			service: map[string]string{"en": o.Config.ServiceName, "cy": o.Config.ServiceNameCy}},
 		provider: provider,
 		sealer:   sealer,
+		queue:    o.Queue,
 		log:      o.Log,
-	}
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &sendWorker{n: n}); err != nil {
-		return nil, fmt.Errorf("notify: %w", err)
 	}
 	if o.Workers == 0 {
 		o.Workers = 10
 	}
-	rc := &river.Config{
-		Queues:      map[string]river.QueueConfig{Queue: {MaxWorkers: o.Workers}},
-		Workers:     workers,
-		Logger:      o.Log,
-		RetryPolicy: o.RetryPolicy,
-		// A queued message is sealed, but there is no reason to keep it long.
-		CompletedJobRetentionPeriod: time.Hour,
-		TestOnly:                    o.Config.Env == config.Test,
-	}
-	if !o.Config.IsProduction() {
-		// A developer (or a test) waits on the outbox: fetch promptly. In
-		// production River's defaults keep many machines from polling hard.
-		rc.FetchPollInterval = 100 * time.Millisecond
-		rc.FetchCooldown = 10 * time.Millisecond
-	}
-	n.client, err = river.NewClient(riverpgxv5.New(o.DB.Pool), rc)
+	err = o.Queue.Add(Queue, o.Workers, func(ws *river.Workers) error {
+		return river.AddWorkerSafely(ws, &sendWorker{n: n})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("notify: queue client: %w", err)
+		return nil, fmt.Errorf("notify: %w", err)
 	}
 	return n, nil
 }
@@ -153,95 +128,15 @@ func (n *Notifier) Send(ctx context.Context, tx *gorm.DB, m Message) error {
 	if err != nil {
 		return fmt.Errorf("notify: seal: %w", err)
 	}
-	if _, err := n.client.Insert(ctx, sendArgs{Sealed: sealed}, insertOpts(m.Channel)); err != nil {
+	if err := n.queue.Insert(ctx, sendArgs{Sealed: sealed}, insertOpts(m.Channel)); err != nil {
 		return fmt.Errorf("notify: queue: %w", err)
 	}
 	return nil
 }
 
-// Start begins working the queue, until Stop. Calling it again does nothing.
-func (n *Notifier) Start(ctx context.Context) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if err := n.client.Start(ctx); err != nil {
-		return fmt.Errorf("notify: start: %w", err)
-	}
-	n.started = true
-	return nil
-}
-
-// Stop finishes the jobs in hand and stops working the queue; queued jobs
-// wait in Postgres for the next start (of this or any machine).
-func (n *Notifier) Stop(ctx context.Context) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if !n.started {
-		return nil
-	}
-	n.started = false
-	if err := n.client.Stop(ctx); err != nil {
-		return fmt.Errorf("notify: stop: %w", err)
-	}
-	return nil
-}
-
-// DrainTimeout bounds Drain when its context has no deadline.
-const DrainTimeout = 30 * time.Second
-
-// Drain is for tests: it returns once every queued message has been worked,
-// so the test can read the outbox. It works through the real queue: if the
-// notifier is not started, Drain starts it and stops it again before
-// returning. It does not wait out a retry's backoff; a message that failed
-// and waits for a retry, or was given up, makes Drain return an error.
-func (n *Notifier) Drain(ctx context.Context) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DrainTimeout)
-		defer cancel()
-	}
-	n.mu.Lock()
-	if !n.started {
-		// Hold the lock so an app's Start cannot interleave with our stop.
-		defer n.mu.Unlock()
-		if err := n.client.Start(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("notify: drain: start: %w", err)
-		}
-		defer func() { _ = n.client.Stop(context.WithoutCancel(ctx)) }()
-	} else {
-		n.mu.Unlock()
-	}
-	pending := river.NewJobListParams().Queues(Queue).First(1).
-		States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStatePending)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		res, err := n.client.JobList(ctx, pending)
-		if err != nil {
-			return fmt.Errorf("notify: drain: %w", err)
-		}
-		if len(res.Jobs) == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("notify: drain: %w", ctx.Err())
-		case <-tick.C:
-		}
-	}
-	failed, err := n.client.JobList(ctx, river.NewJobListParams().Queues(Queue).First(100).
-		States(rivertype.JobStateRetryable, rivertype.JobStateDiscarded, rivertype.JobStateCancelled))
-	if err != nil {
-		return fmt.Errorf("notify: drain: %w", err)
-	}
-	if len(failed.Jobs) > 0 {
-		last := ""
-		if errs := failed.Jobs[0].Errors; len(errs) > 0 {
-			last = errs[len(errs)-1].Error
-		}
-		return fmt.Errorf("notify: %d message(s) not delivered; last error: %s", len(failed.Jobs), last)
-	}
-	return nil
-}
+// Drain is for tests: it returns once every queued message has been
+// worked (queue.Queue.Drain), so the test can read the outbox.
+func (n *Notifier) Drain(ctx context.Context) error { return n.queue.Drain(ctx, Queue) }
 
 // Texts and calls carry one-time codes and "press # if you are signing in
 // now": worth sending only while the code or call can still be used.

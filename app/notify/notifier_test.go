@@ -18,7 +18,7 @@ func TestAProviderThatFailsTwiceStillDelivers(t *testing.T) {
 	p := &recorder{failures: 2, err: errors.New("provider down")}
 	e := newEnv(t, func(o *notify.Options) { o.Provider = p })
 	e.send(t, codeEmail)
-	if err := e.notifier.Start(context.Background()); err != nil {
+	if err := e.queue.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// Poll for the result (bounded); nothing here waits for a deadline.
@@ -61,7 +61,7 @@ func TestDrainWorksTheQueueWhenTheAppHasNotStartedIt(t *testing.T) {
 
 func TestAFailedMessageStaysQueuedAndNeverQuotesTheRecipient(t *testing.T) {
 	p := &recorder{failures: -1, err: errors.New("550 mailbox carer@example.org unavailable")}
-	e := newEnv(t, func(o *notify.Options) { o.Provider = p; o.RetryPolicy = laterRetry{} })
+	e := newEnvRetrying(t, laterRetry{}, func(o *notify.Options) { o.Provider = p })
 	e.send(t, codeEmail)
 	err := e.notifier.Drain(context.Background())
 	if err == nil {

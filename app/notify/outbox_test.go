@@ -242,7 +242,7 @@ func TestOutboxPageShowsEveryMessageWithAnAnswerButtonForCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	sessions := web.NewSessions(e.db.Gorm, e.db.Pool, []byte(config.RandomKey()), e.clock, false)
-	r := web.NewRenderer(bodyOnly{engine}, bundle(t), sessions, true)
+	r := web.NewRenderer(web.RenderDeps{Engine: bodyOnly{engine}, Bundle: bundle(t), Sessions: sessions, Routes: web.NewRoutes(), Dev: true})
 	app := devApp(notify.NewDevHandler(e.db.Gorm, r, baseURL, nil))
 
 	res, err := app.Test(httptest.NewRequest(http.MethodGet, "/dev/outbox", nil), -1)

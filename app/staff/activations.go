@@ -56,13 +56,13 @@ func (h *Handler) invitationActivate(c *fiber.Ctx) error {
 	if err := h.auditAll(c, inv, "invitation.activated"); err != nil {
 		return err
 	}
-	if err := h.emailInvited(c, inv, notify.Message{Template: "email_activation", Data: map[string]string{"Link": "/sign-in"}}); err != nil {
+	if err := h.emailInvited(c, inv, notify.Message{Template: "email_activation", Data: map[string]string{"Link": h.Render.Path("auth.sign_in")}}); err != nil {
 		return err
 	}
 	if err := h.Sessions.AddFlash(c, "success", "staff.activations.done"); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/staff/activations")
+	return web.Redirect(c, h.Render.Path("staff.activations"))
 }
 
 // placementEnd records the day a placement ended: the holder keeps access
@@ -94,5 +94,5 @@ func (h *Handler) placementEnd(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "staff.record.placement_saved"); err != nil {
 		return err
 	}
-	return web.Redirect(c, recordPath(r.ID))
+	return web.Redirect(c, h.Render.Path("staff.record", r.ID))
 }

@@ -143,5 +143,5 @@ func (h *Handler) adminMessageTypeSave(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "staff.admin.types.saved"); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/staff/admin/message-types")
+	return web.Redirect(c, h.Render.Path("staff.admin.message_types"))
 }

@@ -127,7 +127,7 @@ func (h *Handler) chosenTeam(c *fiber.Ctx, value string, n *accounts.NewStaff) (
 func (h *Handler) staffCreated(c *fiber.Ctx, p *accounts.Person) error {
 	// Security: the email names no one; the link is BASE_URL's own page.
 	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
-		Template: "email_staff_account", Data: map[string]string{"Link": "/forgot-password"}}); err != nil {
+		Template: "email_staff_account", Data: map[string]string{"Link": h.Render.Path("auth.reset")}}); err != nil {
 		return err
 	}
 	if err := h.audit(c, "staff.created", 0, personTarget(p)); err != nil {

@@ -77,7 +77,7 @@ func (h *Handler) documentUpload(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "staff.document.sent"); err != nil {
 		return err
 	}
-	return web.Redirect(c, recordPath(r.ID)+"#document-"+itoa(d.ID))
+	return web.Redirect(c, h.Render.Path("staff.record", r.ID)+"#document-"+itoa(d.ID))
 }
 
 // readUpload reads the form's parts in order. A malformed body is a 400;
@@ -131,26 +131,33 @@ func (h *Handler) readFile(c *fiber.Ctx, up *upload, part *multipart.Part) error
 	switch {
 	case err == nil:
 		up.file = f
+		return nil
 	case errors.Is(err, uploads.ErrTooLarge):
 		up.form.AddArgs("file", "staff.document.error_too_large", "MB", uploadLimit>>20)
 		up.status = fiber.StatusRequestEntityTooLarge
 		web.DrainBody(c)
-	case errors.Is(err, uploads.ErrEmpty):
-		up.form.Add("file", "staff.document.error_empty")
-	case errors.Is(err, uploads.ErrPDFDamaged):
-		up.form.Add("file", "staff.document.error_pdf_damaged")
-	case errors.Is(err, uploads.ErrPDFActive):
-		up.form.Add("file", "staff.document.error_pdf_active")
-	case errors.Is(err, uploads.ErrPDFEncrypted):
-		up.form.Add("file", "staff.document.error_pdf_encrypted")
-	case errors.Is(err, uploads.ErrNotAllowed):
-		up.form.Add("file", "staff.document.error_type")
-	case errors.Is(err, uploads.ErrInfected):
-		up.form.Add("file", "staff.document.error_infected")
-	default:
-		return err
+		return nil
 	}
-	return nil
+	for _, e := range refusals {
+		if errors.Is(err, e.err) {
+			up.form.Add("file", e.message)
+			return nil
+		}
+	}
+	return err
+}
+
+// refusals are what the person is told of a file uploads refused.
+var refusals = []struct {
+	err     error
+	message string
+}{
+	{uploads.ErrEmpty, "staff.document.error_empty"},
+	{uploads.ErrPDFDamaged, "staff.document.error_pdf_damaged"},
+	{uploads.ErrPDFActive, "staff.document.error_pdf_active"},
+	{uploads.ErrPDFEncrypted, "staff.document.error_pdf_encrypted"},
+	{uploads.ErrNotAllowed, "staff.document.error_type"},
+	{uploads.ErrInfected, "staff.document.error_infected"},
 }
 
 // checkDocument adds the form's errors, and returns the recipients: every

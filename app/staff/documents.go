@@ -107,7 +107,7 @@ func (h *Handler) documentWithdraw(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "staff.document.withdrawn"); err != nil {
 		return err
 	}
-	return web.Redirect(c, recordPath(r.ID)+"#documents")
+	return web.Redirect(c, h.Render.Path("staff.record", r.ID)+"#documents")
 }
 
 // loadDocument puts the URL's :document on the request when it was sent

@@ -92,7 +92,7 @@ func (h *Handler) formSend(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "staff.form.sent"); err != nil {
 		return err
 	}
-	return web.Redirect(c, recordPath(r.ID)+"#forms")
+	return web.Redirect(c, h.Render.Path("staff.record", r.ID)+"#forms")
 }
 
 // checkFormSend adds the form's errors and returns the template, the
@@ -140,7 +140,7 @@ func (h *Handler) notify(c *fiber.Ctx, to []access.Holder, template string) erro
 			return err
 		}
 		if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
-			Template: template, Data: map[string]string{"Link": "/sign-in"}}); err != nil {
+			Template: template, Data: map[string]string{"Link": h.Render.Path("auth.sign_in")}}); err != nil {
 			return err
 		}
 	}

@@ -85,11 +85,11 @@ func (h *Handler) grantEnd(c *fiber.Ctx) error {
 	}
 	// Security: nothing personal; the link leads to sign-in.
 	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
-		Template: "email_access_ended", Data: map[string]string{"Link": "/sign-in"}}); err != nil {
+		Template: "email_access_ended", Data: map[string]string{"Link": h.Render.Path("auth.sign_in")}}); err != nil {
 		return err
 	}
 	if err := h.Sessions.AddFlash(c, "success", "staff.grant_end.done"); err != nil {
 		return err
 	}
-	return web.Redirect(c, recordPath(r.ID))
+	return web.Redirect(c, h.Render.Path("staff.record", r.ID))
 }

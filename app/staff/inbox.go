@@ -165,13 +165,13 @@ func (h *Handler) inboxReply(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: holder.Email, Lang: holder.Locale,
-		Template: "email_new_message", Data: map[string]string{"Link": "/sign-in"}}); err != nil {
+		Template: "email_new_message", Data: map[string]string{"Link": h.Render.Path("auth.sign_in")}}); err != nil {
 		return err
 	}
 	if err := h.Sessions.AddFlash(c, "success", "staff.inbox.replied"); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/staff/inbox/"+itoa(th.ID))
+	return web.Redirect(c, h.Render.Path("staff.inbox.thread", th.ID))
 }
 
 // inboxAssign gives the thread to a worker of the team (or nobody).
@@ -193,7 +193,7 @@ func (h *Handler) inboxAssign(c *fiber.Ctx) error {
 	if err := h.audit(c, "message.assigned", th.RecordID, "thread:"+itoa(th.ID)); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/staff/inbox/"+itoa(th.ID))
+	return web.Redirect(c, h.Render.Path("staff.inbox.thread", th.ID))
 }
 
 // inboxHandled marks the thread handled (or open again).
@@ -207,9 +207,9 @@ func (h *Handler) inboxHandled(c *fiber.Ctx) error {
 		return err
 	}
 	if handled {
-		return web.Redirect(c, "/staff/inbox")
+		return web.Redirect(c, h.Render.Path("staff.inbox"))
 	}
-	return web.Redirect(c, "/staff/inbox/"+itoa(th.ID))
+	return web.Redirect(c, h.Render.Path("staff.inbox.thread", th.ID))
 }
 
 // ThreadNewView is "Send a message" from a record: to one of its holders.
@@ -276,5 +276,5 @@ func (h *Handler) threadStart(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "staff.inbox.replied"); err != nil {
 		return err
 	}
-	return web.Redirect(c, "/staff/inbox/"+itoa(th.ID))
+	return web.Redirect(c, h.Render.Path("staff.inbox.thread", th.ID))
 }

@@ -108,7 +108,7 @@ func (h *Handler) sendInvitation(c *fiber.Ctx, inv *invitations.Invitation, r *r
 		return err
 	}
 	if err := h.emailInvited(c, inv, notify.Message{Template: "email_invitation",
-		Data: map[string]string{"Link": "/invitations/accept?token=" + token}}); err != nil {
+		Data: map[string]string{"Link": h.Render.Path("invitations.accept") + "?token=" + token}}); err != nil {
 		return err
 	}
 	if err := h.auditAll(c, inv, action); err != nil {
@@ -117,7 +117,7 @@ func (h *Handler) sendInvitation(c *fiber.Ctx, inv *invitations.Invitation, r *r
 	if err := h.Sessions.AddFlash(c, "success", "staff.invitation.sent"); err != nil {
 		return err
 	}
-	return web.Redirect(c, recordPath(r.ID))
+	return web.Redirect(c, h.Render.Path("staff.record", r.ID))
 }
 
 // invitationResend sends the code again while the person has not read it
@@ -141,7 +141,7 @@ func (h *Handler) invitationResend(c *fiber.Ctx) error {
 		if err := h.Sessions.AddFlash(c, "success", "staff.invite.sent"); err != nil {
 			return err
 		}
-		return web.Redirect(c, recordPath(r.ID))
+		return web.Redirect(c, h.Render.Path("staff.record", r.ID))
 	}
 	return web.NotFound()
 }
@@ -160,7 +160,7 @@ func (h *Handler) invitationWithdraw(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "staff.invitation.withdrawn"); err != nil {
 		return err
 	}
-	return web.Redirect(c, recordPath(r.ID))
+	return web.Redirect(c, h.Render.Path("staff.record", r.ID))
 }
 
 // auditAll writes action on every record of the invitation.

@@ -85,7 +85,7 @@ func (h *Handler) inviteCreate(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "staff.invite.sent"); err != nil {
 		return err
 	}
-	return web.Redirect(c, recordPath(r.ID))
+	return web.Redirect(c, h.Render.Path("staff.record", r.ID))
 }
 
 // emailInvited sends m to inv's address in the invited person's language:

@@ -124,7 +124,7 @@ func (h *Handler) recordCreate(c *fiber.Ctx) error {
 	if err := h.audit(c, "record.created", r.ID, ""); err != nil {
 		return err
 	}
-	return web.Redirect(c, recordPath(r.ID))
+	return web.Redirect(c, h.Render.Path("staff.record", r.ID))
 }
 
 // bindRecord checks the "Add a record" form, adding its errors.
@@ -152,5 +152,3 @@ func bindRecord(form *web.Form) *records.Record {
 	}
 	return r
 }
-
-func recordPath(id int64) string { return "/staff/records/" + itoa(id) }

@@ -103,8 +103,8 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	rec.Post("/forms", h.formSend).Name("staff.form.send")
 	rec.Get("/forms/:form<int>", h.loadSubmission, h.formShow).Name("staff.form.show")
 	rec.Get("/documents/new", h.documentNew).Name("staff.document.new")
-	// The one route with a large, streamed body (app.isUpload).
-	rec.Post("/documents", h.documentUpload).Name("staff.document.upload")
+	// The one route with a large, streamed body.
+	rec.Post("/documents", web.UploadRoute, h.documentUpload).Name("staff.document.upload")
 	doc := rec.Group("/documents/:document<int>", h.loadDocument)
 	doc.Get("", h.documentDownload).Name("staff.document.download")
 	doc.Get("/withdraw", h.documentWithdrawConfirm).Name("staff.document.withdraw_confirm")

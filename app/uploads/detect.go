@@ -102,70 +102,112 @@ func zipEntries(f io.ReaderAt, n int64) (int, bool) {
 // and refuses every other ZIP. Only [Content_Types].xml, the relationships
 // parts and the Word parts are decompressed, each within a bound.
 func checkDOCX(f io.ReaderAt, n int64) error {
+	zr, err := openDOCXZip(f, n)
+	if err != nil {
+		return err
+	}
+	idx, err := indexEntries(zr.File)
+	if err != nil {
+		return err
+	}
+	types, err := readContentTypes(idx.contentTypes)
+	if err != nil {
+		return err
+	}
+	if err := checkContentTypes(types, idx.names); err != nil {
+		return err
+	}
+	return checkDOCXParts(zr.File, idx.rels, types)
+}
+
+// openDOCXZip opens the n-byte ZIP in f, refusing one with too many
+// entries before its directory is read.
+func openDOCXZip(f io.ReaderAt, n int64) (*zip.Reader, error) {
 	// Security: archive/zip reads the whole directory before anything can
 	// count its entries; the end record says how many there are, so a
 	// directory of a million tiny entries is refused before it is read.
 	if entries, ok := zipEntries(f, n); !ok || entries > maxZipEntries {
-		return notAllowed("too many zip entries, or no end record")
+		return nil, notAllowed("too many zip entries, or no end record")
 	}
 	zr, err := zip.NewReader(f, n)
 	if err != nil {
-		return notAllowed("not a readable zip")
+		return nil, notAllowed("not a readable zip")
 	}
 	if len(zr.File) > maxZipEntries {
-		return notAllowed("too many zip entries")
+		return nil, notAllowed("too many zip entries")
 	}
+	return zr, nil
+}
 
-	names := make(map[string]bool, len(zr.File))
-	var ct *zip.File
-	var rels []*zip.File
-	for _, e := range zr.File {
+// zipIndex is what a package's entry names say.
+type zipIndex struct {
+	names        map[string]bool // every entry's name, in lower case
+	contentTypes *zip.File       // [Content_Types].xml
+	rels         []*zip.File     // the relationships parts
+}
+
+// indexEntries refuses duplicate entry names, a VBA project and a package
+// without [Content_Types].xml, and indexes the entries.
+func indexEntries(files []*zip.File) (zipIndex, error) {
+	idx := zipIndex{names: make(map[string]bool, len(files))}
+	for _, e := range files {
 		// Part names in OOXML compare case-insensitively.
 		name := strings.ToLower(e.Name)
 		// Security: two entries with one name let Word read a different
 		// one from the one checked here.
-		if names[name] {
-			return notAllowed("duplicate zip entry")
+		if idx.names[name] {
+			return idx, notAllowed("duplicate zip entry")
 		}
-		names[name] = true
+		idx.names[name] = true
 		// Security: a VBA project is a macro, whatever the content types say.
 		if strings.HasSuffix(name, "vbaproject.bin") {
-			return notAllowed("vba project")
+			return idx, notAllowed("vba project")
 		}
 		if name == "[content_types].xml" {
-			ct = e
+			idx.contentTypes = e
 		}
 		if strings.HasSuffix(name, ".rels") {
-			rels = append(rels, e)
+			idx.rels = append(idx.rels, e)
 		}
 	}
-	if ct == nil {
-		return notAllowed("zip without [Content_Types].xml")
+	if idx.contentTypes == nil {
+		return idx, notAllowed("zip without [Content_Types].xml")
 	}
+	return idx, nil
+}
+
+// readContentTypes decompresses and parses [Content_Types].xml, within
+// maxContentTypes.
+func readContentTypes(ct *zip.File) (contentTypes, error) {
+	var types contentTypes
 	// Security: zip bomb; the declared size is checked first, the actual
 	// bytes read are capped below in case it lies.
 	if ct.UncompressedSize64 > maxContentTypes {
-		return notAllowed("[Content_Types].xml too large")
+		return types, notAllowed("[Content_Types].xml too large")
 	}
 	rc, err := ct.Open()
 	if err != nil {
-		return notAllowed("unreadable [Content_Types].xml")
+		return types, notAllowed("unreadable [Content_Types].xml")
 	}
 	raw, err := io.ReadAll(io.LimitReader(rc, maxContentTypes+1))
 	rc.Close()
 	if err != nil {
-		return notAllowed("unreadable [Content_Types].xml")
+		return types, notAllowed("unreadable [Content_Types].xml")
 	}
 	if len(raw) > maxContentTypes {
-		return notAllowed("[Content_Types].xml too large")
+		return types, notAllowed("[Content_Types].xml too large")
 	}
 	// encoding/xml does not expand entities defined in a DTD, so there is
 	// no entity-expansion bomb to guard against here.
-	var types contentTypes
 	if err := xml.Unmarshal(raw, &types); err != nil {
-		return notAllowed("malformed [Content_Types].xml")
+		return types, notAllowed("malformed [Content_Types].xml")
 	}
+	return types, nil
+}
 
+// checkContentTypes refuses content types that run code, and a package
+// whose main part is not one Word document part among names.
+func checkContentTypes(types contentTypes, names map[string]bool) error {
 	for _, d := range types.Defaults {
 		if err := refusedContentType(d.ContentType); err != nil {
 			return err
@@ -177,27 +219,39 @@ func checkDOCX(f io.ReaderAt, n int64) error {
 	}
 	mains := 0
 	for _, o := range types.Overrides {
-		if err := refusedContentType(o.ContentType); err != nil {
+		main, err := checkOverride(o.PartName, o.ContentType, names)
+		if err != nil {
 			return err
 		}
-		if !isMainPart(o.ContentType) {
-			continue
+		if main {
+			mains++
 		}
-		// Security: templates, spreadsheets and presentations have main
-		// parts of their own type; only a Word document's is accepted.
-		if !strings.EqualFold(strings.TrimSpace(o.ContentType), docxMain) {
-			return notAllowed("not a word document")
-		}
-		part := strings.ToLower(strings.TrimPrefix(path.Clean("/"+o.PartName), "/"))
-		if !names[part] {
-			return notAllowed("main part missing")
-		}
-		mains++
 	}
 	if mains != 1 {
 		return notAllowed("no single word document part")
 	}
-	return checkDOCXParts(zr.File, rels, types)
+	return nil
+}
+
+// checkOverride checks the content type ct that an Override gives part
+// name, and reports whether it makes name the main part.
+func checkOverride(name, ct string, names map[string]bool) (bool, error) {
+	if err := refusedContentType(ct); err != nil {
+		return false, err
+	}
+	if !isMainPart(ct) {
+		return false, nil
+	}
+	// Security: templates, spreadsheets and presentations have main
+	// parts of their own type; only a Word document's is accepted.
+	if !strings.EqualFold(strings.TrimSpace(ct), docxMain) {
+		return false, notAllowed("not a word document")
+	}
+	part := strings.ToLower(strings.TrimPrefix(path.Clean("/"+name), "/"))
+	if !names[part] {
+		return false, notAllowed("main part missing")
+	}
+	return true, nil
 }
 
 // refusedContentType refuses parts that run code in Office: macros (VBA),

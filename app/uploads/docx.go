@@ -239,83 +239,150 @@ type wordField struct {
 // Word joins it.
 func checkFields(r io.Reader) error {
 	d := xml.NewDecoder(r)
-	var open []*wordField
-	var loose *wordField // instruction text outside any field's instruction
-	inInstr := false
+	var s fieldScanner
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
-			break
+			return s.finish()
 		}
 		if err != nil {
 			return notAllowed("malformed word part")
 		}
-		switch tok := tok.(type) {
-		case xml.StartElement:
-			switch name := tok.Name.Local; {
-			case strings.EqualFold(name, "fldChar") && isWord(tok.Name.Space):
-				// Only Word's own fldChar counts, as in Word: one in another
-				// namespace could otherwise close a field early here.
-				var top *wordField
-				if len(open) > 0 {
-					top = open[len(open)-1]
-				}
-				switch typ := wordAttr(tok.Attr, "fldCharType"); {
-				case strings.EqualFold(typ, "begin"):
-					if len(open) >= maxFieldDepth {
-						return notAllowed("fields nested too deeply")
-					}
-					if top != nil && !top.inResult {
-						top.nested = true
-						top.computed = top.computed || strings.TrimSpace(top.instr.String()) == ""
-					}
-					open = append(open, &wordField{})
-				case strings.EqualFold(typ, "separate") && top != nil:
-					top.inResult = true
-				case strings.EqualFold(typ, "end") && top != nil:
-					open = open[:len(open)-1]
-					if err := top.check(); err != nil {
-						return err
-					}
-				}
-			case strings.EqualFold(name, "instrText") || strings.EqualFold(name, "delInstrText"):
-				inInstr = true
-				if len(open) == 0 || open[len(open)-1].inResult {
-					loose = &wordField{}
-				}
-			case strings.EqualFold(name, "fldSimple"):
-				for _, a := range tok.Attr {
-					if strings.EqualFold(a.Name.Local, "instr") {
-						f := &wordField{}
-						f.instr.WriteString(a.Value)
-						if err := f.check(); err != nil {
-							return err
-						}
-					}
-				}
-			}
-		case xml.EndElement:
-			if name := tok.Name.Local; strings.EqualFold(name, "instrText") || strings.EqualFold(name, "delInstrText") {
-				inInstr = false
-				if loose != nil {
-					if err := loose.check(); err != nil {
-						return err
-					}
-					loose = nil
-				}
-			}
-		case xml.CharData:
-			switch {
-			case !inInstr:
-			case loose != nil:
-				loose.instr.Write(tok)
-			case len(open) > 0:
-				open[len(open)-1].instr.Write(tok)
-			}
+		if err := s.token(tok); err != nil {
+			return err
 		}
 	}
+}
+
+// fieldScanner follows the fields of one Word part, token by token.
+type fieldScanner struct {
+	open    []*wordField // the fields begun and not yet ended, innermost last
+	loose   *wordField   // instruction text outside any field's instruction
+	inInstr bool         // inside an instrText or delInstrText element
+}
+
+// token takes the next token of the part.
+func (s *fieldScanner) token(tok xml.Token) error {
+	switch tok := tok.(type) {
+	case xml.StartElement:
+		return s.start(tok)
+	case xml.EndElement:
+		return s.end(tok)
+	case xml.CharData:
+		s.text(tok)
+	}
+	return nil
+}
+
+// start takes an element's start: a field character, the start of
+// instruction text, or a simple field.
+func (s *fieldScanner) start(se xml.StartElement) error {
+	switch name := se.Name.Local; {
+	case strings.EqualFold(name, "fldChar") && isWord(se.Name.Space):
+		// Only Word's own fldChar counts, as in Word: one in another
+		// namespace could otherwise close a field early here.
+		return s.fldChar(wordAttr(se.Attr, "fldCharType"))
+	case isInstrText(name):
+		s.inInstr = true
+		if top := s.top(); top == nil || top.inResult {
+			s.loose = &wordField{}
+		}
+	case strings.EqualFold(name, "fldSimple"):
+		return checkSimpleField(se.Attr)
+	}
+	return nil
+}
+
+// fldChar takes a field character of type typ: begin opens a field,
+// separate ends its instruction, end closes and checks it.
+func (s *fieldScanner) fldChar(typ string) error {
+	top := s.top()
+	switch {
+	case strings.EqualFold(typ, "begin"):
+		return s.begin(top)
+	case strings.EqualFold(typ, "separate") && top != nil:
+		top.inResult = true
+	case strings.EqualFold(typ, "end") && top != nil:
+		s.open = s.open[:len(s.open)-1]
+		return top.check()
+	}
+	return nil
+}
+
+// begin opens a field inside top, the innermost open field (nil if none).
+func (s *fieldScanner) begin(top *wordField) error {
+	if len(s.open) >= maxFieldDepth {
+		return notAllowed("fields nested too deeply")
+	}
+	if top != nil && !top.inResult {
+		top.nested = true
+		top.computed = top.computed || strings.TrimSpace(top.instr.String()) == ""
+	}
+	s.open = append(s.open, &wordField{})
+	return nil
+}
+
+// end takes an element's end; at the end of instruction text outside any
+// field's instruction, that text is checked.
+func (s *fieldScanner) end(ee xml.EndElement) error {
+	if !isInstrText(ee.Name.Local) {
+		return nil
+	}
+	s.inInstr = false
+	loose := s.loose
+	s.loose = nil
+	if loose == nil {
+		return nil
+	}
+	return loose.check()
+}
+
+// text takes character data: inside instruction text, it goes to the loose
+// instruction or to the innermost open field's.
+func (s *fieldScanner) text(t xml.CharData) {
+	switch {
+	case !s.inInstr:
+	case s.loose != nil:
+		s.loose.instr.Write(t)
+	case len(s.open) > 0:
+		s.top().instr.Write(t)
+	}
+}
+
+// finish checks the fields still open at the end of the part.
+func (s *fieldScanner) finish() error {
 	// A field left open at the end is checked all the same.
-	for _, f := range open {
+	for _, f := range s.open {
+		if err := f.check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// top is the innermost open field, or nil if there is none.
+func (s *fieldScanner) top() *wordField {
+	if len(s.open) == 0 {
+		return nil
+	}
+	return s.open[len(s.open)-1]
+}
+
+// isInstrText reports whether local names an element holding instruction
+// text, current or deleted.
+func isInstrText(local string) bool {
+	return strings.EqualFold(local, "instrText") || strings.EqualFold(local, "delInstrText")
+}
+
+// checkSimpleField checks a fldSimple's instruction, in each instr
+// attribute it has.
+func checkSimpleField(attrs []xml.Attr) error {
+	for _, a := range attrs {
+		if !strings.EqualFold(a.Name.Local, "instr") {
+			continue
+		}
+		f := &wordField{}
+		f.instr.WriteString(a.Value)
 		if err := f.check(); err != nil {
 			return err
 		}

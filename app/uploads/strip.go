@@ -49,103 +49,158 @@ var (
 // Orientation. Every other segment is dropped, known or not. The walk stops
 // at EOI; anything after it is dropped.
 func stripJPEG(r io.Reader, w io.Writer) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	bw := bufio.NewWriterSize(w, 64<<10)
-
+	s := &jpegStripper{
+		br:   bufio.NewReaderSize(r, 64<<10),
+		bw:   bufio.NewWriterSize(w, 64<<10),
+		next: -1,
+	}
 	var soi [2]byte
-	if _, err := io.ReadFull(br, soi[:]); err != nil || soi[0] != 0xFF || soi[1] != mSOI {
+	if _, err := io.ReadFull(s.br, soi[:]); err != nil || soi[0] != 0xFF || soi[1] != mSOI {
 		return notAllowed("jpeg without start of image")
 	}
-	bw.Write(soi[:])
+	s.bw.Write(soi[:])
 
-	sawExif, sawScan := false, false
-	next := -1 // a marker already read by the entropy-coded data copy
 	for {
-		var m byte
-		if next >= 0 {
-			m, next = byte(next), -1
-		} else {
-			var err error
-			if m, err = readMarker(br); err != nil {
-				return err
-			}
+		m, err := s.nextMarker()
+		if err != nil {
+			return err
 		}
-
-		switch {
-		case m == mEOI:
-			if !sawScan {
-				return notAllowed("jpeg without image data")
-			}
-			bw.Write([]byte{0xFF, mEOI})
-			// Security: bytes after EOI are not the picture (phones append
-			// motion-photo video and depth maps there); they are dropped.
-			return bw.Flush()
-		case m >= mRST0 && m <= mRST7:
-			bw.Write([]byte{0xFF, m})
-			continue
-		case m == mTEM:
-			continue // standalone and only for private use: dropped
-		case m == mSOI || m == 0x00:
-			return notAllowed("malformed jpeg marker")
+		if m == mEOI {
+			return s.end()
 		}
-
-		var lb [2]byte
-		if _, err := io.ReadFull(br, lb[:]); err != nil {
-			return notAllowed("truncated jpeg")
-		}
-		length := int(binary.BigEndian.Uint16(lb[:]))
-		if length < 2 {
-			return notAllowed("malformed jpeg segment")
-		}
-		payload := make([]byte, length-2)
-		if _, err := io.ReadFull(br, payload); err != nil {
-			return notAllowed("truncated jpeg")
-		}
-
-		switch {
-		case m == mAPP0:
-			// Security: a JFIF thumbnail can show what an edit cropped out.
-			if bytes.HasPrefix(payload, prefixJFIF) && len(payload) >= 14 {
-				p := append([]byte(nil), payload[:14]...)
-				p[12], p[13] = 0, 0 // no thumbnail
-				writeSegment(bw, mAPP0, p)
-			}
-		case m == mAPP1:
-			// Security: Exif holds GPS, serial numbers, times and a
-			// thumbnail; XMP repeats them. Only Orientation is put back.
-			if !sawExif && bytes.HasPrefix(payload, prefixExif) {
-				sawExif = true
-				if order, v, ok := exifOrientation(payload[len(prefixExif):]); ok && v != 1 {
-					writeSegment(bw, mAPP1, minimalExif(order, v))
-				}
-			}
-		case m == mAPP2:
-			if bytes.HasPrefix(payload, prefixICC) {
-				writeSegment(bw, m, payload)
-			}
-		case m == mAPPE:
-			if bytes.HasPrefix(payload, prefixAdobe) {
-				writeSegment(bw, m, payload)
-			}
-		case jpegDecodes(m):
-			writeSegment(bw, m, payload)
-		default:
-			// Security: an allowlist. Other application segments (IPTC,
-			// MPF pictures, FlashPix, vendor data), comments, JPEG
-			// extensions (JPG0–JPG13), hierarchical and reserved markers
-			// are not needed to show the image, and any of them may carry
-			// a location or a name.
-		}
-
-		if m == mSOS {
-			sawScan = true
-			mk, err := copyEntropy(br, bw)
-			if err != nil {
-				return err
-			}
-			next = int(mk)
+		if err := s.marker(m); err != nil {
+			return err
 		}
 	}
+}
+
+// jpegStripper is the state of stripJPEG's walk through a JPEG.
+type jpegStripper struct {
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	sawExif bool // the first Exif segment is met: any later one is dropped
+	sawScan bool
+	next    int // a marker already read by the entropy-coded data copy, or -1
+}
+
+// nextMarker is the marker the entropy-coded data copy stopped at, or else
+// the next one read.
+func (s *jpegStripper) nextMarker() (byte, error) {
+	if s.next >= 0 {
+		m := byte(s.next)
+		s.next = -1
+		return m, nil
+	}
+	return readMarker(s.br)
+}
+
+// end writes EOI and stops the walk.
+func (s *jpegStripper) end() error {
+	if !s.sawScan {
+		return notAllowed("jpeg without image data")
+	}
+	s.bw.Write([]byte{0xFF, mEOI})
+	// Security: bytes after EOI are not the picture (phones append
+	// motion-photo video and depth maps there); they are dropped.
+	return s.bw.Flush()
+}
+
+// marker handles marker m (not EOI) and the segment it starts, if any,
+// with the entropy-coded data after a scan header.
+func (s *jpegStripper) marker(m byte) error {
+	switch {
+	case m >= mRST0 && m <= mRST7:
+		s.bw.Write([]byte{0xFF, m})
+		return nil
+	case m == mTEM:
+		return nil // standalone and only for private use: dropped
+	case m == mSOI || m == 0x00:
+		return notAllowed("malformed jpeg marker")
+	}
+	payload, err := readSegment(s.br)
+	if err != nil {
+		return err
+	}
+	if kept, ok := s.kept(m, payload); ok {
+		writeSegment(s.bw, m, kept)
+	}
+	if m == mSOS {
+		return s.scan()
+	}
+	return nil
+}
+
+// scan copies the entropy-coded data after a scan header, keeping the
+// marker that ends it for the walk.
+func (s *jpegStripper) scan() error {
+	s.sawScan = true
+	mk, err := copyEntropy(s.br, s.bw)
+	if err != nil {
+		return err
+	}
+	s.next = int(mk)
+	return nil
+}
+
+// readSegment reads a marker segment's length and the payload after it.
+func readSegment(br *bufio.Reader) ([]byte, error) {
+	var lb [2]byte
+	if _, err := io.ReadFull(br, lb[:]); err != nil {
+		return nil, notAllowed("truncated jpeg")
+	}
+	length := int(binary.BigEndian.Uint16(lb[:]))
+	if length < 2 {
+		return nil, notAllowed("malformed jpeg segment")
+	}
+	payload := make([]byte, length-2)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		return nil, notAllowed("truncated jpeg")
+	}
+	return payload, nil
+}
+
+// kept decides what of segment m, with payload, the stripped JPEG keeps:
+// the payload itself, a payload rewritten without what must go, or
+// nothing (false).
+func (s *jpegStripper) kept(m byte, payload []byte) ([]byte, bool) {
+	switch {
+	case m == mAPP0:
+		// Security: a JFIF thumbnail can show what an edit cropped out.
+		if bytes.HasPrefix(payload, prefixJFIF) && len(payload) >= 14 {
+			p := append([]byte(nil), payload[:14]...)
+			p[12], p[13] = 0, 0 // no thumbnail
+			return p, true
+		}
+	case m == mAPP1:
+		// Security: Exif holds GPS, serial numbers, times and a
+		// thumbnail; XMP repeats them. Only Orientation is put back.
+		if !s.sawExif && bytes.HasPrefix(payload, prefixExif) {
+			s.sawExif = true
+			return keptExif(payload[len(prefixExif):])
+		}
+	case m == mAPP2:
+		return payload, bytes.HasPrefix(payload, prefixICC)
+	case m == mAPPE:
+		return payload, bytes.HasPrefix(payload, prefixAdobe)
+	case jpegDecodes(m):
+		return payload, true
+	default:
+		// Security: an allowlist. Other application segments (IPTC,
+		// MPF pictures, FlashPix, vendor data), comments, JPEG
+		// extensions (JPG0–JPG13), hierarchical and reserved markers
+		// are not needed to show the image, and any of them may carry
+		// a location or a name.
+	}
+	return nil, false
+}
+
+// keptExif is the minimal Exif payload that replaces the Exif TIFF
+// structure t: only a non-default Orientation, or nothing (false).
+func keptExif(t []byte) ([]byte, bool) {
+	if order, v, ok := exifOrientation(t); ok && v != 1 {
+		return minimalExif(order, v), true
+	}
+	return nil, false
 }
 
 // jpegDecodes reports whether m is a marker segment a decoder needs:
@@ -315,74 +370,108 @@ func stripPNG(r io.Reader, n int64, w io.Writer) error {
 	bw.Write(sig)
 	left := n - int64(len(sigPNG))
 
-	first, sawIDAT := true, false
-	for {
-		var hdr [8]byte
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			return notAllowed("png without IEND")
+	sawIDAT := false
+	for first := true; ; first = false {
+		c, err := readChunkHeader(br, &left)
+		if err != nil {
+			return err
 		}
-		length := int64(binary.BigEndian.Uint32(hdr[:4]))
-		typ := string(hdr[4:])
-		left -= 8
-		if length > 1<<31-1 || length+4 > left {
-			return notAllowed("png chunk longer than the file")
-		}
-		left -= length + 4
-		for _, c := range hdr[4:] {
-			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
-				return notAllowed("malformed png chunk type")
-			}
-		}
-		if first && (typ != "IHDR" || length != 13) {
+		if first && (c.typ != "IHDR" || c.length != 13) {
 			return notAllowed("png without IHDR")
 		}
-		first = false
-		if typ == "IDAT" {
-			sawIDAT = true
+		sawIDAT = sawIDAT || c.typ == "IDAT"
+		keep, err := keepChunk(c)
+		if err != nil {
+			return err
 		}
+		if err := copyChunk(br, bw, c, keep); err != nil {
+			return err
+		}
+		if c.typ != "IEND" {
+			continue
+		}
+		if !sawIDAT {
+			return notAllowed("png without image data")
+		}
+		// Security: bytes after IEND are not the picture; a polyglot
+		// or hidden payload would ride there.
+		return bw.Flush()
+	}
+}
 
-		// Security: an allowlist. Exif in its old spellings (exIf, zxIf),
-		// C2PA content credentials (caBX), text, times, animation frames
-		// and private chunks all go: any of them may carry a location.
-		size, keep := pngKept[typ]
-		if keep && (length < size.min || length > size.max || typ == "PLTE" && length%3 != 0) {
-			// Security: a kept chunk longer than its data would carry
-			// whatever follows the data.
-			if critical := typ[0] <= 'Z'; critical {
-				return notAllowed("png critical chunk of the wrong size")
-			}
-			keep = false
-		}
-		dst := io.Discard
-		if keep {
-			bw.Write(hdr[:])
-			dst = bw
-		}
-		crc := crc32.NewIEEE()
-		crc.Write(hdr[4:])
-		if _, err := io.CopyN(io.MultiWriter(dst, crc), br, length); err != nil {
-			return notAllowed("truncated png")
-		}
-		var sum [4]byte
-		if _, err := io.ReadFull(br, sum[:]); err != nil {
-			return notAllowed("truncated png")
-		}
-		if binary.BigEndian.Uint32(sum[:]) != crc.Sum32() {
-			return notAllowed("png chunk CRC mismatch")
-		}
-		if keep {
-			bw.Write(sum[:])
-		}
+// chunkHeader is the length and type that start a PNG chunk.
+type chunkHeader struct {
+	raw    [8]byte
+	length int64
+	typ    string
+}
 
-		if typ == "IEND" {
-			if !sawIDAT {
-				return notAllowed("png without image data")
-			}
-			// Security: bytes after IEND are not the picture; a polyglot
-			// or hidden payload would ride there.
-			return bw.Flush()
+// readChunkHeader reads a chunk's header, checks that the whole chunk fits
+// in the left bytes of the file and that its type is four letters, and
+// takes the chunk off left.
+func readChunkHeader(br *bufio.Reader, left *int64) (chunkHeader, error) {
+	var c chunkHeader
+	if _, err := io.ReadFull(br, c.raw[:]); err != nil {
+		return c, notAllowed("png without IEND")
+	}
+	c.length = int64(binary.BigEndian.Uint32(c.raw[:4]))
+	c.typ = string(c.raw[4:])
+	*left -= 8
+	if c.length > 1<<31-1 || c.length+4 > *left {
+		return c, notAllowed("png chunk longer than the file")
+	}
+	*left -= c.length + 4
+	for _, b := range c.raw[4:] {
+		if !(b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z') {
+			return c, notAllowed("malformed png chunk type")
 		}
 	}
+	return c, nil
+}
+
+// keepChunk decides whether chunk c is kept: only a chunk in pngKept, and
+// only at a size it may have. A critical chunk of another size refuses the
+// file; an ancillary one is dropped.
+func keepChunk(c chunkHeader) (bool, error) {
+	// Security: an allowlist. Exif in its old spellings (exIf, zxIf),
+	// C2PA content credentials (caBX), text, times, animation frames
+	// and private chunks all go: any of them may carry a location.
+	size, keep := pngKept[c.typ]
+	if keep && (c.length < size.min || c.length > size.max || c.typ == "PLTE" && c.length%3 != 0) {
+		// Security: a kept chunk longer than its data would carry
+		// whatever follows the data.
+		if critical := c.typ[0] <= 'Z'; critical {
+			return false, notAllowed("png critical chunk of the wrong size")
+		}
+		keep = false
+	}
+	return keep, nil
+}
+
+// copyChunk reads the data and CRC of chunk c, whose header is read, and
+// checks the CRC; if keep, it copies the whole chunk to bw.
+func copyChunk(br *bufio.Reader, bw *bufio.Writer, c chunkHeader, keep bool) error {
+	dst := io.Discard
+	if keep {
+		bw.Write(c.raw[:])
+		dst = bw
+	}
+	crc := crc32.NewIEEE()
+	crc.Write(c.raw[4:])
+	if _, err := io.CopyN(io.MultiWriter(dst, crc), br, c.length); err != nil {
+		return notAllowed("truncated png")
+	}
+	var sum [4]byte
+	if _, err := io.ReadFull(br, sum[:]); err != nil {
+		return notAllowed("truncated png")
+	}
+	if binary.BigEndian.Uint32(sum[:]) != crc.Sum32() {
+		return notAllowed("png chunk CRC mismatch")
+	}
+	if keep {
+		bw.Write(sum[:])
+	}
+	return nil
 }
 
 // decodesAs checks that a standard decoder reads r's header as type t.

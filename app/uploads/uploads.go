@@ -65,6 +65,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"portal/storage"
 )
 
 // Limit is the largest upload accepted: 25 MiB.
@@ -210,7 +212,7 @@ func Prepare(ctx context.Context, r io.Reader, limit int64, dir string, s Scanne
 	h := sha256.New()
 	// Security: one byte more than the limit is enough to know it is too
 	// large; the rest of the upload is never read.
-	n, err := io.Copy(io.MultiWriter(f.f, h), io.LimitReader(ctxReader{ctx, r}, limit+1))
+	n, err := io.Copy(io.MultiWriter(f.f, h), io.LimitReader(storage.ContextReader(ctx, r), limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("uploads: reading upload: %w", err)
 	}
@@ -281,19 +283,6 @@ func stripped(src *File, n int64, t Type, dir string) (*File, error) {
 	out.Size = cw.n
 	out.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return out, nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // countWriter counts what is written through it.

@@ -130,9 +130,9 @@ func Lang(c *fiber.Ctx) string {
 // HTMX, the X-CSRF-Token header. It runs
 // after the session middleware. exempt names provider callbacks, which
 // prove themselves by signature instead.
-func CSRF(exempt func(*fiber.Ctx) bool) fiber.Handler {
+func CSRF(routes *Routes) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if safeMethod(c) || exempt(c) {
+		if safeMethod(c) || routes.On(c, CSRFExempt) {
 			return c.Next()
 		}
 		// Security: a browser tells us when a request comes from another site.

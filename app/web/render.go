@@ -97,6 +97,7 @@ type View struct {
 	Content    template.HTML
 	phone, tel string // the configured number, if any
 	assets     *Assets
+	routes     *Routes
 	loc        *i18n.Localizer
 	csrf       func() string
 }
@@ -183,20 +184,29 @@ func CurrentViewer(c *fiber.Ctx) *Viewer {
 
 // Renderer is the one place that decides full page or fragment.
 type Renderer struct {
-	engine   Engine
-	bundle   *i18n.Bundle
-	sessions *Sessions
-	dev      bool
-	// phone and tel are the configured number for urgent matters (SetPhone).
-	phone, tel string
-	assets     *Assets  // static/, by fingerprint (SetAssets)
-	static     sync.Map // template + language → a Static page's content
+	RenderDeps
+	static sync.Map // template + language → a Static page's content
+}
+
+// RenderDeps are what pages are made from.
+type RenderDeps struct {
+	Engine   Engine
+	Bundle   *i18n.Bundle
+	Sessions *Sessions
+	Routes   *Routes // links and redirects (Path)
+	Assets   *Assets // static/, by fingerprint
+	// Phone and Tel are the council's number for urgent matters (config);
+	// empty keeps the one in locales/ (service.phone, service.phone_tel).
+	Phone, Tel string
+	Dev        bool // development: template errors are shown in the page
 }
 
 // NewRenderer returns the renderer.
-func NewRenderer(e Engine, b *i18n.Bundle, s *Sessions, dev bool) *Renderer {
-	return &Renderer{engine: e, bundle: b, sessions: s, dev: dev}
-}
+func NewRenderer(d RenderDeps) *Renderer { return &Renderer{RenderDeps: d} }
+
+// Path is the path of the route named name (Routes.Path): handlers build
+// their redirects with it, and templates their links ({{path "…" …}}).
+func (r *Renderer) Path(name string, params ...any) string { return r.Routes.Path(name, params...) }
 
 // IsFragmentRequest reports whether HTMX asked for a piece of a page: only
 // when HX-Request is set and the request is neither boosted nor a history
@@ -233,7 +243,7 @@ func (r *Renderer) Render(c *fiber.Ctx, p Page) error {
 		}
 		v.Content = template.HTML(buf.String()) // #nosec: our own template's output, escaped by it
 		buf.Reset()
-		if err := r.engine.Render(&buf, v.Layout, v); err != nil {
+		if err := r.Engine.Render(&buf, v.Layout, v); err != nil {
 			return fmt.Errorf("render %s in %s: %w", p.Template, v.Layout, err)
 		}
 	}
@@ -255,7 +265,7 @@ func (r *Renderer) part(buf *bytes.Buffer, name string, v *View, static bool) er
 		}
 	}
 	start := buf.Len()
-	if err := r.engine.Render(buf, name, v); err != nil {
+	if err := r.Engine.Render(buf, name, v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	if static {
@@ -269,23 +279,16 @@ func (r *Renderer) part(buf *bytes.Buffer, name string, v *View, static bool) er
 func (r *Renderer) appendOOB(buf *bytes.Buffer, v *View) error {
 	v.OOB = true
 	defer func() { v.OOB = false }()
-	if err := r.engine.Render(buf, "partials/_flash", v); err != nil {
+	if err := r.Engine.Render(buf, "partials/_flash", v); err != nil {
 		return fmt.Errorf("render flash: %w", err)
 	}
 	if v.Idle != nil {
-		if err := r.engine.Render(buf, "partials/_idle", v); err != nil {
+		if err := r.Engine.Render(buf, "partials/_idle", v); err != nil {
 			return fmt.Errorf("render idle: %w", err)
 		}
 	}
 	return nil
 }
-
-// SetPhone gives pages the council's number for urgent matters (config);
-// empty keeps the one in locales/ (service.phone, service.phone_tel).
-func (r *Renderer) SetPhone(display, tel string) { r.phone, r.tel = display, tel }
-
-// SetAssets gives pages the static files' fingerprinted paths.
-func (r *Renderer) SetAssets(a *Assets) { r.assets = a }
 
 // Asset is the path of static file name ("css/app.css") under its
 // fingerprint, cached by browsers for a year.
@@ -351,7 +354,7 @@ const headLinks = `<link rel="icon" href="{{.Asset "images/favicon.svg"}}" type=
 <script src="{{.Asset "js/vendor/htmx-2.0.11.min.js"}}" defer></script>
 <script src="{{.Asset "js/vendor/htmx-ext-sse-2.2.4.min.js"}}" defer></script>
 <script src="{{.Asset "js/app.js"}}" type="module"></script>
-{{if .Idle}}<script src="{{.Asset "js/idle.js"}}" defer></script>
+{{if .Idle}}<script src="{{.Asset "js/idle.js"}}" type="module"></script>
 {{end}}`
 
 var headLinksTemplate = template.Must(template.New("head").Parse(headLinks))
@@ -407,7 +410,7 @@ func (r *Renderer) Snapshot(c *fiber.Ctx) (render func(name string, bind func(*V
 	return func(name string, bind func(*View) any) (string, error) {
 		vv := *v
 		var buf bytes.Buffer
-		if err := r.engine.Render(&buf, name, bind(&vv)); err != nil {
+		if err := r.Engine.Render(&buf, name, bind(&vv)); err != nil {
 			return "", fmt.Errorf("render %s: %w", name, err)
 		}
 		return buf.String(), nil
@@ -416,19 +419,19 @@ func (r *Renderer) Snapshot(c *fiber.Ctx) (render func(name string, bind func(*V
 
 // Localizer is the request's language, for text a handler builds outside
 // a page (a PDF, for instance).
-func (r *Renderer) Localizer(c *fiber.Ctx) *i18n.Localizer { return r.bundle.For(Lang(c)) }
+func (r *Renderer) Localizer(c *fiber.Ctx) *i18n.Localizer { return r.Bundle.For(Lang(c)) }
 
 func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
-	loc := r.bundle.For(Lang(c))
+	loc := r.Bundle.For(Lang(c))
 	v := &View{Template: p.Template, Fragment: p.Fragment, Layout: p.Layout, Title: p.Title, Data: p.Data,
 		Form: p.Form, Status: p.Status, Record: p.Record, Lang: loc.Lang, loc: loc,
-		Path: c.Path(), RequestID: RequestID(c), Dev: r.dev,
-		HTMXConfig: htmxConfig, phone: r.phone, tel: r.tel, assets: r.assets}
+		Path: c.Path(), RequestID: RequestID(c), Dev: r.Dev,
+		HTMXConfig: htmxConfig, phone: r.Phone, tel: r.Tel, assets: r.Assets, routes: r.Routes}
 	for _, l := range languages {
 		v.Languages = append(v.Languages, Language{Code: l.Code, Name: l.Name, Current: l.Code == loc.Lang})
 	}
 	v.csrf = sync.OnceValue(func() string {
-		token, err := r.sessions.CSRFToken(c)
+		token, err := r.Sessions.CSRFToken(c)
 		if err != nil {
 			return "" // a form without a token is refused when posted
 		}
@@ -438,13 +441,13 @@ func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 	v.Visitor = sess == nil
 	if sess != nil {
 		var err error
-		if v.Flashes, err = r.sessions.PopFlashes(c.UserContext(), sess); err != nil {
+		if v.Flashes, err = r.Sessions.PopFlashes(c.UserContext(), sess); err != nil {
 			return nil, err
 		}
 	}
 	if sess.SignedIn() {
 		v.Viewer = sess.Viewer
-		remaining := int(sess.IdleDeadline().Sub(r.sessions.clock.Now()).Seconds())
+		remaining := int(sess.IdleDeadline().Sub(r.Sessions.clock.Now()).Seconds())
 		v.Idle = &IdleState{RemainingSeconds: remaining,
 			CountdownSeconds: int((IdleTimeout - IdleWarning).Seconds()), TimeoutSeconds: int(IdleTimeout.Seconds()),
 			GraceSeconds: int(FinalSaveGrace.Seconds())}
@@ -490,17 +493,18 @@ type NavItem struct {
 // pages for workers and team managers, Admin for portal admins), the
 // current one marked (its path is the page's, or a prefix of it).
 func (v *View) StaffNav() []NavItem {
-	items := []NavItem{{Path: "/staff", Label: "layout.staff.home"}}
+	home := v.routes.Path("staff.home")
+	items := []NavItem{{Path: home, Label: "layout.staff.home"}}
 	if v.Viewer != nil && v.Viewer.StaffRole == "portal_admin" {
-		items = append(items, NavItem{Path: "/staff/admin", Label: "staff.admin.nav"})
+		items = append(items, NavItem{Path: v.routes.Path("staff.admin"), Label: "staff.admin.nav"})
 	} else {
-		items = append(items, NavItem{Path: "/staff/records", Label: "layout.staff.records"},
-			NavItem{Path: "/staff/activations", Label: "layout.staff.activations"},
-			NavItem{Path: "/staff/inbox", Label: "layout.staff.inbox"})
+		items = append(items, NavItem{Path: v.routes.Path("staff.records"), Label: "layout.staff.records"},
+			NavItem{Path: v.routes.Path("staff.activations"), Label: "layout.staff.activations"},
+			NavItem{Path: v.routes.Path("staff.inbox"), Label: "layout.staff.inbox"})
 	}
 	for i := range items {
 		p := items[i].Path
-		items[i].Current = v.Path == p || (p != "/staff" && v.Under(p))
+		items[i].Current = v.Path == p || (p != home && v.Under(p))
 	}
 	return items
 }
@@ -508,16 +512,24 @@ func (v *View) StaffNav() []NavItem {
 // RecordSection is one entry of a record's menu.
 type RecordSection struct{ Key, Path, Label string }
 
-// recordSections are a record's pages, in the order of the dashboard's tiles.
-var recordSections = []RecordSection{
-	{"dashboard", "", "records.nav.dashboard"},
-	{"messages", "/messages", "records.nav.messages"},
-	{"documents", "/documents", "records.nav.documents"},
-	{"forms", "/forms", "records.nav.forms"},
+// recordSections are a record's pages, in the order of the dashboard's
+// tiles: key, route name, label.
+var recordSections = [][3]string{
+	{"dashboard", "access.dashboard", "records.nav.dashboard"},
+	{"messages", "messages.list", "records.nav.messages"},
+	{"documents", "documents.list", "records.nav.documents"},
+	{"forms", "forms.list", "records.nav.forms"},
 }
 
-// RecordSections lists a record's pages for its menu and dashboard.
-func (v *View) RecordSections() []RecordSection { return recordSections }
+// RecordSections lists the page's record's pages for its menu and
+// dashboard.
+func (v *View) RecordSections() []RecordSection {
+	out := make([]RecordSection, len(recordSections))
+	for i, s := range recordSections {
+		out[i] = RecordSection{Key: s[0], Path: v.routes.Path(s[1], v.Record.ID), Label: s[2]}
+	}
+	return out
+}
 
 // Date shows a time (time.Time or *time.Time; nil shows nothing) as the day
 // it is in Europe/London, in the page's language: "1 December 2026".

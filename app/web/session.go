@@ -31,7 +31,7 @@ const (
 	// FinalSaveGrace is how long after a session's end a final save of a
 	// draft is still taken: the countdown sends it 30 seconds before the
 	// end, and on a slow mobile line it may arrive late. It opens nothing
-	// but the draft routes (Sessions.FinalSave).
+	// but the draft routes (LateDraft).
 	FinalSaveGrace = time.Minute
 )
 
@@ -100,10 +100,6 @@ type Sessions struct {
 	clock      clock.Clock
 	CookieName string
 	secure     bool
-	// FinalSave reports whether a request is a final draft save to a draft
-	// route (the route table sets it): only such a request may use a
-	// session in its FinalSaveGrace. Nil: none may.
-	FinalSave func(*fiber.Ctx) bool
 }
 
 // NewSessions returns the session store. secure selects the __Host- cookie
@@ -373,26 +369,25 @@ func CurrentSession(c *fiber.Ctx) *Session {
 	return s
 }
 
-// Passive reports whether a request must not count as activity: polling,
-// live updates, the idle timer's own status checks and saves made while
-// signing out. The browser marks them with this header.
+// Passive reports whether the browser marked a request as not activity:
+// polling, and saves made while signing out. Routes marked PassiveRoute
+// never count either, whoever calls them.
 func Passive(c *fiber.Ctx) bool {
-	// A live stream (…/stream) is opened by EventSource, which sends no
-	// headers of its own: it never keeps a session alive.
-	return c.Get("X-Portal-Passive") == "1" || passivePaths[c.Path()] || strings.HasSuffix(c.Path(), "/stream")
+	return c.Get("X-Portal-Passive") == "1"
 }
 
-// passivePaths never count as activity, whoever calls them: the countdown's
-// own status check, and the page it opens at zero (which must see the
-// session as it was, not as this very request would leave it).
-var passivePaths = map[string]bool{"/session/status": true, "/session/timeout": true}
-
-// Middleware loads the session for every request and records activity.
-func (s *Sessions) Middleware() fiber.Handler {
+// Middleware loads the session for every request and records activity,
+// except on a passive request or route (PassiveRoute: the countdown's own
+// status check; the page it opens at zero, which must see the session as
+// it was, not as this very request would leave it; live streams, opened
+// by EventSource, which sends no headers of its own). Only a final draft
+// save (a LateDraft route, FinalSaveHeader) may use a session in its
+// FinalSaveGrace.
+func (s *Sessions) Middleware(routes *Routes) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		sess, err := s.Load(c.UserContext(), c.Cookies(s.CookieName))
 		if errors.Is(err, ErrSessionExpired) {
-			if sess != nil && s.FinalSave != nil && s.FinalSave(c) {
+			if sess != nil && c.Get(FinalSaveHeader) == "1" && routes.On(c, LateDraft) {
 				// Security: an ended session, for this one draft save only:
 				// it is not touched, so it stays ended.
 				sess.grace = true
@@ -414,7 +409,7 @@ func (s *Sessions) Middleware() fiber.Handler {
 		}
 		c.Locals(sessionKey, sess)
 		rider := (*audit.Rider)(nil)
-		if !Passive(c) {
+		if !Passive(c) && !routes.On(c, PassiveRoute) {
 			rider = s.touch(sess)
 		}
 		if rider == nil {

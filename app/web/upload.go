@@ -19,14 +19,15 @@ import (
 // the answer.
 
 // LimitBody refuses, with 413, a body larger than limit (or of unknown
-// length) on every request but an upload (isUpload), reads the bodies it
-// lets through, and lets an upload be read as a stream of at most
-// uploadMax bytes on a connection that closes after the answer. It runs
-// first, before any handler (static files included); UploadsSignedIn
-// then refuses an upload from someone not signed in.
-func LimitBody(limit int, uploadMax int64, isUpload func(*fiber.Ctx) bool) fiber.Handler {
+// length) on every request but an upload, reads the bodies it lets
+// through, and lets an upload be read as a stream of at most uploadMax
+// bytes on a connection that closes after the answer. An upload is a
+// well-formed multipart POST to a route marked UploadRoute. LimitBody runs
+// first, before any handler (static files included); UploadsSignedIn then
+// refuses an upload from someone not signed in.
+func LimitBody(limit int, uploadMax int64, routes *Routes) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if isUpload(c) {
+		if routes.On(c, UploadRoute) && MultipartBoundary(c) != "" {
 			c.Set(fiber.HeaderConnection, "close")
 			c.Locals(streamLimitKey, uploadMax)
 			return c.Next()

@@ -465,7 +465,7 @@ func TestRotateIssuesANewTokenAndCSRF(t *testing.T) {
 	}
 	before, _ := a.Sessions.Load(context.Background(), old)
 	bare := fiber.New()
-	bare.Use(a.Sessions.Middleware())
+	bare.Use(a.Sessions.Middleware(web.NewRoutes()))
 	bare.Get("/", func(c *fiber.Ctx) error {
 		_, err := a.Sessions.Rotate(c, person.ID, web.AAL2)
 		return err

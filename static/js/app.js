@@ -41,6 +41,20 @@ document.addEventListener('htmx:configRequest', (event) => {
   if (signingOut()) detail.headers['X-Portal-Final-Save'] = '1'
 })
 
+// A page HTMX is leaving (an answer said HX-Redirect: a sign-in finished,
+// a form was sent) sends nothing more. Its session may have just been
+// renewed with a new CSRF token, so a poll still due (every 3 s on "Call
+// me") would only be refused; on a slow line the next page can take longer
+// than that to arrive.
+let leaving = false
+document.addEventListener('htmx:beforeOnLoad', (event) => {
+  const xhr = event.detail && event.detail.xhr
+  if (xhr && xhr.getResponseHeader('HX-Redirect')) leaving = true
+})
+document.addEventListener('htmx:beforeRequest', (event) => {
+  if (leaving) event.preventDefault()
+})
+
 // Start GOV.UK Frontend components in content HTMX adds. Components already
 // started say so with an error we do not need to see.
 document.addEventListener('htmx:load', (event) => {

@@ -28,20 +28,7 @@ func PDF(size int, extra string) []byte {
 			extra,
 			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", filler, filling[:filler]),
 		}
-		var b bytes.Buffer
-		b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3" + strings.Repeat(" ", pad) + "\n")
-		offsets := make([]int, len(objects))
-		for i, o := range objects {
-			offsets[i] = b.Len()
-			fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-		}
-		xref := b.Len()
-		fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
-		for _, off := range offsets {
-			fmt.Fprintf(&b, "%010d 00000 n \n", off)
-		}
-		fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
-		return b.Bytes()
+		return Assemble("%PDF-1.7\n%\xe2\xe3\xcf\xd3"+strings.Repeat(" ", pad)+"\n", objects, " /Info 4 0 R")
 	}
 	// The lengths written in the file (the filler's, the offsets) grow by
 	// a digit now and then, so the filler is adjusted until the file fits;
@@ -59,6 +46,26 @@ func PDF(size int, extra string) []byte {
 		filler = max(filler+size-len(b), 0)
 	}
 	return build(filler, 0)
+}
+
+// Assemble writes a PDF of objects (numbered from 1; the first is the
+// catalogue) after header, with a correct cross-reference table; trailer
+// adds entries to the trailer's dictionary.
+func Assemble(header string, objects []string, trailer string) []byte {
+	var b bytes.Buffer
+	b.WriteString(header)
+	offsets := make([]int, len(objects))
+	for i, o := range objects {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, trailer, xref)
+	return b.Bytes()
 }
 
 // MinPDF is the size of the smallest PDF that PDF makes.
