@@ -22,6 +22,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/clock"
+	"portal/app/factors"
 	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/seal"
@@ -43,6 +44,7 @@ type Deps struct {
 	Devices  *Devices
 	Codes    *Codes
 	Calls    *Calls
+	Factors  *factors.Store // an authenticator app, passkeys, recovery codes
 	Sealer   *seal.Sealer
 	Notifier *notify.Notifier
 	Clock    clock.Clock

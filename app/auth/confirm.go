@@ -62,6 +62,10 @@ type ConfirmView struct {
 	Prefix    string // message ids of an emailed-code step
 	Intro     string // message id of the check's lead paragraph, if any
 	Countries []Country
+	// The other ways the person has (known step): a code from their
+	// authenticator app (posted to Base/app), a recovery code (Base/recovery,
+	// at sign-in only).
+	App, Recovery bool
 }
 
 // phoneCheck is one place where a person proves they hold their phone:
@@ -79,7 +83,10 @@ type phoneCheck struct {
 	voice   string
 	person  func(c *fiber.Ctx) (*accounts.Person, error) // nil person: start again
 	restart string                                       // the route a person with no check under way is sent to
-	passed  func(c *fiber.Ctx, p *accounts.Person, st confirmState) error
+	// recovery: a recovery code may stand in for the check (sign-in only:
+	// a change to how one signs in needs a way one still has).
+	recovery bool
+	passed   func(c *fiber.Ctx, p *accounts.Person, st confirmState) error
 }
 
 func (pc *phoneCheck) page(c *fiber.Ctx, v ConfirmView, form *web.Form, status int) error {
@@ -109,9 +116,20 @@ func (pc *phoneCheck) show(c *fiber.Ctx) error {
 		return err
 	}
 	if p.PhoneSealed != "" {
-		return pc.page(c, ConfirmView{Step: "known", PhoneHint: p.PhoneHint, Mobile: p.PhoneMobile}, nil, fiber.StatusOK)
+		return pc.known(c, p, nil, fiber.StatusOK)
 	}
 	return pc.page(c, ConfirmView{Step: pc.enrolStep(p, confirmStateOf(web.CurrentSession(c)))}, nil, fiber.StatusOK)
+}
+
+// known is the first page for a person with a number: its choices, and
+// the other ways they have.
+func (pc *phoneCheck) known(c *fiber.Ctx, p *accounts.Person, form *web.Form, status int) error {
+	m, err := pc.h.Factors.MethodsOf(c.UserContext(), p.ID)
+	if err != nil {
+		return err
+	}
+	return pc.page(c, ConfirmView{Step: "known", PhoneHint: p.PhoneHint, Mobile: p.PhoneMobile,
+		App: m.App != nil, Recovery: pc.recovery && m.RecoveryLeft > 0}, form, status)
 }
 
 // enrolStep says what a person without a number sees. After staff removed

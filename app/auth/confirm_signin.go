@@ -26,7 +26,7 @@ const (
 // signInCheck is "Confirm your identity" at sign-in: the second factor.
 func (h *Handler) signInCheck() *phoneCheck {
 	return &phoneCheck{h: h, base: "/sign-in/confirm", purpose: purposePhone, title: "auth.confirm.title",
-		enrol: true, voice: "voice_sign_in", person: h.aal1Person, restart: "auth.sign_in",
+		enrol: true, voice: "voice_sign_in", person: h.aal1Person, restart: "auth.sign_in", recovery: true,
 		passed: func(c *fiber.Ctx, p *accounts.Person, st confirmState) error { return h.completeSignIn(c, p, st.Next) }}
 }
 

@@ -36,6 +36,18 @@ func (h *Handler) MountSignedIn(r fiber.Router) {
 	r.Get("/profile/email/new", h.emailChangeForm).Name("auth.email_change.new")
 	r.Post("/profile/email/new/send", h.emailChangeSend).Name("auth.email_change.new.send")
 	r.Post("/profile/email/new/verify", h.emailChangeVerify).Name("auth.email_change.new.verify")
+	h.mountMethods(r)
+}
+
+// mountMethods adds "Sign-in methods" and its changes.
+func (h *Handler) mountMethods(r fiber.Router) {
+	r.Get("/profile/sign-in-methods", h.methodsShow).Name("auth.methods")
+	mountPhoneCheck(r, h.methodsCheck(), "auth.methods_check")
+	r.Get("/profile/sign-in-methods/app", h.appForm).Name("auth.methods.app")
+	r.Get("/profile/sign-in-methods/app/qr.png", h.appQR).Name("auth.methods.app_qr")
+	r.Post("/profile/sign-in-methods/app", h.appAdd).Name("auth.methods.app.add")
+	r.Post("/profile/sign-in-methods/app/remove", h.appRemove).Name("auth.methods.app.remove")
+	r.Post("/profile/sign-in-methods/recovery-codes", h.recoveryCodesNew).Name("auth.methods.recovery")
 }
 
 // mountPhoneCheck adds a phone check's pages under its base path.
@@ -45,4 +57,9 @@ func mountPhoneCheck(r fiber.Router, pc *phoneCheck, name string) {
 	r.Post(pc.base+"/verify", pc.verify).Name(name + ".verify")
 	r.Post(pc.base+"/call", pc.call).Name(name + ".call")
 	r.Post(pc.base+"/call/continue", pc.callContinue).Name(name + ".call.continue")
+	r.Post(pc.base+"/app", pc.app).Name(name + ".app")
+	if pc.recovery {
+		r.Get(pc.base+"/recovery", pc.recoveryForm).Name(name + ".recovery")
+		r.Post(pc.base+"/recovery", pc.recoveryUse).Name(name + ".recovery.use")
+	}
 }

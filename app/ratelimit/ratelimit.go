@@ -63,6 +63,20 @@ func (l *Limiter) Allow(ctx context.Context, r Rule, subject string) (bool, time
 	return hits <= r.Max, start.Add(r.Window), nil
 }
 
+// Spent reports, without counting a hit, whether subject has used up r in
+// the current window, and when that window ends: for limits on failures,
+// checked before a try and counted (Allow) only when it fails.
+func (l *Limiter) Spent(ctx context.Context, r Rule, subject string) (bool, time.Time, error) {
+	start := l.clock.Now().Truncate(r.Window)
+	var hits int
+	err := l.db.WithContext(ctx).Raw(`SELECT COALESCE(max(hits), 0) FROM rate_limits WHERE key = ? AND window_start = ?`,
+		l.Key(r, subject), start).Scan(&hits).Error
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("ratelimit: %w", err)
+	}
+	return hits >= r.Max, start.Add(r.Window), nil
+}
+
 // Cleanup removes windows that ended before the longest window we use.
 func (l *Limiter) Cleanup(ctx context.Context, olderThan time.Duration) error {
 	return l.db.WithContext(ctx).Exec(`DELETE FROM rate_limits WHERE window_start < ?`,
