@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -33,6 +34,7 @@ import (
 	"portal/app/clock"
 	"portal/app/config"
 	"portal/app/db"
+	"portal/app/factors"
 	"portal/app/formdef"
 	"portal/app/forms"
 	"portal/app/i18n"
@@ -102,6 +104,8 @@ type App struct {
 	Routes   *web.Routes // the route table's markers and names
 	Codes    *auth.Codes // one-time codes; the clean-up job deletes old ones
 	Calls    *auth.Calls // "Call Me" challenges; likewise
+	// Passkeys is the WebAuthn relying party BASE_URL names.
+	Passkeys *webauthn.WebAuthn
 	Forms    *forms.Store
 	// Hub tells open pages of changes, across app machines (live); it
 	// listens from New until Shutdown.
@@ -178,6 +182,13 @@ func (a *App) startServices(ctx context.Context, d Deps) error {
 	a.Codes = auth.NewCodes(d.DB.Gorm, d.Clock, key)
 	a.Calls = auth.NewCalls(d.DB.Gorm, d.Clock, key)
 	a.Forms = forms.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
+	service := d.Config.ServiceName
+	if service == "" {
+		service = d.Bundle.For("en").T("service.name")
+	}
+	if a.Passkeys, err = factors.NewRelyingParty(d.Config.BaseURL, service); err != nil {
+		return err
+	}
 	a.Hub = live.NewHub(d.DB.Pool, d.Log)
 	if err := a.Hub.Start(ctx); err != nil {
 		return err

@@ -35,7 +35,7 @@ func routes(a *App, d Deps) {
 	authH := auth.NewHandler(auth.Deps{Sessions: a.Sessions, Render: a.Render, People: people, Audit: a.Audit,
 		Limiter: a.Limiter, Hasher: d.Hasher, Notifier: d.Notifier,
 		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, key), Devices: auth.NewDevices(d.DB.Gorm, d.Clock, key),
-		Codes: a.Codes, Calls: a.Calls, Factors: factors.NewStore(d.DB.Gorm, d.Clock, a.Sealer, key),
+		Codes: a.Codes, Calls: a.Calls, Factors: factors.NewStore(d.DB.Gorm, d.Clock, a.Sealer, key), Passkeys: a.Passkeys,
 		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log,
 		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
 

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/url"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/accounts"
@@ -44,7 +45,8 @@ type Deps struct {
 	Devices  *Devices
 	Codes    *Codes
 	Calls    *Calls
-	Factors  *factors.Store // an authenticator app, passkeys, recovery codes
+	Factors  *factors.Store     // an authenticator app, passkeys, recovery codes
+	Passkeys *webauthn.WebAuthn // the relying party BASE_URL names (factors.NewRelyingParty)
 	Sealer   *seal.Sealer
 	Notifier *notify.Notifier
 	Clock    clock.Clock

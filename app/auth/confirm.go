@@ -66,6 +66,7 @@ type ConfirmView struct {
 	// authenticator app (posted to Base/app), a recovery code (Base/recovery,
 	// at sign-in only).
 	App, Recovery bool
+	Passkey       bool // "Use a passkey" (Base/passkey)
 }
 
 // phoneCheck is one place where a person proves they hold their phone:
@@ -129,7 +130,7 @@ func (pc *phoneCheck) known(c *fiber.Ctx, p *accounts.Person, form *web.Form, st
 		return err
 	}
 	return pc.page(c, ConfirmView{Step: "known", PhoneHint: p.PhoneHint, Mobile: p.PhoneMobile,
-		App: m.App != nil, Recovery: pc.recovery && m.RecoveryLeft > 0}, form, status)
+		App: m.App != nil, Recovery: pc.recovery && m.RecoveryLeft > 0, Passkey: len(m.Passkeys) > 0}, form, status)
 }
 
 // enrolStep says what a person without a number sees. After staff removed

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/apptest"
 	"portal/app/auth"
+	"portal/app/clock"
 	"portal/app/config"
 )
 
@@ -155,8 +157,9 @@ func TestTypingSomeoneElsesNumberSpendsNothingOfTheirs(t *testing.T) {
 
 // TestASignInFromANewDeviceIsToldByEmail: help and privacy promise an
 // email when someone signs in from a device we have not seen; the first
-// sign-in ever, and the same browser again, send none. The email names no
-// device, place or person.
+// sign-in ever, and the same browser again, send none. The email says when
+// and which browser on which system, by name from a closed list, never the
+// User-Agent's own text, a place or a person.
 func TestASignInFromANewDeviceIsToldByEmail(t *testing.T) {
 	a := apptest.NewApp(t, apptest.Options{})
 	p := a.NewPerson(t, "parent@example.net", accounts.RoleCitizen, "")
@@ -188,14 +191,22 @@ func TestASignInFromANewDeviceIsToldByEmail(t *testing.T) {
 		t.Fatalf("the first device, twice, sent %d alerts", n)
 	}
 	elsewhere := a.Client(t)
+	elsewhere.Header.Set("User-Agent", "Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0 <script>")
 	signIn(elsewhere)
 	if n := alerts(); n != 1 {
 		t.Fatalf("a sign-in from another browser sent %d alerts, want 1", n)
 	}
 	mail := a.LastSent(t, "email", p.Email)
-	for _, leak := range []string{"7911", "parent@", "Chrome", "Go-http-client"} {
+	for _, leak := range []string{"7911", "parent@", "Gecko", "rv:133", "<script>"} {
 		if strings.Contains(mail.Body, leak) {
 			t.Errorf("the alert says %q:\n%s", leak, mail.Body)
+		}
+	}
+	now := a.Clock.Now().In(clock.London)
+	when := fmt.Sprintf("%d %s %d, %s", now.Day(), a.T(fmt.Sprintf("time.month_%d", int(now.Month()))), now.Year(), now.Format("15:04"))
+	for _, says := range []string{when, "Firefox", a.T("notify.device.android")} {
+		if !strings.Contains(mail.Body, says) {
+			t.Errorf("the alert does not say %q:\n%s", says, mail.Body)
 		}
 	}
 	signOut(elsewhere)

@@ -26,8 +26,11 @@ const DeviceCookieLife = 400 * 24 * time.Hour
 // Security: the browser holds a random 256-bit token in a long-lived
 // cookie; the table holds only HMAC-SHA256(key, "device:"+token), per
 // person, so a copied table recognises nobody and a token copied from one
-// person's browser means nothing for another. The alert carries nothing
-// personal: no device, place or time, only a link to sign in.
+// person's browser means nothing for another. The alert says when, and
+// which browser on which system from a closed list (deviceOf), never the
+// User-Agent's text, a place or an address, and links to reset the
+// password. Every way of signing in ends in completeSignIn, which calls
+// recogniseDevice: a passkey, an app code or a recovery code alike.
 type Devices struct {
 	db    *gorm.DB
 	clock clock.Clock
@@ -93,6 +96,8 @@ func (h *Handler) recogniseDevice(c *fiber.Ctx, p *accounts.Person) error {
 	if err != nil || !isNew || !hadOthers {
 		return err
 	}
+	browser, system := deviceOf(c.Get(fiber.HeaderUserAgent))
 	return h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
-		Template: "email_new_device", Data: map[string]string{"Link": h.Render.Path("auth.reset")}})
+		Template: "email_new_device", Data: map[string]string{notify.DataLink: h.Render.Path("auth.reset"),
+			notify.DataTime: h.Clock.Now().UTC().Format(time.RFC3339), notify.DataBrowser: browser, notify.DataSystem: system}})
 }

@@ -17,6 +17,8 @@ func (h *Handler) MountPublic(r fiber.Router) {
 	mountPhoneCheck(r, h.signInCheck(), "auth.confirm")
 	r.Post("/sign-in/confirm/email/send", h.reenrolSend).Name("auth.confirm.email.send")
 	r.Post("/sign-in/confirm/email/verify", h.reenrolVerify).Name("auth.confirm.email.verify")
+	r.Post("/sign-in/passkey/options", h.passkeyLoginOptions).Name("auth.passkey.options")
+	r.Post("/sign-in/passkey", h.passkeySignIn).Name("auth.passkey")
 	r.Get("/sign-up", h.signUpForm).Name("auth.sign_up")
 	r.Post("/sign-up/send", h.signUpSend).Name("auth.sign_up.send")
 	r.Post("/sign-up/verify", h.signUpVerify).Name("auth.sign_up.verify")
@@ -48,6 +50,10 @@ func (h *Handler) mountMethods(r fiber.Router) {
 	r.Post("/profile/sign-in-methods/app", h.appAdd).Name("auth.methods.app.add")
 	r.Post("/profile/sign-in-methods/app/remove", h.appRemove).Name("auth.methods.app.remove")
 	r.Post("/profile/sign-in-methods/recovery-codes", h.recoveryCodesNew).Name("auth.methods.recovery")
+	r.Get("/profile/sign-in-methods/passkeys/new", h.passkeyForm).Name("auth.methods.passkey")
+	r.Post("/profile/sign-in-methods/passkeys/options", h.passkeyRegisterOptions).Name("auth.methods.passkey.options")
+	r.Post("/profile/sign-in-methods/passkeys", h.passkeyAdd).Name("auth.methods.passkey.add")
+	r.Post("/profile/sign-in-methods/passkeys/:passkey<int>/remove", h.passkeyRemove).Name("auth.methods.passkey.remove")
 }
 
 // mountPhoneCheck adds a phone check's pages under its base path.
@@ -58,6 +64,8 @@ func mountPhoneCheck(r fiber.Router, pc *phoneCheck, name string) {
 	r.Post(pc.base+"/call", pc.call).Name(name + ".call")
 	r.Post(pc.base+"/call/continue", pc.callContinue).Name(name + ".call.continue")
 	r.Post(pc.base+"/app", pc.app).Name(name + ".app")
+	r.Post(pc.base+"/passkey/options", pc.h.passkeyLoginOptions).Name(name + ".passkey.options")
+	r.Post(pc.base+"/passkey", pc.passkey).Name(name + ".passkey")
 	if pc.recovery {
 		r.Get(pc.base+"/recovery", pc.recoveryForm).Name(name + ".recovery")
 		r.Post(pc.base+"/recovery", pc.recoveryUse).Name(name + ".recovery.use")

@@ -30,8 +30,11 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
+	"portal/app/clock"
 	"portal/app/i18n"
 	"portal/app/web"
 )
@@ -91,9 +94,23 @@ type Rendered struct {
 const (
 	DataCode = "Code"
 	DataLink = "Link"
+	// DataTime is a moment, given as RFC 3339 and written in the message's
+	// language and London's time ("7 December 2026, 14:05").
+	DataTime = "Time"
+	// DataBrowser and DataSystem name a browser and an operating system
+	// from a closed list (Browsers, Systems), never the User-Agent's text.
+	DataBrowser = "Browser"
+	DataSystem  = "System"
 	// DataService is the service's name from the configuration; the
 	// renderer adds it to every message, and no caller can set it.
 	DataService = "Service"
+)
+
+// Browsers and Systems are the names DataBrowser and DataSystem may carry
+// (locales: notify.device.<name>).
+var (
+	Browsers = []string{"chrome", "edge", "firefox", "safari", "samsung", "opera", "other_browser"}
+	Systems  = []string{"android", "ios", "windows", "mac", "linux", "chromeos", "other_system"}
 )
 
 var (
@@ -135,6 +152,8 @@ func (r renderer) render(m Message) (Rendered, error) {
 	if (m.Channel == Voice) != (m.AnswerToken != "") {
 		return Rendered{}, invalid("an answer token belongs to, and only to, a call")
 	}
+	lang := i18n.Match(m.Lang, "")
+	loc := r.bundle.For(lang)
 	args := make([]any, 0, 2*len(m.Data))
 	for k, v := range m.Data {
 		switch k {
@@ -148,13 +167,23 @@ func (r renderer) render(m Message) (Rendered, error) {
 				return Rendered{}, invalid("Link must be a path on this site")
 			}
 			v = r.baseURL + v
+		case DataTime:
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return Rendered{}, invalid("Time must be RFC 3339")
+			}
+			t = t.In(clock.London)
+			v = fmt.Sprintf("%d %s %d, %s", t.Day(), loc.T(fmt.Sprintf("time.month_%d", int(t.Month()))), t.Year(), t.Format("15:04"))
+		case DataBrowser, DataSystem:
+			if !slices.Contains(Browsers, v) && !slices.Contains(Systems, v) {
+				return Rendered{}, invalid("%s must be one of the known names", k)
+			}
+			v = loc.T("notify.device." + v)
 		default:
-			return Rendered{}, invalid("data key %q is not allowed (only Code and Link)", k)
+			return Rendered{}, invalid("data key %q is not allowed", k)
 		}
 		args = append(args, k, v)
 	}
-	lang := i18n.Match(m.Lang, "")
-	loc := r.bundle.For(lang)
 	service := r.service[lang]
 	if service == "" {
 		service = loc.T("notify.service")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"strings"
 	"testing"
 	"text/template"
@@ -75,7 +76,7 @@ func fields(t *testing.T, text string) (names []string, other bool) {
 	return names, other
 }
 
-func TestMessageTextsInterpolateOnlyCodeAndLink(t *testing.T) {
+func TestMessageTextsInterpolateOnlyTheAllowedKeys(t *testing.T) {
 	for _, lang := range []string{"en", "cy"} {
 		for name, table := range templates(t, lang) {
 			channel, _, _ := strings.Cut(name, "_")
@@ -100,14 +101,19 @@ func TestMessageTextsInterpolateOnlyCodeAndLink(t *testing.T) {
 					if f == notify.DataService {
 						continue // the configured service name, which the renderer adds itself
 					}
-					if key == "subject" || (f != notify.DataCode && f != notify.DataLink) {
-						t.Errorf("%s: %s.%s interpolates .%s; bodies may use only .Code, .Link and .Service, subjects .Service", lang, name, key, f)
+					if key == "subject" || !allowed[f] {
+						t.Errorf("%s: %s.%s interpolates .%s; bodies may use only the notify.Data* keys, subjects .Service", lang, name, key, f)
 					}
 				}
 			}
 		}
 	}
 }
+
+// allowed are the keys a message body may interpolate: notify's Data*
+// keys, each argued never to be personal.
+var allowed = map[string]bool{notify.DataCode: true, notify.DataLink: true, notify.DataTime: true,
+	notify.DataBrowser: true, notify.DataSystem: true}
 
 func TestEveryMessageIsInBothLanguagesAndTranslated(t *testing.T) {
 	en, err := i18n.Keys(localesFS(t), "en")
@@ -146,7 +152,8 @@ func TestEveryTemplateRendersWithOnlyWhatItIsGiven(t *testing.T) {
 			names, _ := fields(t, table["body"])
 			for _, f := range names {
 				if f != notify.DataService {
-					m.Data[f] = map[string]string{notify.DataCode: "908172", notify.DataLink: "/sign-in"}[f]
+					m.Data[f] = map[string]string{notify.DataCode: "908172", notify.DataLink: "/sign-in",
+						notify.DataTime: "2026-12-07T14:05:00Z", notify.DataBrowser: "firefox", notify.DataSystem: "android"}[f]
 				}
 			}
 			if m.Channel == notify.Voice {
@@ -246,5 +253,27 @@ func TestGuideTitlesAreTheSubjects(t *testing.T) {
 	if got := en.T("voice_sign_in.body"); !strings.Contains(got, "press # only if you are signing in now") &&
 		!strings.Contains(got, "Press # only if you are signing in now") {
 		t.Errorf("voice_sign_in.body = %q", got)
+	}
+}
+
+// TestABrowserOrTimeIsNeverFreeText: the new-sign-in email's browser,
+// system and time are refused unless they are a known name and a time.
+func TestABrowserOrTimeIsNeverFreeText(t *testing.T) {
+	e := newEnv(t, nil)
+	good := map[string]string{notify.DataLink: "/sign-in", notify.DataTime: "2026-12-07T14:05:00Z",
+		notify.DataBrowser: "firefox", notify.DataSystem: "android"}
+	for key, bad := range map[string]string{notify.DataBrowser: "Firefox/133.0 (Android 14)", notify.DataSystem: "<b>",
+		notify.DataTime: "yesterday"} {
+		data := maps.Clone(good)
+		data[key] = bad
+		_, err := e.notifier.Render(notify.Message{Channel: notify.Email, To: "someone@example.org",
+			Template: "email_new_device", Lang: "en", Data: data})
+		if !errors.Is(err, notify.ErrInvalid) {
+			t.Errorf("%s = %q rendered (err %v)", key, bad, err)
+		}
+	}
+	if _, err := e.notifier.Render(notify.Message{Channel: notify.Email, To: "someone@example.org",
+		Template: "email_new_device", Lang: "cy", Data: good}); err != nil {
+		t.Errorf("the known names: %v", err)
 	}
 }
