@@ -37,7 +37,7 @@ func routes(a *App, d Deps) {
 		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, key), Devices: auth.NewDevices(d.DB.Gorm, d.Clock, key),
 		Codes: a.Codes, Calls: a.Calls, Factors: factors.NewStore(d.DB.Gorm, d.Clock, a.Sealer, key), Passkeys: a.Passkeys,
 		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log,
-		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions()})
+		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions(), StaffPasskeys: d.Config.StaffPasskeys})
 
 	pub := a.Group("")
 	ops.NewHandler(map[string]ops.Pinger{"database": d.DB, "storage": d.Store}).Mount(pub)
@@ -78,7 +78,7 @@ func routes(a *App, d Deps) {
 	staffH := staff.NewHandler(staff.Deps{DB: d.DB.Gorm, Render: a.Render, People: people,
 		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Documents: docs, Forms: a.Forms, Messages: msgs, Objects: d.Store, Scanner: scanner(d), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
 		Notifier: d.Notifier, Clock: d.Clock})
-	staffGroup := signedIn.Group("/staff", authH.RequireStaff())
+	staffGroup := signedIn.Group("/staff", authH.RequireStaff(), authH.RequireStaffPasskey())
 	staffH.Mount(staffGroup)
 
 	a.Use(func(c *fiber.Ctx) error { return web.NotFound() })

@@ -53,6 +53,9 @@ type Deps struct {
 	Log      *slog.Logger
 	Secure   bool     // production: cookies are Secure
 	Regions  []string // PHONE_COUNTRIES: where sign-in phones may be
+	// StaffPasskeys (STAFF_PASSKEYS): staff sign in with a passkey; one
+	// without a passkey yet signs in with the phone and adds one first.
+	StaffPasskeys bool
 }
 
 // NewHandler returns the auth handler.

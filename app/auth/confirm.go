@@ -67,6 +67,7 @@ type ConfirmView struct {
 	// at sign-in only).
 	App, Recovery bool
 	Passkey       bool // "Use a passkey" (Base/passkey)
+	PasskeyOnly   bool // STAFF_PASSKEYS: a member of staff with a passkey uses it, nothing else
 }
 
 // phoneCheck is one place where a person proves they hold their phone:
@@ -87,8 +88,16 @@ type phoneCheck struct {
 	// recovery: a recovery code may stand in for the check (sign-in only:
 	// a change to how one signs in needs a way one still has).
 	recovery bool
-	passed   func(c *fiber.Ctx, p *accounts.Person, st confirmState) error
+	passed   func(c *fiber.Ctx, p *accounts.Person, st confirmState, via string) error
 }
+
+// The ways a check can pass (passed's via).
+const (
+	viaPhone    = "phone"
+	viaApp      = "app"
+	viaRecovery = "recovery"
+	viaPasskey  = "passkey"
+)
 
 func (pc *phoneCheck) page(c *fiber.Ctx, v ConfirmView, form *web.Form, status int) error {
 	if form == nil {
@@ -122,6 +131,13 @@ func (pc *phoneCheck) show(c *fiber.Ctx) error {
 	return pc.page(c, ConfirmView{Step: pc.enrolStep(p, confirmStateOf(web.CurrentSession(c)))}, nil, fiber.StatusOK)
 }
 
+// passkeyOnly reports whether this check must be passed with a passkey
+// (at sign-in, for staff, where the council asks it): nothing is texted,
+// called or taken from an app or a recovery list then.
+func (pc *phoneCheck) passkeyOnly(c *fiber.Ctx, p *accounts.Person) bool {
+	return pc.recovery && pc.h.passkeyOnly(c, p)
+}
+
 // known is the first page for a person with a number: its choices, and
 // the other ways they have.
 func (pc *phoneCheck) known(c *fiber.Ctx, p *accounts.Person, form *web.Form, status int) error {
@@ -130,7 +146,8 @@ func (pc *phoneCheck) known(c *fiber.Ctx, p *accounts.Person, form *web.Form, st
 		return err
 	}
 	return pc.page(c, ConfirmView{Step: "known", PhoneHint: p.PhoneHint, Mobile: p.PhoneMobile,
-		App: m.App != nil, Recovery: pc.recovery && m.RecoveryLeft > 0, Passkey: len(m.Passkeys) > 0}, form, status)
+		App: m.App != nil, Recovery: pc.recovery && m.RecoveryLeft > 0, Passkey: len(m.Passkeys) > 0,
+		PasskeyOnly: pc.recovery && pc.h.StaffPasskeys && p.IsStaff() && len(m.Passkeys) > 0}, form, status)
 }
 
 // enrolStep says what a person without a number sees. After staff removed
@@ -200,6 +217,9 @@ func (pc *phoneCheck) send(c *fiber.Ctx) error {
 	if p == nil {
 		return err
 	}
+	if pc.passkeyOnly(c, p) {
+		return web.Forbidden("auth.passkey.staff_only")
+	}
 	number, mobile, form, err := pc.number(c, p, typedNumber(c))
 	if err != nil || form != nil {
 		return pc.refuse(c, form, err)
@@ -256,6 +276,9 @@ func (pc *phoneCheck) call(c *fiber.Ctx) error {
 	p, err := pc.load(c)
 	if p == nil {
 		return err
+	}
+	if pc.passkeyOnly(c, p) {
+		return web.Forbidden("auth.passkey.staff_only")
 	}
 	number, _, form, err := pc.number(c, p, typedNumber(c))
 	if err != nil || form != nil {
@@ -322,7 +345,7 @@ func (pc *phoneCheck) pass(c *fiber.Ctx, p *accounts.Person, number string) erro
 	if p.PhoneSealed == "" {
 		return pc.h.enrolPhone(c, p, st, number, pc.base)
 	}
-	return pc.passed(c, p, st)
+	return pc.passed(c, p, st, viaPhone)
 }
 
 // phoneCodeFailed counts a wrong phone code towards the sign-in lockout.

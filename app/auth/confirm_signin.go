@@ -27,7 +27,13 @@ const (
 func (h *Handler) signInCheck() *phoneCheck {
 	return &phoneCheck{h: h, base: "/sign-in/confirm", purpose: purposePhone, title: "auth.confirm.title",
 		enrol: true, voice: "voice_sign_in", person: h.aal1Person, restart: "auth.sign_in", recovery: true,
-		passed: func(c *fiber.Ctx, p *accounts.Person, st confirmState) error { return h.completeSignIn(c, p, st.Next) }}
+		passed: func(c *fiber.Ctx, p *accounts.Person, st confirmState, via string) error {
+			if via != viaPasskey && h.passkeyOnly(c, p) {
+				// Security: the council's rule, enforced here whatever the page offered.
+				return web.Forbidden("auth.passkey.staff_only")
+			}
+			return h.completeSignIn(c, p, st.Next)
+		}}
 }
 
 // aal1Person returns the person of a session that has passed the password

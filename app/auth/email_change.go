@@ -26,7 +26,7 @@ const (
 func (h *Handler) emailChangeCheck() *phoneCheck {
 	return &phoneCheck{h: h, base: "/profile/email", purpose: purposeStepUp, title: "auth.email_change.title",
 		intro: "auth.email_change.check_intro", voice: "voice_confirm_change", person: h.signedInPerson, restart: "account.profile",
-		passed: func(c *fiber.Ctx, p *accounts.Person, _ confirmState) error {
+		passed: func(c *fiber.Ctx, p *accounts.Person, _ confirmState, _ string) error {
 			st := flowState{Purpose: purposeEmailChange, CheckedAt: h.Clock.Now().Unix()}
 			if err := h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 				return err

@@ -70,7 +70,7 @@ func (h *Handler) methodsCheck() *phoneCheck {
 	return &phoneCheck{h: h, base: "/profile/sign-in-methods/confirm", purpose: purposeMethods,
 		title: "auth.methods.check_title", intro: "auth.methods.check_intro", voice: "voice_confirm_change",
 		person: h.signedInPerson, restart: "auth.methods",
-		passed: func(c *fiber.Ctx, _ *accounts.Person, _ confirmState) error { return h.checkedAgain(c) }}
+		passed: func(c *fiber.Ctx, _ *accounts.Person, _ confirmState, _ string) error { return h.checkedAgain(c) }}
 }
 
 // checkedAgain ends a passed check: the session is fresh for FreshCheck.

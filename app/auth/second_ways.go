@@ -44,6 +44,9 @@ func (pc *phoneCheck) app(c *fiber.Ctx) error {
 	if p == nil {
 		return err
 	}
+	if pc.passkeyOnly(c, p) {
+		return web.Forbidden("auth.passkey.staff_only")
+	}
 	if spent, until, err := pc.h.triesSpent(c, p); err != nil || spent {
 		if err != nil {
 			return err
@@ -65,7 +68,7 @@ func (pc *phoneCheck) app(c *fiber.Ctx) error {
 	if err := pc.h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "methods.app_used"})); err != nil {
 		return err
 	}
-	return pc.passed(c, p, confirmStateOf(web.CurrentSession(c)))
+	return pc.passed(c, p, confirmStateOf(web.CurrentSession(c)), viaApp)
 }
 
 // RecoveryView is "Use a recovery code".
@@ -92,6 +95,9 @@ func (pc *phoneCheck) recoveryUse(c *fiber.Ctx) error {
 	if p == nil {
 		return err
 	}
+	if pc.passkeyOnly(c, p) {
+		return web.Forbidden("auth.passkey.staff_only")
+	}
 	if spent, until, err := pc.h.triesSpent(c, p); err != nil || spent {
 		if err != nil {
 			return err
@@ -117,5 +123,5 @@ func (pc *phoneCheck) recoveryUse(c *fiber.Ctx) error {
 		Template: "email_recovery_code_used", Data: map[string]string{"Link": pc.h.Render.Path("auth.methods")}}); err != nil {
 		return err
 	}
-	return pc.passed(c, p, confirmStateOf(web.CurrentSession(c)))
+	return pc.passed(c, p, confirmStateOf(web.CurrentSession(c)), viaRecovery)
 }
