@@ -89,6 +89,9 @@ type phoneCheck struct {
 	// a change to how one signs in needs a way one still has).
 	recovery bool
 	passed   func(c *fiber.Ctx, p *accounts.Person, st confirmState, via string) error
+	// enrolled keeps a number just proven; nil is enrolPhone (sign-in: the
+	// number is saved and a second check signs in).
+	enrolled func(c *fiber.Ctx, p *accounts.Person, st confirmState, number string) error
 }
 
 // The ways a check can pass (passed's via).
@@ -342,6 +345,9 @@ func (pc *phoneCheck) callContinue(c *fiber.Ctx) error {
 // check signs in (guide 000, step 12); otherwise the check's own outcome.
 func (pc *phoneCheck) pass(c *fiber.Ctx, p *accounts.Person, number string) error {
 	st := confirmStateOf(web.CurrentSession(c))
+	if p.PhoneSealed == "" && pc.enrolled != nil {
+		return pc.enrolled(c, p, st, number)
+	}
 	if p.PhoneSealed == "" {
 		return pc.h.enrolPhone(c, p, st, number, pc.base)
 	}

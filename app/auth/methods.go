@@ -73,6 +73,42 @@ func (h *Handler) methodsCheck() *phoneCheck {
 		passed: func(c *fiber.Ctx, _ *accounts.Person, _ confirmState, _ string) error { return h.checkedAgain(c) }}
 }
 
+// phoneChange is "Change your phone number": after a fresh check, the new
+// number is typed and proven with a code or a call, as at a first sign-in,
+// then replaces the old one; the account is told.
+func (h *Handler) phoneChange() *phoneCheck {
+	return &phoneCheck{h: h, base: "/profile/sign-in-methods/phone", purpose: purposeMethods,
+		title: "auth.methods.phone_change_title", intro: "auth.methods.phone_change_intro", enrol: true,
+		voice: "voice_confirm_change", restart: "auth.methods_check",
+		person: func(c *fiber.Ctx) (*accounts.Person, error) {
+			if !h.fresh(c) {
+				return nil, nil // start again: the check first
+			}
+			p, err := h.People.Actor(c)
+			if err != nil {
+				return nil, err
+			}
+			typing := *p // the number on the account is the one being replaced
+			typing.PhoneSealed, typing.PhoneRemovedAt = "", nil
+			return &typing, nil
+		},
+		enrolled: func(c *fiber.Ctx, p *accounts.Person, st confirmState, number string) error {
+			if err := h.People.SetPhone(c.UserContext(), p.ID, st.EnrolSealed, MaskPhone(number), st.EnrolMobile); err != nil {
+				return err
+			}
+			if err := h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), struct{}{}); err != nil {
+				return err
+			}
+			if err := h.methodsChanged(c, p, "phone.changed"); err != nil {
+				return err
+			}
+			if err := h.Sessions.AddFlash(c, "success", "auth.methods.phone_changed"); err != nil {
+				return err
+			}
+			return web.Redirect(c, h.Render.Path("auth.methods"))
+		}}
+}
+
 // checkedAgain ends a passed check: the session is fresh for FreshCheck.
 func (h *Handler) checkedAgain(c *fiber.Ctx) error {
 	if err := h.Sessions.MarkChecked(c.UserContext(), web.CurrentSession(c)); err != nil {

@@ -205,3 +205,47 @@ func TestTheLastWayCannotBeRemoved(t *testing.T) {
 		t.Fatal("the app is gone")
 	}
 }
+
+// TestAPhoneNumberIsChangedAfterAFreshCheck: the new number is proven with
+// a code before it replaces the old; without a fresh check, the check
+// comes first; the account is told.
+func TestAPhoneNumberIsChangedAfterAFreshCheck(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.GivePhone(t, p, "+447911123456", true)
+	c := a.Client(t)
+	a.SignIn(t, c, p)
+	a.Clock.Advance(auth.FreshCheck + time.Second)
+	if res := c.Get("/profile/sign-in-methods/phone"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profile/sign-in-methods/confirm" {
+		t.Fatalf("changing the number without a fresh check = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	c.Get("/profile/sign-in-methods/confirm")
+	c.PostForm("/profile/sign-in-methods/confirm/send", nil)
+	c.PostForm("/profile/sign-in-methods/confirm/verify", url.Values{"code": {a.LastSent(t, "sms", "+447911123456").Code()}})
+
+	if page := c.Get("/profile/sign-in-methods/phone"); page.StatusCode != http.StatusOK || page.Text("label[for=phone]") == "" {
+		t.Fatalf("the new number's page = %d", page.StatusCode)
+	}
+	if res := c.PostForm("/profile/sign-in-methods/phone/send", url.Values{"country": {"GB"}, "phone": {"07911 123 457"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("sending to the new number = %d %q %q", res.StatusCode, res.Header.Get("Location"), res.Text(".govuk-error-summary"))
+	}
+	if res := c.PostForm("/profile/sign-in-methods/phone/verify", url.Values{"code": {"000000"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a wrong code = %d, want 422", res.StatusCode)
+	}
+	code := a.LastSent(t, "sms", "+447911123457").Code()
+	if res := c.PostForm("/profile/sign-in-methods/phone/verify", url.Values{"code": {code}}); res.Header.Get("Location") != "/profile/sign-in-methods" {
+		t.Fatalf("the new number's code = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if page := c.Get("/profile/sign-in-methods"); !strings.Contains(page.Text("main"), "457") {
+		t.Fatalf("Sign-in methods shows %q", page.Text("main"))
+	}
+	if got := a.LastSent(t, "email", p.Email); got.Subject != a.T("email_methods_changed.subject") {
+		t.Fatalf("the account was emailed %q", got.Subject)
+	}
+	s := a.Client(t)
+	a.PasswordStep(t, s, p)
+	s.PostForm("/sign-in/confirm/send", nil)
+	if res := s.PostForm("/sign-in/confirm/verify", url.Values{"code": {a.LastSent(t, "sms", "+447911123457").Code()}}); res.Header.Get("Location") != "/account" {
+		t.Fatalf("signing in with the new number = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}

@@ -45,6 +45,7 @@ func (h *Handler) MountSignedIn(r fiber.Router) {
 func (h *Handler) mountMethods(r fiber.Router) {
 	r.Get("/profile/sign-in-methods", h.methodsShow).Name("auth.methods")
 	mountPhoneCheck(r, h.methodsCheck(), "auth.methods_check")
+	mountPhoneCheck(r, h.phoneChange(), "auth.methods.phone")
 	r.Get("/profile/sign-in-methods/app", h.appForm).Name("auth.methods.app")
 	r.Get("/profile/sign-in-methods/app/qr.png", h.appQR).Name("auth.methods.app_qr")
 	r.Post("/profile/sign-in-methods/app", h.appAdd).Name("auth.methods.app.add")
