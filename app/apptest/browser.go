@@ -393,6 +393,23 @@ func (b *Browser) ClickAndWait(sel string) int {
 	return int(res.Status)
 }
 
+// EvalAndWait evaluates a script that leads to another page (a form's
+// native submit(), bypassing the page's own submit handler), waits for that
+// page to load and returns its HTTP status.
+func (b *Browser) EvalAndWait(expr string) int {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, chromedp.Evaluate[chromedp.Void](expr))
+	if err != nil {
+		b.t.Fatalf("browser: eval %s and wait for the next page: %v (page %s)", short(expr), err, b.where())
+	}
+	if res == nil {
+		return 0
+	}
+	return int(res.Status)
+}
+
 // Fill replaces the value of a text field by typing into it, so the page's
 // input and keyboard listeners run as they would for a person.
 func (b *Browser) Fill(sel, text string) {
@@ -606,11 +623,19 @@ func (b *Browser) AllowDownloads(dir string) {
 // had passed both factors.
 func (a *TestApp) SignInBrowser(t testing.TB, b *Browser, person *accounts.Person) {
 	t.Helper()
+	a.SignInBrowserAt(t, b, person, a.URL)
+}
+
+// SignInBrowserAt is SignInBrowser for a browser that visits the app at
+// base (LocalhostURL, say): a cookie belongs to a host name, so the
+// session's cookie is set for base's.
+func (a *TestApp) SignInBrowserAt(t testing.TB, b *Browser, person *accounts.Person, base string) {
+	t.Helper()
 	token, err := a.Sessions.Start(context.Background(), person.ID, web.AAL2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.SetCookie(a.Sessions.CookieName, token, a.URL)
+	b.SetCookie(a.Sessions.CookieName, token, base)
 }
 
 // Axe runs axe-core (WCAG 2.0–2.2 A and AA rules) on the current page and

@@ -120,8 +120,17 @@ func (h *Handler) checkedAgain(c *fiber.Ctx) error {
 // methodsChanged tells the account that a way to sign in was added or
 // removed (no personal data: the email says only that), and audits what.
 func (h *Handler) methodsChanged(c *fiber.Ctx, p *accounts.Person, action string) error {
+	return h.changed(c, p, action, true)
+}
+
+// changed audits action and, if tell, emails the account that its
+// sign-in methods changed.
+func (h *Handler) changed(c *fiber.Ctx, p *accounts.Person, action string, tell bool) error {
 	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: action})); err != nil {
 		return err
+	}
+	if !tell {
+		return nil
 	}
 	return h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,
 		Template: "email_methods_changed", Data: map[string]string{"Link": h.Render.Path("auth.sign_in")}})
@@ -255,7 +264,7 @@ func (h *Handler) afterFirstWay(c *fiber.Ctx, p *accounts.Person, flash string) 
 		return err
 	}
 	if !m.RecoveryCodes {
-		return h.recoveryCodesMake(c, p)
+		return h.recoveryCodesMake(c, p, false) // the way's own email says the methods changed
 	}
 	if err := h.Sessions.AddFlash(c, "success", flash); err != nil {
 		return err
@@ -316,16 +325,17 @@ func (h *Handler) recoveryCodesNew(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.recoveryCodesMake(c, p)
+	return h.recoveryCodesMake(c, p, true)
 }
 
-// recoveryCodesMake makes and shows the person's recovery codes, once.
-func (h *Handler) recoveryCodesMake(c *fiber.Ctx, p *accounts.Person) error {
+// recoveryCodesMake makes and shows the person's recovery codes, once;
+// tell emails the account (new codes on their own are a change to tell).
+func (h *Handler) recoveryCodesMake(c *fiber.Ctx, p *accounts.Person, tell bool) error {
 	codes, err := h.Factors.NewRecoveryCodes(c.UserContext(), p.ID)
 	if err != nil {
 		return err
 	}
-	if err := h.methodsChanged(c, p, "methods.recovery_codes_made"); err != nil {
+	if err := h.changed(c, p, "methods.recovery_codes_made", tell); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")

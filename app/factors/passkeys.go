@@ -91,7 +91,8 @@ func (s *Store) PasskeyUserOf(ctx context.Context, personID int64, email, name s
 		return nil, fmt.Errorf("factors: passkey user: %w", err)
 	}
 	u := &PasskeyUser{PersonID: personID, Email: email, Name: name}
-	if err := s.db.WithContext(ctx).Raw(`SELECT webauthn_id FROM people WHERE id = ?`, personID).Scan(&u.Handle).Error; err != nil {
+	// Row: GORM would read a []byte destination as a list of rows.
+	if err := s.db.WithContext(ctx).Raw(`SELECT webauthn_id FROM people WHERE id = ?`, personID).Row().Scan(&u.Handle); err != nil {
 		return nil, fmt.Errorf("factors: passkey user: %w", err)
 	}
 	creds, err := s.credentials(ctx, personID)
