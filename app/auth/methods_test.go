@@ -249,3 +249,23 @@ func TestAPhoneNumberIsChangedAfterAFreshCheck(t *testing.T) {
 		t.Fatalf("signing in with the new number = %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 }
+
+// TestSignInMethodsSpeakWelsh: every new page has its Welsh words.
+func TestSignInMethodsSpeakWelsh(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.GivePhone(t, p, "+447911123456", true)
+	c := a.Client(t)
+	a.SignIn(t, c, p)
+	cy := a.Bundle.For("cy")
+	for path, title := range map[string]string{
+		"/profile/sign-in-methods?lang=cy":              "auth.methods.title",
+		"/profile/sign-in-methods/app?lang=cy":          "auth.methods.app_title",
+		"/profile/sign-in-methods/passkeys/new?lang=cy": "auth.passkey.add_title",
+		"/profile/sign-in-methods/phone?lang=cy":        "auth.methods.phone_change_title",
+	} {
+		if got := c.Get(path).Text("h1"); got != cy.T(title) {
+			t.Errorf("%s: h1 %q, want %q", path, got, cy.T(title))
+		}
+	}
+}

@@ -37,35 +37,55 @@ func (h *Handler) wrongTry(c *fiber.Ctx, p *accounts.Person) (locked bool, err e
 
 func personKey(p *accounts.Person) string { return strconv.FormatInt(p.ID, 10) }
 
-// app takes a code from the person's authenticator app in place of the
-// phone (Base/app on the check's first page).
-func (pc *phoneCheck) app(c *fiber.Ctx) error {
+// secondWay is a code that stands in for the phone: which field holds it,
+// how it is checked, what a wrong one says, the page it is typed on, and
+// what is audited when it passes.
+type secondWay struct {
+	field, wrong, action string
+	check                func(c *fiber.Ctx, p *accounts.Person, code string) error
+	page                 func(c *fiber.Ctx, p *accounts.Person, form *web.Form, status int) error
+}
+
+// try takes a code by way w: refused for staff who must use a passkey,
+// 429 once the tries are spent, 422 (and a try counted) when wrong.
+func (pc *phoneCheck) try(c *fiber.Ctx, w secondWay) (*accounts.Person, bool, error) {
 	p, err := pc.load(c)
 	if p == nil {
-		return err
+		return nil, false, err
 	}
 	if pc.passkeyOnly(c, p) {
-		return web.Forbidden("auth.passkey.staff_only")
+		return nil, false, web.Forbidden("auth.passkey.staff_only")
 	}
 	if spent, until, err := pc.h.triesSpent(c, p); err != nil || spent {
 		if err != nil {
-			return err
+			return nil, false, err
 		}
-		return pc.known(c, p, limitedForm(web.NewForm(), "app_code", until), fiber.StatusTooManyRequests)
+		return nil, false, w.page(c, p, limitedForm(web.NewForm(), w.field, until), fiber.StatusTooManyRequests)
 	}
-	err = pc.h.Factors.CheckApp(c.UserContext(), p.ID, c.FormValue("app_code"))
+	err = w.check(c, p, c.FormValue(w.field))
 	if errors.Is(err, factors.ErrWrong) || errors.Is(err, factors.ErrNotFound) {
 		if locked, err := pc.h.wrongTry(c, p); locked || err != nil {
-			return err
+			return nil, false, err
 		}
 		form := web.NewForm()
-		form.Add("app_code", "auth.methods.error_app_code")
-		return pc.known(c, p, form, fiber.StatusUnprocessableEntity)
+		form.Add(w.field, w.wrong)
+		return nil, false, w.page(c, p, form, fiber.StatusUnprocessableEntity)
 	}
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	if err := pc.h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "methods.app_used"})); err != nil {
+	return p, true, pc.h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: w.action}))
+}
+
+// app takes a code from the person's authenticator app in place of the
+// phone (Base/app on the check's first page).
+func (pc *phoneCheck) app(c *fiber.Ctx) error {
+	p, ok, err := pc.try(c, secondWay{field: "app_code", wrong: "auth.methods.error_app_code", action: "methods.app_used",
+		check: func(c *fiber.Ctx, p *accounts.Person, code string) error {
+			return pc.h.Factors.CheckApp(c.UserContext(), p.ID, code)
+		},
+		page: pc.known})
+	if !ok || err != nil {
 		return err
 	}
 	return pc.passed(c, p, confirmStateOf(web.CurrentSession(c)), viaApp)
@@ -80,10 +100,10 @@ func (pc *phoneCheck) recoveryForm(c *fiber.Ctx) error {
 	if p == nil {
 		return err
 	}
-	return pc.recoveryPage(c, web.NewForm(), fiber.StatusOK)
+	return pc.recoveryPage(c, p, web.NewForm(), fiber.StatusOK)
 }
 
-func (pc *phoneCheck) recoveryPage(c *fiber.Ctx, form *web.Form, status int) error {
+func (pc *phoneCheck) recoveryPage(c *fiber.Ctx, _ *accounts.Person, form *web.Form, status int) error {
 	return pc.h.Render.Render(c, web.Page{Template: "auth/recovery_code", Title: "auth.recovery.title", Form: form,
 		Data: RecoveryView{Base: pc.base}, Status: status})
 }
@@ -91,32 +111,12 @@ func (pc *phoneCheck) recoveryPage(c *fiber.Ctx, form *web.Form, status int) err
 // recoveryUse spends a recovery code in place of the phone: the person is
 // signed in and told by email, so a code used by someone else is noticed.
 func (pc *phoneCheck) recoveryUse(c *fiber.Ctx) error {
-	p, err := pc.load(c)
-	if p == nil {
-		return err
-	}
-	if pc.passkeyOnly(c, p) {
-		return web.Forbidden("auth.passkey.staff_only")
-	}
-	if spent, until, err := pc.h.triesSpent(c, p); err != nil || spent {
-		if err != nil {
-			return err
-		}
-		return pc.recoveryPage(c, limitedForm(web.NewForm(), "code", until), fiber.StatusTooManyRequests)
-	}
-	err = pc.h.Factors.UseRecoveryCode(c.UserContext(), p.ID, c.FormValue("code"))
-	if errors.Is(err, factors.ErrWrong) {
-		if locked, err := pc.h.wrongTry(c, p); locked || err != nil {
-			return err
-		}
-		form := web.NewForm()
-		form.Add("code", "auth.recovery.error_wrong")
-		return pc.recoveryPage(c, form, fiber.StatusUnprocessableEntity)
-	}
-	if err != nil {
-		return err
-	}
-	if err := pc.h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "methods.recovery_code_used"})); err != nil {
+	p, ok, err := pc.try(c, secondWay{field: "code", wrong: "auth.recovery.error_wrong", action: "methods.recovery_code_used",
+		check: func(c *fiber.Ctx, p *accounts.Person, code string) error {
+			return pc.h.Factors.UseRecoveryCode(c.UserContext(), p.ID, code)
+		},
+		page: pc.recoveryPage})
+	if !ok || err != nil {
 		return err
 	}
 	if err := pc.h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Email, To: p.Email, Lang: p.Locale,

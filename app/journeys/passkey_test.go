@@ -106,6 +106,20 @@ func TestAPasskeySignsInWithOneTap(t *testing.T) {
 	}
 	b.AssertClean()
 
+	// Or as the second step, after the password, in place of the phone.
+	signOut(t, b)
+	b.Visit(site + "/sign-in")
+	b.Fill("#email", p.Email)
+	b.Fill("#password", apptest.Password)
+	b.ClickAndWait(`form[action="/sign-in"] button[type=submit]`)
+	b.WaitVisible("#passkey")
+	b.Click("#passkey")
+	b.WaitFor(`location.pathname === "/account"`, 10*time.Second)
+	if n := phoneMessages(t, a); n != 0 {
+		t.Fatalf("the passkey as the second step sent %d texts or calls, want none", n)
+	}
+	b.AssertClean()
+
 	// An answer that signed in once, kept by an attacker who saw it.
 	signOut(t, b)
 	b.Visit(site + "/sign-in")

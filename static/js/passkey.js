@@ -39,37 +39,34 @@ function requestOptions (o) {
   return o
 }
 
-function created (cred) {
-  const r = cred.response
+// answer is a credential as JSON, the server's library reads it, with
+// response the ceremony's own part.
+function answer (cred, response) {
   return {
     id: cred.id,
     rawId: toB64url(cred.rawId),
     type: cred.type,
     authenticatorAttachment: cred.authenticatorAttachment || undefined,
     clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-    response: {
-      attestationObject: toB64url(r.attestationObject),
-      clientDataJSON: toB64url(r.clientDataJSON),
-      transports: r.getTransports ? r.getTransports() : []
-    }
+    response: { ...response, clientDataJSON: toB64url(cred.response.clientDataJSON) }
   }
+}
+
+function created (cred) {
+  const r = cred.response
+  return answer(cred, {
+    attestationObject: toB64url(r.attestationObject),
+    transports: r.getTransports ? r.getTransports() : []
+  })
 }
 
 function asserted (cred) {
   const r = cred.response
-  return {
-    id: cred.id,
-    rawId: toB64url(cred.rawId),
-    type: cred.type,
-    authenticatorAttachment: cred.authenticatorAttachment || undefined,
-    clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-    response: {
-      authenticatorData: toB64url(r.authenticatorData),
-      clientDataJSON: toB64url(r.clientDataJSON),
-      signature: toB64url(r.signature),
-      userHandle: r.userHandle ? toB64url(r.userHandle) : undefined
-    }
-  }
+  return answer(cred, {
+    authenticatorData: toB64url(r.authenticatorData),
+    signature: toB64url(r.signature),
+    userHandle: r.userHandle ? toB64url(r.userHandle) : undefined
+  })
 }
 
 function showError (form) {
