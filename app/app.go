@@ -8,8 +8,8 @@
 //   - Middleware order: recover → request id → client address → access log → security
 //     headers → body limit → compression → static files → locale → session
 //     → revalidation (ETags, visitors only) → text only → uploads only when
-//     signed in → CSRF → rate limit → routes; every unsafe request passes
-//     CSRF.
+//     signed in → CSRF → rate limit → idempotency keys → routes; every
+//     unsafe request passes CSRF.
 //   - The request body limit is small; uploads get their own streaming route.
 package app
 
@@ -38,6 +38,7 @@ import (
 	"portal/app/formdef"
 	"portal/app/forms"
 	"portal/app/i18n"
+	"portal/app/idempotency"
 	"portal/app/live"
 	"portal/app/notify"
 	"portal/app/ratelimit"
@@ -106,7 +107,10 @@ type App struct {
 	Calls    *auth.Calls // "Call Me" challenges; likewise
 	// Passkeys is the WebAuthn relying party BASE_URL names.
 	Passkeys *webauthn.WebAuthn
-	Forms    *forms.Store
+	// Idempotency keeps the first answer to each form's key; the clean-up
+	// job deletes old ones.
+	Idempotency *idempotency.Store
+	Forms       *forms.Store
 	// Hub tells open pages of changes, across app machines (live); it
 	// listens from New until Shutdown.
 	Hub *live.Hub
@@ -182,6 +186,7 @@ func (a *App) startServices(ctx context.Context, d Deps) error {
 	a.Codes = auth.NewCodes(d.DB.Gorm, d.Clock, key)
 	a.Calls = auth.NewCalls(d.DB.Gorm, d.Clock, key)
 	a.Forms = forms.NewStore(d.DB.Gorm, d.Clock, a.Sealer)
+	a.Idempotency = idempotency.NewStore(d.DB.Gorm, a.Sealer, key, d.Clock)
 	service := d.Config.ServiceName
 	if service == "" {
 		service = d.Bundle.For("en").T("service.name")
@@ -252,7 +257,7 @@ func (a *App) useMiddleware(d Deps, assets *web.Assets) {
 	mountStatic(a.App, d.Static, assets)
 	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware(a.Routes), web.Revalidate())
 	a.Use(web.TextOnly(), web.UploadsSignedIn(), web.CSRF(a.Routes))
-	a.Use(web.RateLimit(a.Limiter, *d.UnsafeLimit))
+	a.Use(web.RateLimit(a.Limiter, *d.UnsafeLimit), a.Idempotency.Middleware(a.Routes))
 }
 
 // unsafeRequests limits every POST, PUT, PATCH and DELETE per client IP;

@@ -32,9 +32,11 @@ func TestEveryExceptionIsMarkedOnItsRoute(t *testing.T) {
 		"PassiveRoute": {"GET /session/status", "GET /session/timeout", "GET /records/:record/messages/:thread/stream", "GET /records/:record/messages/stream"},
 		"BeforeTerms":  {"POST /session/extend", "POST /sign-out", "GET /terms/accept", "POST /terms/accept"},
 		"LateDraft":    {"POST /records/:record/messages/draft", "POST /records/:record/messages/:thread/draft", "POST /records/:record/forms/:form/pages/:page"},
+		"Repeatable": {"POST /session/extend", "POST /sign-in/confirm/call/continue", "POST /profile/email/call/continue",
+			"POST /profile/sign-in-methods/confirm/call/continue", "POST /profile/sign-in-methods/phone/call/continue"},
 	}
 	markers := map[string]fiber.Handler{"CSRFExempt": web.CSRFExempt, "UploadRoute": web.UploadRoute,
-		"PassiveRoute": web.PassiveRoute, "BeforeTerms": web.BeforeTerms, "LateDraft": web.LateDraft}
+		"PassiveRoute": web.PassiveRoute, "BeforeTerms": web.BeforeTerms, "LateDraft": web.LateDraft, "Repeatable": web.Repeatable}
 	for name, m := range markers {
 		var got []string
 		for _, r := range a.Routes.Marked(m) {

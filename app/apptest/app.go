@@ -123,7 +123,7 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		t.Fatal(err)
 	}
 	runner, err := jobs.New(jobs.Options{DB: database, Queue: q, Notifier: notifier, Audit: a.Audit,
-		Sessions: a.Sessions, Limiter: a.Limiter, Codes: a.Codes, Calls: a.Calls, Clock: clk, Log: log})
+		Sessions: a.Sessions, Limiter: a.Limiter, Codes: a.Codes, Calls: a.Calls, Idempotency: a.Idempotency, Clock: clk, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

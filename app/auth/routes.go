@@ -32,7 +32,7 @@ func (h *Handler) MountPublic(r fiber.Router) {
 
 // MountSignedIn adds the routes that need a signed-in session.
 func (h *Handler) MountSignedIn(r fiber.Router) {
-	r.Post("/session/extend", web.BeforeTerms, h.sessionExtend).Name("session.extend")
+	r.Post("/session/extend", web.BeforeTerms, web.Repeatable, h.sessionExtend).Name("session.extend")
 	r.Post("/sign-out", web.BeforeTerms, h.signOut).Name("session.sign_out")
 	mountPhoneCheck(r, h.emailChangeCheck(), "auth.email_change")
 	r.Get("/profile/email/new", h.emailChangeForm).Name("auth.email_change.new")
@@ -63,7 +63,7 @@ func mountPhoneCheck(r fiber.Router, pc *phoneCheck, name string) {
 	r.Post(pc.base+"/send", pc.send).Name(name + ".send")
 	r.Post(pc.base+"/verify", pc.verify).Name(name + ".verify")
 	r.Post(pc.base+"/call", pc.call).Name(name + ".call")
-	r.Post(pc.base+"/call/continue", pc.callContinue).Name(name + ".call.continue")
+	r.Post(pc.base+"/call/continue", web.Repeatable, pc.callContinue).Name(name + ".call.continue")
 	r.Post(pc.base+"/app", pc.app).Name(name + ".app")
 	r.Post(pc.base+"/passkey/options", pc.h.passkeyLoginOptions).Name(name + ".passkey.options")
 	r.Post(pc.base+"/passkey", pc.passkey).Name(name + ".passkey")

@@ -14,9 +14,10 @@ const KeepExpired = 24 * time.Hour
 // CleanupResult counts what one clean-up deleted (rate-limit windows are
 // not counted).
 type CleanupResult struct {
-	Sessions     int64
-	OneTimeCodes int64
-	PhoneCalls   int64
+	Sessions        int64
+	OneTimeCodes    int64
+	PhoneCalls      int64
+	IdempotencyKeys int64
 }
 
 // Cleanup deletes expired sessions, and rate-limit windows, one-time codes
@@ -36,6 +37,9 @@ func (r *Runner) Cleanup(ctx context.Context) (CleanupResult, error) {
 	}
 	if res.PhoneCalls, err = r.calls.DeleteExpired(ctx, KeepExpired); err != nil {
 		return res, fmt.Errorf("jobs: cleanup: %w", err)
+	}
+	if res.IdempotencyKeys, err = r.idem.DeleteOld(ctx); err != nil {
+		return res, fmt.Errorf("jobs: cleanup: idempotency keys: %w", err)
 	}
 	return res, nil
 }

@@ -40,6 +40,7 @@ import (
 	"portal/app/auth"
 	"portal/app/clock"
 	"portal/app/db"
+	"portal/app/idempotency"
 	"portal/app/notify"
 	"portal/app/queue"
 	"portal/app/ratelimit"
@@ -71,19 +72,19 @@ const workTimeout = 10 * time.Minute
 // a run that keeps failing should not pile up retries behind it.
 const maxAttempts = 3
 
-// Options are what New needs. DB, Queue, Notifier, Audit, Sessions,
-// Limiter, Codes and Calls are required.
+// Options are what New needs: all but Clock and Log.
 type Options struct {
-	DB       *db.DB       // GORM for the jobs' queries
-	Queue    *queue.Queue // the one River client; New adds the maintenance queue
-	Notifier *notify.Notifier
-	Audit    *audit.Log
-	Sessions *web.Sessions
-	Limiter  *ratelimit.Limiter
-	Codes    *auth.Codes
-	Calls    *auth.Calls
-	Clock    clock.Clock // default the wall clock
-	Log      *slog.Logger
+	DB          *db.DB       // GORM for the jobs' queries
+	Queue       *queue.Queue // the one River client; New adds the maintenance queue
+	Notifier    *notify.Notifier
+	Audit       *audit.Log
+	Sessions    *web.Sessions
+	Limiter     *ratelimit.Limiter
+	Codes       *auth.Codes
+	Calls       *auth.Calls
+	Idempotency *idempotency.Store // its old keys go with the clean-up
+	Clock       clock.Clock        // default the wall clock
+	Log         *slog.Logger
 }
 
 // Schedule is one periodic job: its kind and how often it runs.
@@ -105,6 +106,7 @@ type Runner struct {
 	limiter   *ratelimit.Limiter
 	codes     *auth.Codes
 	calls     *auth.Calls
+	idem      *idempotency.Store
 	clock     clock.Clock
 	log       *slog.Logger
 	queue     *queue.Queue
@@ -119,8 +121,8 @@ type Runner struct {
 // o.Queue; nothing is scheduled until Start.
 func New(o Options) (*Runner, error) {
 	if o.DB == nil || o.Queue == nil || o.Notifier == nil || o.Audit == nil || o.Sessions == nil ||
-		o.Limiter == nil || o.Codes == nil || o.Calls == nil {
-		return nil, errors.New("jobs: Options need DB, Queue, Notifier, Audit, Sessions, Limiter, Codes and Calls")
+		o.Limiter == nil || o.Codes == nil || o.Calls == nil || o.Idempotency == nil {
+		return nil, errors.New("jobs: Options need DB, Queue, Notifier, Audit, Sessions, Limiter, Codes, Calls and Idempotency")
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -129,7 +131,7 @@ func New(o Options) (*Runner, error) {
 		o.Log = slog.Default()
 	}
 	r := &Runner{db: o.DB.Gorm, access: access.NewStore(o.DB.Gorm, o.Clock), people: accounts.NewStore(o.DB.Gorm), notifier: o.Notifier, audit: o.Audit, sessions: o.Sessions, limiter: o.Limiter,
-		codes: o.Codes, calls: o.Calls, clock: o.Clock, log: o.Log, queue: o.Queue}
+		codes: o.Codes, calls: o.Calls, idem: o.Idempotency, clock: o.Clock, log: o.Log, queue: o.Queue}
 
 	var adds []func(*river.Workers) error
 	for _, j := range []struct {
@@ -251,7 +253,7 @@ func (r *Runner) cleanupRun(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.log.InfoContext(ctx, "jobs: clean-up done", "sessions", res.Sessions, "otp_rows", res.OneTimeCodes,
+	r.log.InfoContext(ctx, "jobs: clean-up done", "sessions", res.Sessions, "otp_rows", res.OneTimeCodes, "idempotency_keys", res.IdempotencyKeys,
 		"call_rows", res.PhoneCalls)
 	return nil
 }

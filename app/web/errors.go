@@ -43,6 +43,7 @@ var errorPages = map[int]string{
 	fiber.StatusRequestEntityTooLarge: "errors.too_large",
 	fiber.StatusUnprocessableEntity:   "errors.invalid",
 	fiber.StatusTooManyRequests:       "errors.too_many",
+	fiber.StatusConflict:              "errors.conflict",
 	fiber.StatusInternalServerError:   "errors.server",
 	fiber.StatusServiceUnavailable:    "errors.busy",
 }

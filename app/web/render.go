@@ -113,6 +113,22 @@ func (v *View) CSRF() string {
 	return v.csrf()
 }
 
+// IdempotencyField is the form field of the key that makes sending a form
+// again do its work once (app/idempotency).
+const IdempotencyField = "_idem"
+
+// FormTokens are a form's hidden fields: the CSRF token, and an
+// idempotency key made now, with the page, so that the same form sent
+// twice (a retry on a bad line) does its work once.
+func (v *View) FormTokens() (template.HTML, error) {
+	key, err := RandomToken()
+	if err != nil {
+		return "", err
+	}
+	return template.HTML(`<input type="hidden" name="_csrf" value="` + template.HTMLEscapeString(v.CSRF()) +
+		`"><input type="hidden" name="` + IdempotencyField + `" value="` + key + `">`), nil
+}
+
 // ViewIn is a View with nothing but a language, for text a handler builds
 // outside a page (its dates, say).
 func ViewIn(loc *i18n.Localizer) *View { return &View{Lang: loc.Lang, loc: loc} }

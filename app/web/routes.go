@@ -39,6 +39,10 @@ var (
 	// LateDraft: a draft save the idle countdown sent before the session
 	// ended may still arrive within FinalSaveGrace (Sessions.Middleware).
 	LateDraft fiber.Handler = lateDraft
+	// Repeatable: each repeat must run and does no harm (a poll, keeping
+	// the session): an idempotency key is ignored (app/idempotency), as it
+	// is on LateDraft routes.
+	Repeatable fiber.Handler = repeatable
 )
 
 // Each marker is its own function (not one closure made five times, which
@@ -48,8 +52,9 @@ func uploadRoute(c *fiber.Ctx) error  { return c.Next() }
 func passiveRoute(c *fiber.Ctx) error { return c.Next() }
 func beforeTerms(c *fiber.Ctx) error  { return c.Next() }
 func lateDraft(c *fiber.Ctx) error    { return c.Next() }
+func repeatable(c *fiber.Ctx) error   { return c.Next() }
 
-var markers = []fiber.Handler{CSRFExempt, UploadRoute, PassiveRoute, BeforeTerms, LateDraft}
+var markers = []fiber.Handler{CSRFExempt, UploadRoute, PassiveRoute, BeforeTerms, LateDraft, Repeatable}
 
 // Routes is what the middleware and the pages need to know of the route
 // table: which routes carry which marker, and each named route's path, so
