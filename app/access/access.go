@@ -126,6 +126,23 @@ func (s *Store) RecordsOf(ctx context.Context, personID int64) ([]Held, error) {
 	return out, nil
 }
 
+// KeptCopies lists the records whose own copies (a carer's recordings)
+// person may still read: held now, or held until a placement ended less
+// than keep ago. A grant a worker ended at once (revoked) keeps nothing:
+// ending access is the worker's decision that the person reads no more.
+func (s *Store) KeptCopies(ctx context.Context, personID int64, keep time.Duration) ([]int64, error) {
+	now := s.clock.Now()
+	var out []int64
+	err := s.db.WithContext(ctx).Raw(`SELECT DISTINCT g.record_id FROM grants g JOIN people p ON p.id = g.person_id
+		WHERE g.person_id = @person AND g.revoked_at IS NULL AND g.starts_at <= @now
+		AND (g.ends_at IS NULL OR g.ends_at > @cutoff) AND p.status = 'active'`,
+		map[string]any{"person": personID, "now": now, "cutoff": now.Add(-keep)}).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("access: kept copies: %w", err)
+	}
+	return out, nil
+}
+
 // Holding returns record recordID as person reaches it now, or ErrNotFound.
 func (s *Store) Holding(ctx context.Context, personID, recordID int64) (*Held, error) {
 	var out []Held

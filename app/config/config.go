@@ -79,6 +79,7 @@ type Config struct {
 
 	TrustFlyClientIP bool          `env:"TRUST_FLY_CLIENT_IP" default:"false" doc:"take the client IP from Fly-Client-IP (only behind Fly's proxy)"`
 	StaffPasskeys    bool          `env:"STAFF_PASSKEYS" default:"false" doc:"staff must sign in with a passkey (phishing-resistant); citizens keep the phone code"`
+	RecordingsKept   int           `env:"RECORDINGS_KEPT_DAYS" default:"30" doc:"days a foster carer still reads the recordings they sent after a placement ends"`
 	DemoPassword     string        `env:"DEMO_PASSWORD" secret:"true" doc:"password of the demo accounts; generated and printed when empty"`
 	LogLevel         string        `env:"LOG_LEVEL" default:"info" doc:"debug, info, warn or error"`
 	ShutdownTimeout  time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s" doc:"how long graceful stop waits"`

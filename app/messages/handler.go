@@ -35,6 +35,9 @@ type Deps struct {
 	Access   *access.Store // a live stream checks the record is still held
 	Hub      *live.Hub     // live updates of open threads
 	Limiter  *ratelimit.Limiter
+	// RecordingsKept is how long a carer still reads the recordings they
+	// sent after a placement ended (RECORDINGS_KEPT_DAYS).
+	RecordingsKept time.Duration
 }
 
 // Limits on messages. A holder sends at most messagesPerHolder an hour
@@ -54,6 +57,13 @@ func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 
 // Mount adds the messages pages to the group of a record's pages, which
 // lets through only a holder of the record.
+// MountAccount adds the person's own pages that are not a record's:
+// "Recordings I have sent".
+func (h *Handler) MountAccount(r fiber.Router) {
+	r.Get("/account/recordings", h.recordingsList).Name("messages.recordings")
+	r.Get("/account/recordings/:message<int>/pdf", h.recordingPDF).Name("messages.recording_pdf")
+}
+
 func (h *Handler) Mount(rec fiber.Router) {
 	rec.Get("/messages", h.list).Name("messages.list")
 	rec.Get("/messages/new", h.newShow).Name("messages.new")

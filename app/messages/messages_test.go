@@ -30,8 +30,10 @@ type world struct {
 	toWorker, toDuty   *messages.Type
 }
 
-func newWorld(t *testing.T) *world {
-	a := apptest.NewApp(t, apptest.Options{})
+// newWorld builds the world on an app made with o (at most one; none is
+// apptest's defaults).
+func newWorld(t *testing.T, o ...apptest.Options) *world {
+	a := apptest.NewApp(t, append(o, apptest.Options{})[0])
 	locality, duty := a.NewTeam(t, "North Locality Team"), a.NewTeam(t, "Duty Team")
 	w := &world{a: a, store: messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil),
 		ellie: a.NewRecord(t, locality, "Ellie", "Smith"), sam: a.NewRecord(t, locality, "Sam", "Jones")}

@@ -1,0 +1,143 @@
+package messages
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/audit"
+	"portal/app/formdef"
+	"portal/app/forms"
+	"portal/app/printout"
+	"portal/app/web"
+)
+
+// "Recordings I have sent" (issue 16): a foster carer's own copy of every
+// recording they sent, read-only, with its PDF. It is the person's, not a
+// record's page: it stays readable after a placement ends, for
+// Deps.RecordingsKept (RECORDINGS_KEPT_DAYS), and goes at once when a
+// worker ends access (access.Store.KeptCopies decides which records).
+
+// RecordingForm is the form template a recording is (formdef templates).
+const RecordingForm = "foster_carer_recording"
+
+// Recording is one recording a holder sent, its answers opened.
+type Recording struct {
+	Posted
+	RecordID   int64
+	RecordName string
+}
+
+// SentRecordings lists the recordings person sent on records, newest
+// first. Security: by author and record, never by id alone.
+func (s *Store) SentRecordings(ctx context.Context, personID int64, records []int64, id int64) ([]Recording, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	q := `SELECT m.*, t.record_id, r.given_name || ' ' || r.family_name AS record_name
+		FROM messages m JOIN threads t ON t.id = m.thread_id JOIN records r ON r.id = t.record_id
+		WHERE m.author_id = ? AND NOT m.from_staff AND m.form_key = ? AND t.record_id IN ?`
+	args := []any{personID, RecordingForm, records}
+	if id != 0 {
+		q += ` AND m.id = ?`
+		args = append(args, id)
+	}
+	var out []Recording
+	if err := s.db.WithContext(ctx).Raw(q+` ORDER BY m.id DESC`, args...).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("messages: recordings: %w", err)
+	}
+	for i := range out {
+		plain, err := s.sealer.Open(bodyPurpose(out[i].ThreadID), out[i].SealedBody)
+		if err != nil {
+			return nil, fmt.Errorf("messages: recording %d: %w", out[i].ID, err)
+		}
+		out[i].Body = string(plain)
+	}
+	return out, nil
+}
+
+// RecordingView is one recording as the list shows it.
+type RecordingView struct {
+	Recording
+	Summary forms.Summary
+}
+
+// myRecordings reads the signed-in person's recordings (one when id is
+// not 0), answers in the page's language, on the records they still may.
+func (h *Handler) myRecordings(c *fiber.Ctx, id int64) ([]RecordingView, error) {
+	ctx := c.UserContext()
+	records, err := h.Access.KeptCopies(ctx, person(c), h.RecordingsKept)
+	if err != nil {
+		return nil, err
+	}
+	sent, err := h.Store.SentRecordings(ctx, person(c), records, id)
+	if err != nil {
+		return nil, err
+	}
+	t, err := h.Forms.ByKey(ctx, RecordingForm)
+	if err != nil {
+		return nil, err
+	}
+	loc := h.Render.Localizer(c)
+	out := make([]RecordingView, len(sent))
+	for i, r := range sent {
+		var a formdef.Answers
+		if err := json.Unmarshal([]byte(r.Body), &a); err != nil {
+			return nil, err
+		}
+		out[i] = RecordingView{Recording: r, Summary: forms.Summarise(t.Template, a, loc)}
+	}
+	return out, nil
+}
+
+// recordingsList is "Recordings I have sent".
+func (h *Handler) recordingsList(c *fiber.Ctx) error {
+	list, err := h.myRecordings(c, 0)
+	if err != nil {
+		return err
+	}
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: ptr(person(c)),
+		Action: "recording.listed"})); err != nil {
+		return err
+	}
+	return h.Render.Render(c, web.Page{Template: "messages/recordings", Title: "messages.recordings.title", Data: list})
+}
+
+// recordingPDF is one recording as a PDF (the printout forms use).
+func (h *Handler) recordingPDF(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("message"), 10, 64)
+	if err != nil {
+		return web.NotFound()
+	}
+	list, err := h.myRecordings(c, id)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return web.NotFound()
+	}
+	r := list[0]
+	v := web.ViewIn(h.Render.Localizer(c))
+	doc := r.Summary.Printout(h.Render.Localizer(c),
+		v.T("messages.recordings.pdf_sent", "Name", r.AuthorName, "Date", v.DateTime(r.CreatedAt)),
+		v.T("messages.recordings.pdf_record", "Name", r.RecordName))
+	var buf bytes.Buffer
+	if err := printout.Render(&buf, doc); err != nil {
+		return err
+	}
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: ptr(person(c)),
+		RecordID: &r.RecordID, Action: "recording.downloaded", Target: "message:" + itoa(r.ID)})); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="recording-`+r.CreatedAt.In(time.UTC).Format("2006-01-02")+`.pdf"`)
+	c.Type("pdf")
+	return c.Send(buf.Bytes())
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,88 @@
+package messages_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"portal/app/access"
+	"portal/app/accounts"
+	"portal/app/apptest"
+	"portal/app/config"
+	"portal/app/messages"
+)
+
+// TestACarerKeepsTheirOwnCopyOfEveryRecording: "Recordings I have sent"
+// lists the carer's recordings (and nobody else's) with a PDF each; it
+// stays after the placement ends for RECORDINGS_KEPT_DAYS, and goes when
+// access is ended at once.
+func TestACarerKeepsTheirOwnCopyOfEveryRecording(t *testing.T) {
+	w := newWorld(t, apptest.Options{Configure: func(c *config.Config) { c.RecordingsKept = 30 }})
+	a := w.a
+	fostering := a.NewTeam(t, "Fostering Team")
+	a.NewWorker(t, "supervisor@example.org", fostering)
+	key := messages.RecordingForm
+	recording := &messages.Type{NameEN: "Foster carer recording", NameCY: "Cofnod gofalwr maeth", TeamID: fostering.ID, FormKey: &key, Active: true}
+	if err := w.store.SaveType(context.Background(), recording); err != nil {
+		t.Fatal(err)
+	}
+	carer := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, carer, w.ellie, access.FosterCarer)
+	c := a.Client(t)
+	a.SignIn(t, c, carer)
+	c.Get(rec(w.ellie) + "/messages/new")
+	res := c.PostForm(rec(w.ellie)+"/messages/new", url.Values{"type": {strconv.FormatInt(recording.ID, 10)}, "action": {"send"},
+		"event_date": {"2026-11-22"}, "children": {"Ellie"}, "category": {"health"}, "worker_to_act": {"yes"},
+		"narrative": {"Ellie had a nosebleed at school; the nurse called me."}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send = %d", res.StatusCode)
+	}
+
+	list := c.Get("/account/recordings")
+	if !strings.Contains(list.Text("main"), "Ellie had a nosebleed at school") || !strings.Contains(list.Text("main"), "Ellie Smith") {
+		t.Fatalf("Recordings I have sent shows %q", list.Text("main"))
+	}
+	href, _ := list.Doc.Find(`a[href^="/account/recordings/"][href$="/pdf"]`).Attr("href")
+	pdf := c.Get(href)
+	if pdf.StatusCode != http.StatusOK || pdf.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf.Body, "%PDF-") {
+		t.Fatalf("the PDF = %d %q", pdf.StatusCode, pdf.Header.Get("Content-Type"))
+	}
+	// Another holder (mum, on the same record) sees none of it, and gets the
+	// same 404 for the PDF as for one that does not exist.
+	if strings.Contains(w.mumC.Get("/account/recordings").Text("main"), "nosebleed") {
+		t.Error("another holder sees the carer's recording")
+	}
+	if res := w.mumC.Get(href); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another holder's PDF = %d, want 404", res.StatusCode)
+	}
+
+	// The placement ends: access ends after the grace, the copy stays for
+	// RECORDINGS_KEPT_DAYS more (30 by default), then goes.
+	grants := access.NewStore(a.DB.Gorm, a.Clock)
+	var grantID int64
+	a.DB.Gorm.Raw(`SELECT id FROM grants WHERE person_id = ? AND record_id = ?`, carer.ID, w.ellie.ID).Scan(&grantID)
+	ends, err := grants.EndPlacement(context.Background(), w.ellie.ID, grantID, a.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Clock.Set(ends.Add(time.Hour))
+	a.SignIn(t, c, carer)
+	if res := c.Get(rec(w.ellie)); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("the record after access ended = %d, want 404", res.StatusCode)
+	}
+	if !strings.Contains(c.Get("/account/recordings").Text("main"), "nosebleed") {
+		t.Fatalf("the carer's copy is gone as soon as access ended: %q", c.Get("/account/recordings").Text("main"))
+	}
+	a.Clock.Set(ends.Add(31 * 24 * time.Hour))
+	a.SignIn(t, c, carer)
+	if strings.Contains(c.Get("/account/recordings").Text("main"), "nosebleed") {
+		t.Fatal("the carer's copy is still there after RECORDINGS_KEPT_DAYS")
+	}
+	if res := c.Get(href); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("the PDF after RECORDINGS_KEPT_DAYS = %d, want 404", res.StatusCode)
+	}
+}
