@@ -13,6 +13,7 @@ import (
 	"portal/app/audit"
 	"portal/app/formdef"
 	"portal/app/forms"
+	"portal/app/i18n"
 	"portal/app/printout"
 	"portal/app/web"
 )
@@ -65,25 +66,30 @@ func (s *Store) SentRecordings(ctx context.Context, personID int64, records []in
 type RecordingView struct {
 	Recording
 	Summary forms.Summary
+	PDF     string // the path of its PDF, for the reader's side
 }
 
-// myRecordings reads the signed-in person's recordings (one when id is
-// not 0), answers in the page's language, on the records they still may.
-func (h *Handler) myRecordings(c *fiber.Ctx, id int64) ([]RecordingView, error) {
-	ctx := c.UserContext()
-	records, err := h.Access.KeptCopies(ctx, person(c), h.RecordingsKept)
+// RecordingsPage is a list of recordings: the carer's own, or one carer's
+// on a record for its worker (template messages/recordings).
+type RecordingsPage struct {
+	Intro string // message id of the lead paragraph
+	None  string // message id shown when there are none
+	Items []RecordingView
+}
+
+// Recordings are the recordings person sent on records (one when id is
+// not 0), their answers in loc's language: the carer's own list, and the
+// worker's list of one carer's recordings on a record of their team.
+func Recordings(ctx context.Context, store *Store, templates *forms.Store, loc *i18n.Localizer,
+	personID int64, records []int64, id int64) ([]RecordingView, error) {
+	sent, err := store.SentRecordings(ctx, personID, records, id)
+	if err != nil || len(sent) == 0 {
+		return nil, err
+	}
+	t, err := templates.ByKey(ctx, RecordingForm)
 	if err != nil {
 		return nil, err
 	}
-	sent, err := h.Store.SentRecordings(ctx, person(c), records, id)
-	if err != nil {
-		return nil, err
-	}
-	t, err := h.Forms.ByKey(ctx, RecordingForm)
-	if err != nil {
-		return nil, err
-	}
-	loc := h.Render.Localizer(c)
 	out := make([]RecordingView, len(sent))
 	for i, r := range sent {
 		var a formdef.Answers
@@ -95,17 +101,48 @@ func (h *Handler) myRecordings(c *fiber.Ctx, id int64) ([]RecordingView, error) 
 	return out, nil
 }
 
+// SendPDF answers with r as a PDF (the printout forms use): who sent it
+// and when, and which record, over its questions and answers.
+func SendPDF(c *fiber.Ctx, loc *i18n.Localizer, r RecordingView) error {
+	v := web.ViewIn(loc)
+	doc := r.Summary.Printout(loc,
+		v.T("messages.recordings.pdf_sent", "Name", r.AuthorName, "Date", v.DateTime(r.CreatedAt)),
+		v.T("messages.recordings.pdf_record", "Name", r.RecordName))
+	var buf bytes.Buffer
+	if err := printout.Render(&buf, doc); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="recording-`+r.CreatedAt.In(time.UTC).Format("2006-01-02")+`.pdf"`)
+	c.Type("pdf")
+	return c.Send(buf.Bytes())
+}
+
+// myRecordings reads the signed-in person's recordings (one when id is
+// not 0), on the records whose copies they keep.
+func (h *Handler) myRecordings(c *fiber.Ctx, id int64) ([]RecordingView, error) {
+	records, err := h.Access.KeptCopies(c.UserContext(), person(c), h.RecordingsKept)
+	if err != nil {
+		return nil, err
+	}
+	return Recordings(c.UserContext(), h.Store, h.Forms, h.Render.Localizer(c), person(c), records, id)
+}
+
 // recordingsList is "Recordings I have sent".
 func (h *Handler) recordingsList(c *fiber.Ctx) error {
 	list, err := h.myRecordings(c, 0)
 	if err != nil {
 		return err
 	}
+	for i := range list {
+		list[i].PDF = h.Render.Path("messages.recording_pdf", list[i].ID)
+	}
 	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: ptr(person(c)),
 		Action: "recording.listed"})); err != nil {
 		return err
 	}
-	return h.Render.Render(c, web.Page{Template: "messages/recordings", Title: "messages.recordings.title", Data: list})
+	return h.Render.Render(c, web.Page{Template: "messages/recordings", Title: "messages.recordings.title",
+		Data: RecordingsPage{Intro: "messages.recordings.intro", None: "messages.recordings.none", Items: list}})
 }
 
 // recordingPDF is one recording as a PDF (the printout forms use).
@@ -122,22 +159,11 @@ func (h *Handler) recordingPDF(c *fiber.Ctx) error {
 		return web.NotFound()
 	}
 	r := list[0]
-	v := web.ViewIn(h.Render.Localizer(c))
-	doc := r.Summary.Printout(h.Render.Localizer(c),
-		v.T("messages.recordings.pdf_sent", "Name", r.AuthorName, "Date", v.DateTime(r.CreatedAt)),
-		v.T("messages.recordings.pdf_record", "Name", r.RecordName))
-	var buf bytes.Buffer
-	if err := printout.Render(&buf, doc); err != nil {
-		return err
-	}
 	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: ptr(person(c)),
 		RecordID: &r.RecordID, Action: "recording.downloaded", Target: "message:" + itoa(r.ID)})); err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="recording-`+r.CreatedAt.In(time.UTC).Format("2006-01-02")+`.pdf"`)
-	c.Type("pdf")
-	return c.Send(buf.Bytes())
+	return SendPDF(c, h.Render.Localizer(c), r)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -60,6 +60,30 @@ func TestACarerKeepsTheirOwnCopyOfEveryRecording(t *testing.T) {
 		t.Errorf("another holder's PDF = %d, want 404", res.StatusCode)
 	}
 
+	// The record's worker sees the same list for this carer, with the PDF;
+	// a worker of another team gets the 404 of a record that is not there.
+	staff := a.Client(t)
+	a.SignIn(t, staff, w.worker)
+	theirs := "/staff/records/" + strconv.FormatInt(w.ellie.ID, 10) + "/holders/" + strconv.FormatInt(carer.ID, 10) + "/recordings"
+	if page := staff.Get("/staff/records/" + strconv.FormatInt(w.ellie.ID, 10)); page.Doc.Find(`a[href="`+theirs+`"]`).Length() != 1 {
+		t.Fatal("the record's page has no link to the carer's recordings")
+	}
+	seen := staff.Get(theirs)
+	if !strings.Contains(seen.Text("main"), "Ellie had a nosebleed at school") {
+		t.Fatalf("the worker's list shows %q", seen.Text("main"))
+	}
+	staffPDF, _ := seen.Doc.Find(`a[href$="/pdf"]`).Attr("href")
+	if res := staff.Get(staffPDF); res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Body, "%PDF-") {
+		t.Fatalf("the worker's PDF = %d", res.StatusCode)
+	}
+	other := a.Client(t)
+	a.SignIn(t, other, a.NewWorker(t, "elsewhere@example.org", fostering))
+	for _, path := range []string{theirs, staffPDF} {
+		if res := other.Get(path); res.StatusCode != http.StatusNotFound {
+			t.Errorf("another team's worker: %s = %d, want 404", path, res.StatusCode)
+		}
+	}
+
 	// The placement ends: access ends after the grace, the copy stays for
 	// RECORDINGS_KEPT_DAYS more (30 by default), then goes.
 	grants := access.NewStore(a.DB.Gorm, a.Clock)

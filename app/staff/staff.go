@@ -102,6 +102,8 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	rec.Get("/forms/new", h.formNew).Name("staff.form.new")
 	rec.Post("/forms", h.formSend).Name("staff.form.send")
 	rec.Get("/forms/:form<int>", h.loadSubmission, h.formShow).Name("staff.form.show")
+	rec.Get("/holders/:person<int>/recordings", h.carerRecordings).Name("staff.recordings")
+	rec.Get("/holders/:person<int>/recordings/:message<int>/pdf", h.carerRecordingPDF).Name("staff.recording_pdf")
 	rec.Get("/documents/new", h.documentNew).Name("staff.document.new")
 	// The one route with a large, streamed body.
 	rec.Post("/documents", web.UploadRoute, h.documentUpload).Name("staff.document.upload")

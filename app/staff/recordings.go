@@ -1,0 +1,64 @@
+package staff
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/app/audit"
+	"portal/app/messages"
+	"portal/app/web"
+)
+
+// A carer's recordings on a record of the worker's team, as the carer's
+// own "Recordings I have sent" shows them (issue 16): the record comes
+// from the team's loader, and only recordings on it are listed.
+
+// carerRecordings lists the recordings person :person sent on the record.
+func (h *Handler) carerRecordings(c *fiber.Ctx) error {
+	list, err := h.recordingsOf(c, 0)
+	if err != nil {
+		return err
+	}
+	r := teamRecord(c)
+	for i := range list {
+		list[i].PDF = h.Render.Path("staff.recording_pdf", r.ID, list[i].AuthorID, list[i].ID)
+	}
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &actor(c).ID,
+		RecordID: &r.ID, Action: "recording.listed"})); err != nil {
+		return err
+	}
+	return h.Render.Render(c, web.Page{Template: "messages/recordings", Title: "staff.recordings.title",
+		Data: messages.RecordingsPage{Intro: "staff.recordings.intro", None: "staff.recordings.none", Items: list}})
+}
+
+// carerRecordingPDF is one of them as a PDF; another record's, or another
+// person's, is the same 404 as none.
+func (h *Handler) carerRecordingPDF(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("message"), 10, 64)
+	if err != nil {
+		return web.NotFound()
+	}
+	list, err := h.recordingsOf(c, id)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return web.NotFound()
+	}
+	r := teamRecord(c)
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &actor(c).ID,
+		RecordID: &r.ID, Action: "recording.downloaded", Target: "message:" + itoa(id)})); err != nil {
+		return err
+	}
+	return messages.SendPDF(c, h.Render.Localizer(c), list[0])
+}
+
+func (h *Handler) recordingsOf(c *fiber.Ctx, id int64) ([]messages.RecordingView, error) {
+	person, err := strconv.ParseInt(c.Params("person"), 10, 64)
+	if err != nil {
+		return nil, web.NotFound()
+	}
+	return messages.Recordings(c.UserContext(), h.Messages, h.Forms, h.Render.Localizer(c), person,
+		[]int64{teamRecord(c).ID}, id)
+}
