@@ -353,6 +353,18 @@ type ThreadView struct {
 	// the live stream); Older is the ?before= of the page before it (0:
 	// this page starts the thread).
 	Before, Older int64
+	// Form is set when a worker asked for a form (a recording) by starting
+	// the thread with its type: the reply is then the form's answers.
+	Form   *formdef.Template
+	Errors []formdef.Error // the form's, after Send
+}
+
+// FormFields are the asked-for form's questions, for the field partial.
+func (v ThreadView) FormFields(view *web.View) []forms.FieldView {
+	if v.Form == nil {
+		return nil
+	}
+	return forms.FieldViews(view, v.Form, v.Draft.Answers, v.Errors, view.Lang)
 }
 
 // Before reads a thread page's ?before=: 0 when absent (the newest page),
@@ -401,6 +413,15 @@ func (h *Handler) threadShow(c *fiber.Ctx) error {
 }
 
 func (h *Handler) threadPage(c *fiber.Ctx, th *Thread, before int64, d Draft, form *web.Form, status int) error {
+	return h.threadPageErrors(c, th, before, d, form, nil, status)
+}
+
+// threadPageErrors is threadPage with the asked-for form's errors.
+func (h *Handler) threadPageErrors(c *fiber.Ctx, th *Thread, before int64, d Draft, form *web.Form, errs []formdef.Error, status int) error {
+	asked, err := h.askedForm(c, th)
+	if err != nil {
+		return err
+	}
 	msgs, older, err := h.Store.Messages(c.UserContext(), th, before)
 	if err != nil {
 		return err
@@ -414,7 +435,8 @@ func (h *Handler) threadPage(c *fiber.Ctx, th *Thread, before int64, d Draft, fo
 		return err
 	}
 	return h.Render.Render(c, web.Page{Template: "messages/thread", Title: "messages.thread.title",
-		Data: ThreadView{Thread: th, Type: types[th.TypeID], Messages: msgs, Readable: readable, Draft: d, Before: before, Older: older},
+		Data: ThreadView{Thread: th, Type: types[th.TypeID], Messages: msgs, Readable: readable, Draft: d, Before: before,
+			Older: older, Form: asked, Errors: errs},
 		Form: form, Status: status,
 		Record: access.Frame(access.Holding(c), "messages")})
 }
@@ -424,6 +446,13 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 	th, err := h.holderThread(c)
 	if err != nil {
 		return err
+	}
+	asked, err := h.askedForm(c, th)
+	if err != nil {
+		return err
+	}
+	if asked != nil {
+		return h.replyWithForm(c, th, asked)
 	}
 	d := draftFrom(c)
 	form := web.NewForm()
@@ -445,6 +474,51 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 		return h.threadPage(c, th, 0, d, form, status)
 	}
 	if err := h.Store.Reply(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body}); err != nil {
+		return err
+	}
+	if err := h.afterSend(c, th, th.ID); err != nil {
+		return err
+	}
+	return web.Redirect(c, h.Render.Path("messages.thread", th.RecordID, th.ID)+"#latest")
+}
+
+// askedForm is the form a worker asked this holder for by starting th with
+// a form's type (a recording), or nil: the reply is free text then.
+func (h *Handler) askedForm(c *fiber.Ctx, th *Thread) (*formdef.Template, error) {
+	if th.StartedBy == th.HolderID {
+		return nil, nil // the holder's own thread: replies are messages
+	}
+	t, err := h.Store.TypeByID(c.UserContext(), th.TypeID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := h.formOf(c.UserContext(), t)
+	if err != nil || !offeredTo(tpl, access.Holding(c)) {
+		return nil, err
+	}
+	return tpl, nil
+}
+
+// replyWithForm sends the asked-for form's answers as the reply.
+func (h *Handler) replyWithForm(c *fiber.Ctx, th *Thread, tpl *formdef.Template) error {
+	d := Draft{Answers: answersFrom(c, tpl)}
+	form := web.NewForm()
+	m := &Message{AuthorID: person(c)}
+	var errs []formdef.Error
+	m.Body, m.FormKey, errs = h.formBody(c, form, d, tpl)
+	if !form.Valid() {
+		return h.threadPageErrors(c, th, 0, d, form, errs, fiber.StatusUnprocessableEntity)
+	}
+	if limited, err := h.overLimit(c, form, tpl.Pages[0].Fields[0].Name); limited || err != nil {
+		if err != nil {
+			return err
+		}
+		return h.threadPageErrors(c, th, 0, d, form, errs, fiber.StatusTooManyRequests)
+	}
+	if err := h.Store.Reply(c.UserContext(), th, m); err != nil {
 		return err
 	}
 	if err := h.afterSend(c, th, th.ID); err != nil {

@@ -110,3 +110,51 @@ func TestACarerKeepsTheirOwnCopyOfEveryRecording(t *testing.T) {
 		t.Fatalf("the PDF after RECORDINGS_KEPT_DAYS = %d, want 404", res.StatusCode)
 	}
 }
+
+// TestAWorkerAsksACarerForARecording: a thread a worker starts with the
+// recording's type asks for one: the carer's reply is the recording's
+// questions, and it joins "Recordings I have sent".
+func TestAWorkerAsksACarerForARecording(t *testing.T) {
+	w := newWorld(t, apptest.Options{Configure: func(c *config.Config) { c.RecordingsKept = 30 }})
+	a := w.a
+	key := messages.RecordingForm
+	recording := &messages.Type{NameEN: "Foster carer recording", NameCY: "Cofnod gofalwr maeth", TeamID: w.toWorker.TeamID, FormKey: &key, Active: true, Position: 2}
+	if err := w.store.SaveType(context.Background(), recording); err != nil {
+		t.Fatal(err)
+	}
+	carer := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, carer, w.ellie, access.FosterCarer)
+	staff := a.Client(t)
+	a.SignIn(t, staff, w.worker)
+	ellie := "/staff/records/" + strconv.FormatInt(w.ellie.ID, 10)
+	staff.Get(ellie + "/messages/new")
+	res := staff.PostForm(ellie+"/messages", url.Values{"holder": {strconv.FormatInt(carer.ID, 10)},
+		"type": {strconv.FormatInt(recording.ID, 10)}, "subject": {"Contact visit on Saturday"},
+		"body": {"Please send a recording about Saturday's contact visit."}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the worker's request = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	c := a.Client(t)
+	a.SignIn(t, c, carer)
+	list := c.Get(rec(w.ellie) + "/messages")
+	link, _ := list.Doc.Find(`main table a[href^="` + rec(w.ellie) + `/messages/"], main .app-thread-list a, main li a[href^="` + rec(w.ellie) + `/messages/"]`).Last().Attr("href")
+	thread := c.Get(link)
+	if thread.Doc.Find("#narrative").Length() != 1 || thread.Doc.Find("textarea#body").Length() != 0 {
+		t.Fatalf("the asked-for thread does not open the recording: %q", thread.Text("main"))
+	}
+	answers := url.Values{"event_date": {"2026-11-22"}, "children": {"Ellie"}, "category": {"contact"}, "worker_to_act": {"no"}}
+	if res := c.PostForm(link, answers); res.StatusCode != http.StatusUnprocessableEntity ||
+		res.Doc.Find(`.govuk-error-summary a[href="#narrative"]`).Length() == 0 {
+		t.Fatalf("a recording without its narrative = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	answers.Set("narrative", "Contact went well; Ellie was happy to see her nan.")
+	if res := c.PostForm(link, answers); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the recording = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	if !strings.Contains(c.Get("/account/recordings").Text("main"), "Ellie was happy to see her nan") {
+		t.Fatal("the asked-for recording is not in Recordings I have sent")
+	}
+	if got := staff.Get(ellie + "/holders/" + strconv.FormatInt(carer.ID, 10) + "/recordings").Text("main"); !strings.Contains(got, "happy to see her nan") {
+		t.Fatalf("the worker's list shows %q", got)
+	}
+}
