@@ -6,6 +6,9 @@ package uploadtest
 import (
 	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"math/rand/v2"
 	"strings"
 )
@@ -81,4 +84,37 @@ func noise(n int) []byte {
 		b[i] = alphabet[r.IntN(len(alphabet))]
 	}
 	return b
+}
+
+// JPEG is a small photo (w×h, distinct colours) as a camera would save it.
+func JPEG(w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), 128, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
+		panic(err) // encoding to memory cannot fail
+	}
+	return b.Bytes()
+}
+
+// Location is the place JPEGWithLocation says it was taken.
+const Location = "GPSLatitude=\"51,28.6N\""
+
+// JPEGWithLocation is JPEG(w, h) carrying where it was taken, as a phone
+// writes it (an XMP packet with GPS, and a comment naming the street):
+// what uploads must strip.
+func JPEGWithLocation(w, h int) []byte {
+	j := JPEG(w, h)
+	segment := func(m byte, payload string) []byte {
+		s := []byte{0xFF, m, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+		return append(s, payload...)
+	}
+	out := append([]byte(nil), j[:2]...) // SOI
+	out = append(out, segment(0xE1, "http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta><rdf:Description exif:"+Location+"/></x:xmpmeta>")...)
+	out = append(out, segment(0xFE, "Taken at 12 Acacia Avenue")...)
+	return append(out, j[2:]...)
 }
