@@ -7,6 +7,7 @@ import (
 	"image"
 	_ "image/jpeg"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"portal/app/apptest"
 	"portal/app/attachments"
 	"portal/app/messages"
+	"portal/app/records"
 	"portal/app/uploads"
 	"portal/app/uploads/uploadtest"
 )
@@ -150,5 +152,25 @@ func TestAFileIsReachedOnlyThroughItsThread(t *testing.T) {
 	}
 	if _, err := mine.store.Get(context.Background(), mine.th.ID, id); err != nil {
 		t.Fatalf("its own thread: %v", err)
+	}
+}
+
+// TestTheTeamInboxMarksThreadsWithFiles: the worker sees which threads
+// carry a file before opening them.
+func TestTheTeamInboxMarksThreadsWithFiles(t *testing.T) {
+	a := apptest.NewApp(t, apptest.Options{})
+	with, without := newThread(t, a, "Smith"), newThread(t, a, "Jones")
+	if err := with.save(t, "photo.jpg", uploadtest.JPEG(40, 30)); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*thread{with, without} {
+		team := &records.Team{ID: x.th.TeamID}
+		worker := a.NewWorker(t, "worker"+strconv.FormatInt(x.th.ID, 10)+"@example.org", team)
+		c := a.Client(t)
+		a.SignIn(t, c, worker)
+		marked := c.Get("/staff/inbox").Doc.Find("#attachments-" + strconv.FormatInt(x.th.ID, 10)).Length() == 1
+		if marked != (x == with) {
+			t.Errorf("thread %q marked as having files: %v", x.th.Subject, marked)
+		}
 	}
 }

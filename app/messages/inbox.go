@@ -17,6 +17,7 @@ type InboxThread struct {
 	HolderRelationship string
 	RecordName         string
 	AssigneeName       string
+	HasAttachments     bool // a message of it carries a file (app/attachments)
 }
 
 // Inbox filters.
@@ -60,7 +61,8 @@ func (s *Store) inbox(ctx context.Context, where string, args ...any) ([]InboxTh
 			r.given_name || ' ' || r.family_name || ' (' || r.case_reference || ')' AS record_name,
 			coalesce(a.given_name || ' ' || a.family_name, '') AS assignee_name,
 			coalesce((SELECT g.relationship FROM grants g WHERE g.person_id = t.holder_id AND g.record_id = t.record_id
-				ORDER BY g.starts_at DESC, g.id DESC LIMIT 1), '') AS holder_relationship
+				ORDER BY g.starts_at DESC, g.id DESC LIMIT 1), '') AS holder_relationship,
+			EXISTS (SELECT 1 FROM attachments x WHERE x.thread_id = t.id) AS has_attachments
 		FROM threads t JOIN people h ON h.id = t.holder_id JOIN records r ON r.id = t.record_id
 		LEFT JOIN people a ON a.id = t.assigned_to
 		WHERE `+where, args...).Scan(&out).Error
