@@ -38,7 +38,7 @@ func routes(a *App, d Deps) {
 		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, key), Devices: auth.NewDevices(d.DB.Gorm, d.Clock, key),
 		Codes: a.Codes, Calls: a.Calls, Factors: factors.NewStore(d.DB.Gorm, d.Clock, a.Sealer, key), Passkeys: a.Passkeys,
 		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log,
-		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions(), StaffPasskeys: d.Config.StaffPasskeys})
+		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions(), StaffPasskeys: d.Config.StaffPasskeys, Key: key})
 
 	pub := a.Group("")
 	ops.NewHandler(map[string]ops.Pinger{"database": d.DB, "storage": d.Store}).Mount(pub)

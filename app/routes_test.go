@@ -29,7 +29,7 @@ func TestEveryExceptionIsMarkedOnItsRoute(t *testing.T) {
 	want := map[string][]string{
 		"CSRFExempt":   {"POST /callbacks/voice", "POST /dev/outbox/:id/answer"},
 		"UploadRoute":  {"POST /staff/records/:record/documents"},
-		"PassiveRoute": {"GET /session/status", "GET /session/timeout", "GET /records/:record/messages/:thread/stream", "GET /records/:record/messages/stream"},
+		"PassiveRoute": {"GET /session/status", "GET /session/timeout", "GET /records/:record/messages/:thread/stream", "GET /records/:record/messages/stream", "GET /session/device-key", "GET /manifest.webmanifest", "GET /sw.js"},
 		"BeforeTerms":  {"POST /session/extend", "POST /sign-out", "GET /terms/accept", "POST /terms/accept"},
 		"LateDraft":    {"POST /records/:record/messages/draft", "POST /records/:record/messages/:thread/draft", "POST /records/:record/forms/:form/pages/:page"},
 		"Repeatable": {"POST /session/extend", "POST /sign-in/confirm/call/continue", "POST /profile/email/call/continue",

@@ -343,6 +343,30 @@ func (b *Browser) Throttle(latency time.Duration, kbps int) {
 	}))
 }
 
+// Offline cuts the tab off the network (true) or puts it back (false), as
+// losing signal does: requests fail, the service worker's too, and
+// navigator.onLine follows, with its offline and online events. Putting it
+// back also ends any Throttle.
+func (b *Browser) Offline(off bool) {
+	b.t.Helper()
+	b.do("offline", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		var rules []*network.Conditions
+		if off {
+			rules = []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}}
+		}
+		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			EmulateOfflineServiceWorker: &off, MatchedNetworkConditions: rules}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: off,
+			DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	}))
+}
+
 // Phone sets the viewport to 375×812.
 func (b *Browser) Phone() { b.t.Helper(); b.Viewport(PhoneWidth, PhoneHeight) }
 

@@ -168,7 +168,7 @@ func TestTheTeamInboxMarksThreadsWithFiles(t *testing.T) {
 		worker := a.NewWorker(t, "worker"+strconv.FormatInt(x.th.ID, 10)+"@example.org", team)
 		c := a.Client(t)
 		a.SignIn(t, c, worker)
-		marked := c.Get("/staff/inbox").Doc.Find("#attachments-" + strconv.FormatInt(x.th.ID, 10)).Length() == 1
+		marked := c.Get("/staff/inbox").Doc.Find("#attachments-"+strconv.FormatInt(x.th.ID, 10)).Length() == 1
 		if marked != (x == with) {
 			t.Errorf("thread %q marked as having files: %v", x.th.Subject, marked)
 		}

@@ -56,6 +56,8 @@ type Deps struct {
 	// StaffPasskeys (STAFF_PASSKEYS): staff sign in with a passkey; one
 	// without a passkey yet signs in with the phone and adds one first.
 	StaffPasskeys bool
+	// Key (SESSION_KEY) keys each session's device key (deviceKey).
+	Key []byte
 }
 
 // NewHandler returns the auth handler.

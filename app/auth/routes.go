@@ -34,6 +34,7 @@ func (h *Handler) MountPublic(r fiber.Router) {
 func (h *Handler) MountSignedIn(r fiber.Router) {
 	r.Post("/session/extend", web.BeforeTerms, web.Repeatable, h.sessionExtend).Name("session.extend")
 	r.Post("/sign-out", web.BeforeTerms, h.signOut).Name("session.sign_out")
+	r.Get("/session/device-key", web.PassiveRoute, h.deviceKey).Name("session.device_key")
 	mountPhoneCheck(r, h.emailChangeCheck(), "auth.email_change")
 	r.Get("/profile/email/new", h.emailChangeForm).Name("auth.email_change.new")
 	r.Post("/profile/email/new/send", h.emailChangeSend).Name("auth.email_change.new.send")

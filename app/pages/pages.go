@@ -1,6 +1,8 @@
 // Package pages serves the public pages every public-sector service must
 // have: the home page, help, privacy notice, terms, cookies and the
-// accessibility statement. Their words live in locales/pages.*.toml.
+// accessibility statement; and what makes the portal an installable app
+// (pwa.go): the offline page, the manifest and the service worker. Their
+// words live in locales/pages.*.toml.
 package pages
 
 import (
@@ -10,7 +12,10 @@ import (
 )
 
 // Handler serves the public pages.
-type Handler struct{ render *web.Renderer }
+type Handler struct {
+	render *web.Renderer
+	worker worker // the service worker's source (pwa.go)
+}
 
 // NewHandler returns the pages handler.
 func NewHandler(r *web.Renderer) *Handler { return &Handler{render: r} }
@@ -21,6 +26,9 @@ func (h *Handler) Mount(r fiber.Router) {
 	for _, name := range []string{"help", "privacy", "terms", "cookies", "accessibility"} {
 		r.Get("/"+name, h.page("pages/"+name, "pages."+name+".title")).Name("pages." + name)
 	}
+	r.Get("/offline", h.offline).Name("pages.offline")
+	r.Get("/manifest.webmanifest", web.PassiveRoute, h.manifest).Name("pages.manifest")
+	r.Get("/sw.js", web.PassiveRoute, h.serviceWorker).Name("pages.service_worker")
 }
 
 func (h *Handler) page(template, title string) fiber.Handler {

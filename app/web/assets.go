@@ -8,6 +8,7 @@ import (
 	"mime"
 	"path"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 
@@ -134,6 +135,30 @@ func (a *Assets) Path(name string) string {
 		return p
 	}
 	return "/static/" + name
+}
+
+// Source is the content of static file name ("js/sw.js") as it is served
+// (a script's links to other files by their fingerprints), for a route
+// that must serve a file under a path of its own.
+func (a *Assets) Source(name string) ([]byte, bool) {
+	f, ok := a.byPath["/static/"+name]
+	if !ok {
+		return nil, false
+	}
+	return f.body, true
+}
+
+// Version is a digest of every file's fingerprint: it changes whenever any
+// static file does. The service worker names its cache by it, so a deploy
+// that changes what pages load starts a fresh cache and drops the old.
+func (a *Assets) Version() string {
+	served := make([]string, 0, len(a.named))
+	for _, p := range a.named {
+		served = append(served, p)
+	}
+	sort.Strings(served)
+	sum := sha256.Sum256([]byte(strings.Join(served, "\n")))
+	return hex.EncodeToString(sum[:5])
 }
 
 // Handler serves the files; anything else goes on (to a 404).

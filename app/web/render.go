@@ -371,12 +371,13 @@ const headLinks = `<link rel="icon" href="{{.Asset "images/favicon.svg"}}" type=
 <script src="{{.Asset "js/vendor/htmx-ext-sse-2.2.4.min.js"}}" defer></script>
 <script src="{{.Asset "js/app.js"}}" type="module"></script>
 {{if .Idle}}<script src="{{.Asset "js/idle.js"}}" type="module"></script>
+<script src="{{.Asset "js/offline.js"}}" type="module"></script>
 {{end}}`
 
 var headLinksTemplate = template.Must(template.New("head").Parse(headLinks))
 
 // HeadLinks renders headLinks, the same for every page with the same
-// files (and, signed in, idle.js): made once for each, not a URL check
+// files (and, signed in, idle.js and offline.js): made once for each, not a URL check
 // and an escape per link per page.
 func (v *View) HeadLinks() (template.HTML, error) {
 	key := struct {

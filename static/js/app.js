@@ -7,7 +7,9 @@
 //   and saves made while signing out do not count as activity;
 // - saves drafts before signing out, and when a page is left just after
 //   typing;
-// - shows HTMX errors in the #flash region.
+// - shows HTMX errors in the #flash region, and other scripts' messages;
+// - registers the service worker; deletes what offline.js left waiting on a
+//   page shown to someone not signed in.
 // No inline script, no eval, no English: every text comes from the page.
 
 import { initAll } from '/static/govuk/govuk-frontend.min.js'
@@ -15,6 +17,29 @@ import { initAll } from '/static/govuk/govuk-frontend.min.js'
 const body = document.body
 body.classList.add('govuk-frontend-supported', 'js-enabled')
 initAll()
+
+// What waits to be sent (offline.js) belongs to the signed-in session that
+// wrote it: a page shown to someone not signed in (no portal-device-key in
+// its head) deletes it. The offline page, which the service worker shows
+// when the network failed, knows nothing of the session: it deletes nothing.
+if (!document.querySelector('meta[name="portal-device-key"], [data-offline-page]') && window.indexedDB) {
+  try { window.indexedDB.deleteDatabase('portal-offline') } catch (e) {}
+}
+
+// The service worker (static/js/sw.js, at the path the page names) keeps
+// the static files and the offline page. It is registered once the page
+// has loaded, so it never competes with the page for a slow line, and told
+// the page's language, for its offline page.
+function startWorker () {
+  const meta = document.querySelector('meta[name="portal-service-worker"]')
+  if (!meta || !('serviceWorker' in navigator)) return
+  navigator.serviceWorker.register(meta.getAttribute('content'))
+    .then(() => navigator.serviceWorker.ready)
+    .then((reg) => { if (reg.active) reg.active.postMessage({ lang: document.documentElement.lang }) })
+    .catch(() => {})
+}
+if (document.readyState === 'complete') startWorker()
+else window.addEventListener('load', startWorker)
 
 function csrfToken () {
   const meta = document.querySelector('meta[name="csrf-token"]')
@@ -73,11 +98,11 @@ document.addEventListener('htmx:load', (event) => {
 // update) must not wipe a message the person has not read yet.
 let passiveSwap = false
 
-function setFlash (text) {
+function setFlash (text, kind) {
   const flash = document.getElementById('flash')
   if (!flash) return
   const banner = document.createElement('div')
-  banner.className = 'govuk-notification-banner app-notification-banner--error'
+  banner.className = 'govuk-notification-banner' + (kind === 'info' ? '' : ' app-notification-banner--error')
   banner.setAttribute('role', 'region')
   banner.setAttribute('aria-labelledby', 'flash-js-title')
   const header = document.createElement('div')
@@ -96,7 +121,19 @@ function setFlash (text) {
   banner.appendChild(header)
   banner.appendChild(content)
   flash.replaceChildren(banner)
+  return banner
 }
+
+// Other scripts show their messages here too (offline.js): window
+// "portal:flash" with detail {text, kind ("info" is no error), focus}.
+window.addEventListener('portal:flash', (event) => {
+  const d = event.detail || {}
+  const banner = setFlash(d.text || '', d.kind)
+  if (banner && d.focus) {
+    banner.setAttribute('tabindex', '-1')
+    banner.focus()
+  }
+})
 
 document.addEventListener('htmx:beforeSwap', (event) => {
   const detail = event.detail
@@ -207,8 +244,11 @@ function finalSave (form) {
   })
 }
 
+// A form whose own button is sending it (data-submitting) saves no draft:
+// its words go with that post, or wait for the signal (offline.js), and no
+// autosave may start after it (below), so its save would never answer.
 window.addEventListener('portal:before-signout', (event) => {
-  document.querySelectorAll('form[data-autosave]').forEach((form) => {
+  document.querySelectorAll('form[data-autosave]:not([data-submitting])').forEach((form) => {
     event.detail.waitUntil(finalSave(form))
   })
 })

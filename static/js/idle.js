@@ -21,6 +21,10 @@
 // late still counts: web.FinalSaveGrace); <html data-portal-drafts-saved>
 // once every promise has settled. Past the end, while a save is still on
 // its way, <html data-portal-covered> hides the page's content.
+// When the session ends here (Sign out, the end of the countdown), window
+// "portal:leaving" with detail.waitUntil(promise): other scripts remove
+// what the session left on the device (offline.js's queue) before the
+// page goes, waited for at most LEAVE_WAIT_MS.
 //
 // One state at a time, in this order (Stay signed in goes back to quiet):
 //   quiet → checking → warning → saving → saved → ending → leaving
@@ -31,6 +35,7 @@
 const ANNOUNCE_AT = [300, 240, 180, 120, 60, 30] // seconds left
 const SAVE_AT = 30 // seconds left when drafts are saved
 const SIGN_OUT_WAIT_MS = 10000 // the longest "Sign out" waits for drafts
+const LEAVE_WAIT_MS = 2000 // the longest leaving waits for the device to be cleared
 const HEARTBEAT_MS = 60000
 
 let root, panel, heading, countdownEl, savedEl, liveEl, stayBtn
@@ -335,19 +340,35 @@ function finalCheck () {
   })
 }
 
+// stop ends the countdown for good: the session is ending here. It
+// resolves once the other scripts have cleared the device (forget).
 function stop () {
   state = 'leaving'
   window.clearInterval(timer)
   if (channel) {
     try { channel.postMessage({ type: 'signed-out' }) } catch (e) {}
   }
+  return forget()
+}
+
+function forget () {
+  const waits = []
+  const detail = {
+    waitUntil: (promise) => { waits.push(Promise.resolve(promise).catch(() => {})) }
+  }
+  try {
+    window.dispatchEvent(new CustomEvent('portal:leaving', { detail: detail }))
+  } catch (e) {}
+  const limit = new Promise((resolve) => { window.setTimeout(resolve, LEAVE_WAIT_MS) })
+  return Promise.race([Promise.all(waits), limit])
 }
 
 function signOut () {
   if (state === 'leaving') return
-  stop()
+  // Security: the record leaves the screen at once, while the device is cleared.
+  html.setAttribute('data-portal-covered', '')
   say(texts.signedOut)
-  window.location.assign(url('data-timeout-url'))
+  stop().then(() => { window.location.assign(url('data-timeout-url')) })
 }
 
 function tick () {
@@ -452,9 +473,9 @@ document.addEventListener('submit', (event) => {
   if (!form || !form.getAttribute || !/\/sign-out$/.test(form.getAttribute('action') || '')) return
   if (state === 'leaving') return
   event.preventDefault()
-  stop()
+  const cleared = stop()
   const limit = new Promise((resolve) => { window.setTimeout(resolve, SIGN_OUT_WAIT_MS) })
-  Promise.race([saveDrafts(), limit]).then(() => { form.submit() })
+  Promise.race([Promise.all([saveDrafts(), cleared]), limit]).then(() => { form.submit() })
 }, true)
 
 // start runs the countdown; only when the page has a banner (bind).

@@ -1,0 +1,345 @@
+// Children's Services Online: nothing lost without signal (issue 16). An
+// ES module, loaded on signed-in pages only (web.View.HeadLinks).
+//
+// A form marked data-offline (a new message, a reply, a form's Confirm) is
+// sent by this script instead of by the browser, so that a send that
+// cannot reach the service is kept rather than lost:
+// - offline (navigator.onLine false), or when the POST fails with a
+//   network error, its fields (URL-encoded, _csrf and _idem included) wait
+//   in IndexedDB, encrypted with AES-GCM under the session's device key;
+//   the page says so (the form's data-offline text, else #flash's
+//   data-queued) and the words stay in the form (words typed afterwards
+//   replace what waits);
+// - when the connection returns (the online event, or a retry while the
+//   browser believes it is online), and on every signed-in page load, what
+//   waits is sent again: the same fields, so the same idempotency key
+//   (app/idempotency), and a send that did arrive the first time is
+//   answered, not done twice. Any HTTP answer but a 5xx takes it off the
+//   queue: a refusal (4xx) is shown, never retried for ever.
+//
+// The device key comes from the URL in <meta name="portal-device-key">
+// (GET, derived by the server from the session): fetched on each page and
+// held here, in memory, only. What waits is unreadable without the session
+// that wrote it, and is wiped at sign-out and at the idle timeout
+// (idle.js's portal:leaving) and on any page shown to someone not signed
+// in (app.js).
+//
+// Where an answer leads: the POST says HX-Request and HX-Boosted, as a form
+// htmx boosts would. web.Redirect then answers a success with HX-Redirect,
+// its exact target (#latest included) and nothing to follow, and an error
+// comes as a whole page (web.IsFragmentRequest), whose main content
+// replaces this page's. An answer kept from a first try made without this
+// script is a 303, which fetch follows: the page goes to response.url.
+// (With redirect: 'manual' a 303 is an opaque redirect whose Location a
+// script cannot read, so following is the only way to learn where it
+// leads.)
+// No English or Welsh here: every text comes from the page.
+
+const DB = 'portal-offline' // app.js deletes it by this name
+const STORE = 'waiting'
+const LOCK = 'portal-offline'
+const RETRY_FIRST_MS = 15000
+const RETRY_MOST_MS = 300000
+
+const keyMeta = document.querySelector('meta[name="portal-device-key"]')
+const encoder = new TextEncoder()
+const submitters = new WeakMap() // form → the button that sent it
+
+let keyPromise = null // the session's CryptoKey (not extractable)
+let dbPromise = null
+let leaving = false
+let flushing = false
+let retryTimer = 0
+let retryMs = RETRY_FIRST_MS
+let requeued = Promise.resolve()
+
+// The device key, asked for once per page and kept in memory only.
+function deviceKey () {
+  if (!keyPromise) {
+    keyPromise = fetch(keyMeta.getAttribute('content'), {
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json' }
+    }).then((r) => {
+      if (!r.ok) throw new Error('device key ' + r.status)
+      return r.json()
+    }).then((d) => crypto.subtle.importKey('raw', fromBase64url(d.key), 'AES-GCM', false, ['encrypt', 'decrypt']))
+    keyPromise.catch(() => { keyPromise = null }) // asked again when next needed
+  }
+  return keyPromise
+}
+
+function fromBase64url (s) {
+  return Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+}
+
+// The queue: one entry per form, by its idempotency key, so the same form
+// sent twice waits once: {id, iv, data (encrypted {action, body}), at}.
+function openDB () {
+  if (!dbPromise) {
+    dbPromise = new Promise((resolve, reject) => {
+      const req = indexedDB.open(DB, 1)
+      req.onupgradeneeded = () => { req.result.createObjectStore(STORE, { keyPath: 'id' }) }
+      req.onsuccess = () => {
+        const db = req.result
+        // Another tab's app.js deletes the database: let it.
+        db.onversionchange = () => { db.close(); dbPromise = null }
+        resolve(db)
+      }
+      req.onerror = () => reject(req.error)
+    })
+    dbPromise.catch(() => { dbPromise = null })
+  }
+  return dbPromise
+}
+
+// queue runs one request on the store and resolves with its result once
+// the transaction has committed.
+function queue (mode, work) {
+  return openDB().then((db) => new Promise((resolve, reject) => {
+    const t = db.transaction(STORE, mode)
+    const req = work(t.objectStore(STORE))
+    t.oncomplete = () => resolve(req ? req.result : undefined)
+    t.onerror = () => reject(t.error)
+    t.onabort = () => reject(t.error)
+  }))
+}
+
+async function seal (id, plain) {
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(id) },
+    await deviceKey(), encoder.encode(JSON.stringify(plain)))
+  return { id, iv, data, at: Date.now() }
+}
+
+function unseal (entry, key) {
+  return crypto.subtle.decrypt({ name: 'AES-GCM', iv: entry.iv, additionalData: encoder.encode(entry.id) }, key, entry.data)
+    .then((plain) => JSON.parse(new TextDecoder().decode(plain)))
+}
+
+// fields are what the browser would have sent: the form's fields and the
+// button pressed, URL-encoded.
+function fields (form, submitter) {
+  let data
+  try {
+    data = new FormData(form, submitter || null)
+  } catch (e) {
+    data = new FormData(form)
+    if (submitter && submitter.name) data.append(submitter.name, submitter.value)
+  }
+  return new URLSearchParams(data).toString()
+}
+
+function post (entry) {
+  return fetch(entry.action, {
+    method: 'POST',
+    credentials: 'same-origin',
+    cache: 'no-store',
+    body: entry.body,
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'X-CSRF-Token': new URLSearchParams(entry.body).get('_csrf') || '',
+      'HX-Request': 'true',
+      'HX-Boosted': 'true'
+    }
+  })
+}
+
+// say shows text in #flash (app.js draws it; kind "info" is no error) and
+// moves there, so a person who pressed Send at the foot of a phone's
+// screen sees it.
+function say (text, kind) {
+  if (text) window.dispatchEvent(new CustomEvent('portal:flash', { detail: { text, kind, focus: true } }))
+}
+
+function flashText (name) {
+  const flash = document.getElementById('flash')
+  return flash ? flash.getAttribute(name) || '' : ''
+}
+
+// lead goes where an answer leads, or shows it here; false for an answer
+// of a service that failed (5xx), which a later try may get past.
+async function lead (res) {
+  const to = res.headers.get('HX-Redirect')
+  if (to && /^\/(?!\/)/.test(to)) {
+    go(to)
+    return true
+  }
+  if (res.redirected && new URL(res.url).origin === window.location.origin) {
+    go(res.url)
+    return true
+  }
+  if (res.status >= 500) return false
+  show(await res.text())
+  return true
+}
+
+// go loads the page at to. A reply leads back to its own thread (#latest):
+// a change of fragment alone would load nothing, so the page reloads.
+function go (to) {
+  const next = new URL(to, window.location.href)
+  if (next.pathname + next.search !== window.location.pathname + window.location.search) {
+    window.location.assign(next.href)
+    return
+  }
+  window.history.replaceState(null, '', next.href)
+  window.location.reload()
+}
+
+// show puts the main content of a whole page (the answer) in place of this
+// page's, through htmx, which starts its forms and components.
+function show (page) {
+  const doc = new DOMParser().parseFromString(page, 'text/html')
+  const fresh = doc.getElementById('main-content')
+  const main = document.getElementById('main-content')
+  if (!fresh || !main) return
+  if (doc.title) document.title = doc.title
+  if (window.htmx && window.htmx.swap) {
+    window.htmx.swap(main, fresh.outerHTML, { swapStyle: 'outerHTML' })
+  } else {
+    main.replaceWith(document.importNode(fresh, true))
+  }
+  window.scrollTo(0, 0)
+}
+
+// actionOf is where form posts. Not form.action: a field named "action"
+// (the new message's Send button) hides that property.
+function actionOf (form) {
+  return new URL(form.getAttribute('action') || '', document.baseURI).href
+}
+
+// send posts a form; a network failure keeps it on the device.
+async function send (form, submitter) {
+  const entry = { action: actionOf(form), body: fields(form, submitter) }
+  if (!navigator.onLine) return keep(form, entry)
+  form.setAttribute('data-offline-sending', '')
+  let res
+  try {
+    res = await post(entry)
+  } catch (e) {
+    res = null
+  }
+  form.removeAttribute('data-offline-sending')
+  if (!res) return keep(form, entry)
+  if (!(await lead(res))) {
+    form.removeAttribute('data-submitting') // its drafts save again (app.js)
+    say(flashText('data-failed'))
+  }
+}
+
+// keep puts the form's fields in the queue and says so; without a key or
+// storage it says that the service could not be reached (the words are
+// still in the form).
+async function keep (form, entry) {
+  const id = new URLSearchParams(entry.body).get('_idem')
+  try {
+    const sealed = await seal(id, entry)
+    await queue('readwrite', (s) => s.put(sealed))
+  } catch (e) {
+    form.removeAttribute('data-submitting')
+    say(flashText('data-offline'))
+    return
+  }
+  form.setAttribute('data-offline-queued', '')
+  say(form.getAttribute('data-offline') || flashText('data-queued'), 'info')
+  if (navigator.onLine) retryLater()
+}
+
+// Words typed in a form that waits replace what waits, in order.
+function requeue (form) {
+  const entry = { action: actionOf(form), body: fields(form, submitters.get(form)) }
+  const id = new URLSearchParams(entry.body).get('_idem')
+  requeued = requeued.then(() => seal(id, entry)).then((sealed) => {
+    if (!leaving) return queue('readwrite', (s) => s.put(sealed))
+  }).catch(() => {})
+}
+
+// flush sends what waits, oldest first, one tab at a time. Each entry
+// leaves the queue on an HTTP answer; the page then goes where the last
+// success leads, or shows the first refusal and leaves the rest for later.
+async function flush () {
+  if (flushing || leaving || !navigator.onLine) return
+  flushing = true
+  try {
+    if (navigator.locks) await navigator.locks.request(LOCK, sendWaiting)
+    else await sendWaiting()
+  } catch (e) {
+    retryLater()
+  } finally {
+    flushing = false
+  }
+}
+
+async function sendWaiting () {
+  await requeued // words typed just before the signal came back
+  const waiting = (await queue('readonly', (s) => s.getAll())).sort((a, b) => a.at - b.at)
+  if (waiting.length === 0) return
+  const key = await deviceKey()
+  let last = null
+  for (const entry of waiting) {
+    let plain
+    try {
+      plain = await unseal(entry, key)
+    } catch (e) {
+      await queue('readwrite', (s) => s.delete(entry.id)) // another session's: unreadable
+      continue
+    }
+    if (leaving) return
+    const res = await post(plain) // a network failure throws: retried later
+    if (res.status >= 500) return retryLater()
+    await queue('readwrite', (s) => s.delete(entry.id))
+    if (!res.headers.get('HX-Redirect') && !res.redirected) return lead(res)
+    last = res
+  }
+  if (last) await lead(last)
+}
+
+// retryLater tries again after a while, longer each time, for a browser
+// that believes it is online but cannot reach the service.
+function retryLater () {
+  if (retryTimer || leaving) return
+  retryTimer = window.setTimeout(() => {
+    retryTimer = 0
+    retryMs = Math.min(retryMs * 2, RETRY_MOST_MS)
+    flush()
+  }, retryMs)
+}
+
+// wipe empties the queue and forgets the key: the session is ending here.
+function wipe () {
+  leaving = true
+  keyPromise = null
+  window.clearTimeout(retryTimer)
+  return queue('readwrite', (s) => s.clear())
+}
+
+function start () {
+  document.addEventListener('submit', (event) => {
+    const form = event.target
+    // app.js may hold the submit back until an autosave on its way is done.
+    if (event.defaultPrevented || leaving || !form.matches || !form.matches('form[data-offline]')) return
+    if (!form.querySelector('input[name="_idem"]')) return
+    event.preventDefault()
+    if (form.hasAttribute('data-offline-sending')) return
+    submitters.set(form, event.submitter)
+    send(form, event.submitter)
+  })
+  document.addEventListener('input', (event) => {
+    const form = event.target.closest && event.target.closest('form[data-offline-queued]')
+    if (form) requeue(form)
+  })
+  window.addEventListener('online', () => {
+    retryMs = RETRY_FIRST_MS
+    flush()
+  })
+  window.addEventListener('portal:leaving', (event) => { event.detail.waitUntil(wipe()) })
+  // A page with a form to keep has its key before the signal goes.
+  if (document.querySelector('form[data-offline]')) deviceKey().catch(() => {})
+  queue('readonly', (s) => s.count()).then((n) => {
+    if (n === 0) return
+    if (navigator.onLine) flush()
+    else say(flashText('data-queued'), 'info')
+  }, () => {})
+}
+
+if (keyMeta && window.indexedDB && window.crypto && window.crypto.subtle) start()
