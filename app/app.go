@@ -75,6 +75,9 @@ type Deps struct {
 	// Slow is how long a client may take over a request; zero values are
 	// DefaultSlow's (tests shorten them).
 	Slow SlowLimits
+	// Heartbeat is how often a live stream re-authorises (zero is
+	// live.DefaultHeartbeat; a test that counts queries lengthens it).
+	Heartbeat time.Duration
 }
 
 // SlowLimits bound what a slow (or deliberately trickling) client can

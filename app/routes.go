@@ -73,7 +73,7 @@ func routes(a *App, d Deps) {
 	documents.NewHandler(documents.Deps{Render: a.Render, Store: docs, Objects: d.Store, Audit: a.Audit}).Mount(record)
 	messagesH := messages.NewHandler(messages.Deps{Render: a.Render, Store: msgs, Forms: a.Forms, People: people, Audit: a.Audit,
 		Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock, Access: grants, Hub: a.Hub, Limiter: a.Limiter,
-		RecordingsKept: time.Duration(d.Config.RecordingsKept) * 24 * time.Hour})
+		RecordingsKept: time.Duration(d.Config.RecordingsKept) * 24 * time.Hour, Heartbeat: d.Heartbeat})
 	messagesH.Mount(record)
 	messagesH.MountAccount(signedIn)
 	forms.NewHandler(forms.Deps{DB: d.DB.Gorm, Render: a.Render, Store: a.Forms, Documents: docs, Objects: d.Store,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -762,13 +763,20 @@ func (b *Browser) ClearLogs() {
 
 // AssertClean fails the test if any page of the tab so far had a CSP
 // violation, a console error or an uncaught exception.
-func (b *Browser) AssertClean() {
+func (b *Browser) AssertClean() { b.t.Helper(); b.AssertCleanExcept() }
+
+// AssertCleanExcept is AssertClean allowing console errors that contain
+// one of allowed: what a test provoked on purpose (Chrome logs a refused
+// request, or one made without a network, as an error).
+func (b *Browser) AssertCleanExcept(allowed ...string) {
 	b.t.Helper()
 	for _, v := range b.CSPViolations() {
 		b.t.Errorf("CSP violation: %s", v)
 	}
 	for _, e := range b.ConsoleErrors() {
-		b.t.Errorf("console error: %s", e)
+		if !slices.ContainsFunc(allowed, func(a string) bool { return strings.Contains(e.Text, a) }) {
+			b.t.Errorf("console error: %s", e)
+		}
 	}
 }
 

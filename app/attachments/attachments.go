@@ -28,8 +28,6 @@ import (
 	"image/jpeg"
 	_ "image/png" // decodes PNG uploads for their thumbnails
 	"io"
-	"path"
-	"strings"
 	"time"
 
 	"golang.org/x/image/draw"
@@ -132,7 +130,7 @@ type Upload struct {
 // back they are left without rows, unreachable, which loses nothing.
 func (s *Store) Save(ctx context.Context, tx *gorm.DB, threadID, messageID int64, files []Upload) error {
 	for _, u := range files {
-		a := Attachment{MessageID: messageID, ThreadID: threadID, Name: cleanName(u.Name, u.File.Type),
+		a := Attachment{MessageID: messageID, ThreadID: threadID, Name: uploads.SafeFileName(u.Name, "", u.File.Type),
 			ContentType: u.File.Type.ContentType, Size: u.File.Size, SHA256: u.File.SHA256, CreatedAt: s.clock.Now()}
 		var err error
 		if a.ObjectKey, err = s.put(ctx, u.File, u.File.Size, u.File.Type.ContentType, a.Name); err != nil {
@@ -167,26 +165,6 @@ func (s *Store) put(ctx context.Context, r io.Reader, size int64, contentType, n
 		return "", fmt.Errorf("attachments: store: %w", err)
 	}
 	return key, nil
-}
-
-// cleanName is the name a download is offered under: the uploaded name's
-// base, without anything a header or a file system would misread, with the
-// extension of the type the content is.
-func cleanName(name string, t uploads.Type) string {
-	base := strings.TrimSuffix(path.Base(strings.ReplaceAll(name, `\`, "/")), path.Ext(name))
-	base = strings.Map(func(r rune) rune {
-		if r < ' ' || strings.ContainsRune(`"/\:*?<>|;`, r) {
-			return '_'
-		}
-		return r
-	}, base)
-	if len([]rune(base)) > 80 {
-		base = string([]rune(base)[:80])
-	}
-	if strings.Trim(base, "._ ") == "" {
-		base = "file"
-	}
-	return base + t.Ext
 }
 
 // thumbnail is a JPEG of f at most ThumbWidth wide.

@@ -3,7 +3,6 @@ package auth
 import (
 	"encoding/json"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -233,7 +232,7 @@ func (pc *phoneCheck) send(c *fiber.Ctx) error {
 		form.Add(pc.focus(p), "auth.phone.error_not_mobile")
 		return pc.page(c, ConfirmView{Step: pc.stepOf(p)}, form, fiber.StatusUnprocessableEntity)
 	}
-	who := strconv.FormatInt(p.ID, 10)
+	who := personKey(p)
 	until, err := pc.h.overLimit(c, append(numberLimits(p, number, phoneSendsPerNumber, typedSendsPerNumber),
 		limit{phoneSendsPerPerson, who}, limit{phoneSendsPerDay, who}, limit{phoneSendsPerIP, web.IP(c)})...)
 	if err != nil || !until.IsZero() {
@@ -260,7 +259,7 @@ func (pc *phoneCheck) verify(c *fiber.Ctx) error {
 	if err != nil {
 		return pc.refuse(c, nil, err)
 	}
-	err = pc.h.Codes.Check(c.UserContext(), pc.purpose, strconv.FormatInt(p.ID, 10)+":"+number, c.FormValue("code"))
+	err = pc.h.Codes.Check(c.UserContext(), pc.purpose, personKey(p)+":"+number, c.FormValue("code"))
 	if key := codeErrorKey(err); key != "" {
 		if locked, err := pc.h.phoneCodeFailed(c, p); locked || err != nil {
 			return err
@@ -287,7 +286,7 @@ func (pc *phoneCheck) call(c *fiber.Ctx) error {
 	if err != nil || form != nil {
 		return pc.refuse(c, form, err)
 	}
-	who := strconv.FormatInt(p.ID, 10)
+	who := personKey(p)
 	until, err := pc.h.overLimit(c, append(numberLimits(p, number, callsPerNumber, typedCallsPerNumber),
 		limit{callsPerPerson, who}, limit{callsPerDay, who}, limit{callsPerIP, web.IP(c)})...)
 	if err != nil || !until.IsZero() {
@@ -451,7 +450,7 @@ func numberLimits(p *accounts.Person, number string, proven, typed ratelimit.Rul
 	if p.PhoneSealed != "" {
 		return []limit{{proven, number}}
 	}
-	return []limit{{typed, number}, {typedPerPerson, strconv.FormatInt(p.ID, 10)}}
+	return []limit{{typed, number}, {typedPerPerson, personKey(p)}}
 }
 
 // overLimit counts a hit on every limit and returns, when any is exceeded,

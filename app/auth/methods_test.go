@@ -25,6 +25,18 @@ func appCode(t *testing.T, secret string, at time.Time) string {
 	return code
 }
 
+// signedInCarer is a carer with a phone, just signed in (so their last
+// check is fresh), and their client.
+func signedInCarer(t *testing.T) (*apptest.TestApp, *accounts.Person, *apptest.Client) {
+	t.Helper()
+	a := apptest.NewApp(t, apptest.Options{})
+	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.GivePhone(t, p, "+447911123456", true)
+	c := a.Client(t)
+	a.SignIn(t, c, p)
+	return a, p, c
+}
+
 // addApp sets up an authenticator app for the signed-in client and returns
 // its secret and the recovery codes shown once.
 func addApp(t *testing.T, a *apptest.TestApp, c *apptest.Client) (string, []string) {
@@ -55,11 +67,7 @@ func addApp(t *testing.T, a *apptest.TestApp, c *apptest.Client) (string, []stri
 // a code from the app stands in for the phone: once each, never an older
 // one, one step either side of now, and the change is emailed.
 func TestAnAuthenticatorAppSignsIn(t *testing.T) {
-	a := apptest.NewApp(t, apptest.Options{})
-	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
-	a.GivePhone(t, p, "+447911123456", true)
-	c := a.Client(t)
-	a.SignIn(t, c, p)
+	a, p, c := signedInCarer(t)
 	secret, _ := addApp(t, a, c)
 	if got := a.LastSent(t, "email", p.Email); got.Subject != a.T("email_methods_changed.subject") {
 		t.Fatalf("the account was emailed %q", got.Subject)
@@ -100,11 +108,7 @@ func TestAnAuthenticatorAppSignsIn(t *testing.T) {
 // TestAppCodesHaveFiveTries: the sixth code in ten minutes waits, even a
 // right one; each wrong one counts towards the sign-in lockout.
 func TestAppCodesHaveFiveTries(t *testing.T) {
-	a := apptest.NewApp(t, apptest.Options{})
-	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
-	a.GivePhone(t, p, "+447911123456", true)
-	c := a.Client(t)
-	a.SignIn(t, c, p)
+	a, p, c := signedInCarer(t)
 	secret, _ := addApp(t, a, c)
 	a.Clock.Advance(10 * time.Minute) // past the window of the wrong code tried at set-up
 	s := a.Client(t)
@@ -126,11 +130,7 @@ func TestAppCodesHaveFiveTries(t *testing.T) {
 // TestARecoveryCodeSignsInOnce: a code stands in for the phone once, and
 // the account is told.
 func TestARecoveryCodeSignsInOnce(t *testing.T) {
-	a := apptest.NewApp(t, apptest.Options{})
-	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
-	a.GivePhone(t, p, "+447911123456", true)
-	c := a.Client(t)
-	a.SignIn(t, c, p)
+	a, p, c := signedInCarer(t)
 	_, codes := addApp(t, a, c)
 
 	use := func(code string) *apptest.Response {
@@ -162,11 +162,7 @@ func TestARecoveryCodeSignsInOnce(t *testing.T) {
 // TestAChangeNeedsAFreshCheck: ten minutes after the last check, a change
 // of sign-in methods asks for one first (here, with the app).
 func TestAChangeNeedsAFreshCheck(t *testing.T) {
-	a := apptest.NewApp(t, apptest.Options{})
-	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
-	a.GivePhone(t, p, "+447911123456", true)
-	c := a.Client(t)
-	a.SignIn(t, c, p)
+	a, p, c := signedInCarer(t)
 	secret, _ := addApp(t, a, c)
 	a.Clock.Advance(auth.FreshCheck + time.Second)
 	for _, res := range []*apptest.Response{c.Get("/profile/sign-in-methods/app"),
@@ -210,11 +206,7 @@ func TestTheLastWayCannotBeRemoved(t *testing.T) {
 // a code before it replaces the old; without a fresh check, the check
 // comes first; the account is told.
 func TestAPhoneNumberIsChangedAfterAFreshCheck(t *testing.T) {
-	a := apptest.NewApp(t, apptest.Options{})
-	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
-	a.GivePhone(t, p, "+447911123456", true)
-	c := a.Client(t)
-	a.SignIn(t, c, p)
+	a, p, c := signedInCarer(t)
 	a.Clock.Advance(auth.FreshCheck + time.Second)
 	if res := c.Get("/profile/sign-in-methods/phone"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profile/sign-in-methods/confirm" {
 		t.Fatalf("changing the number without a fresh check = %d %q", res.StatusCode, res.Header.Get("Location"))
@@ -252,11 +244,7 @@ func TestAPhoneNumberIsChangedAfterAFreshCheck(t *testing.T) {
 
 // TestSignInMethodsSpeakWelsh: every new page has its Welsh words.
 func TestSignInMethodsSpeakWelsh(t *testing.T) {
-	a := apptest.NewApp(t, apptest.Options{})
-	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
-	a.GivePhone(t, p, "+447911123456", true)
-	c := a.Client(t)
-	a.SignIn(t, c, p)
+	a, _, c := signedInCarer(t)
 	cy := a.Bundle.For("cy")
 	for path, title := range map[string]string{
 		"/profile/sign-in-methods?lang=cy":              "auth.methods.title",

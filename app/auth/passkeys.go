@@ -25,21 +25,11 @@ import (
 // Without JavaScript, or in a browser without passkeys, the forms stay
 // hidden and nothing else changes.
 
-// passkeyState is the session's open ceremony: one challenge, used once.
-type passkeyState struct {
-	Ceremony *webauthn.SessionData `json:"passkey,omitempty"`
-}
+// ceremonyKey is where the session keeps an open ceremony's challenge (one,
+// used once), beside what it already holds (a sign-in's next page, say).
+const ceremonyKey = "passkey"
 
-func passkeyStateOf(sess *web.Session) passkeyState {
-	var st passkeyState
-	if sess != nil {
-		_ = json.Unmarshal(sess.Data, &st)
-	}
-	return st
-}
-
-// keepCeremony puts a ceremony's challenge in the session beside what the
-// session already holds (a sign-in's next page, say).
+// keepCeremony puts a ceremony's challenge in the session.
 func (h *Handler) keepCeremony(c *fiber.Ctx, sess *web.Session, ceremony *webauthn.SessionData) error {
 	data := map[string]json.RawMessage{}
 	_ = json.Unmarshal(sess.Data, &data)
@@ -47,7 +37,7 @@ func (h *Handler) keepCeremony(c *fiber.Ctx, sess *web.Session, ceremony *webaut
 	if err != nil {
 		return err
 	}
-	data["passkey"] = b
+	data[ceremonyKey] = b
 	return h.Sessions.SetData(c.UserContext(), sess, data)
 }
 
@@ -55,14 +45,17 @@ func (h *Handler) keepCeremony(c *fiber.Ctx, sess *web.Session, ceremony *webaut
 // answers one request, right or wrong.
 func (h *Handler) takeCeremony(c *fiber.Ctx) (*webauthn.SessionData, error) {
 	sess := web.CurrentSession(c)
-	st := passkeyStateOf(sess)
-	if st.Ceremony == nil {
+	if sess == nil {
 		return nil, nil
 	}
 	data := map[string]json.RawMessage{}
 	_ = json.Unmarshal(sess.Data, &data)
-	delete(data, "passkey")
-	return st.Ceremony, h.Sessions.SetData(c.UserContext(), sess, data)
+	var ceremony webauthn.SessionData
+	if raw, ok := data[ceremonyKey]; !ok || json.Unmarshal(raw, &ceremony) != nil {
+		return nil, nil
+	}
+	delete(data, ceremonyKey)
+	return &ceremony, h.Sessions.SetData(c.UserContext(), sess, data)
 }
 
 // passkeyLoginOptions starts a sign-in with a passkey: from "Sign in" (no
@@ -297,8 +290,8 @@ func (h *Handler) passkeyOnly(c *fiber.Ctx, p *accounts.Person) bool {
 	if !h.StaffPasskeys || !p.IsStaff() {
 		return false
 	}
-	m, err := h.Factors.MethodsOf(c.UserContext(), p.ID)
-	return err != nil || len(m.Passkeys) > 0
+	has, err := h.Factors.HasPasskey(c.UserContext(), p.ID)
+	return err != nil || has
 }
 
 // RequireStaffPasskey sends a member of staff without a passkey, where the
@@ -309,12 +302,11 @@ func (h *Handler) RequireStaffPasskey() fiber.Handler {
 		if !h.StaffPasskeys {
 			return c.Next()
 		}
-		id := *web.CurrentSession(c).PersonID
-		m, err := h.Factors.MethodsOf(c.UserContext(), id)
+		has, err := h.Factors.HasPasskey(c.UserContext(), *web.CurrentSession(c).PersonID)
 		if err != nil {
 			return err
 		}
-		if len(m.Passkeys) > 0 {
+		if has {
 			return c.Next()
 		}
 		if err := h.Sessions.AddFlash(c, "important", "auth.passkey.staff_add"); err != nil {

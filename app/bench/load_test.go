@@ -92,7 +92,12 @@ func setUp(b *testing.B) *run {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := &run{dir: dir, sessionKey: randomKey(), password: "Bench-" + randomKey()[:16] + "-7x", client: newClient(4 * sessions)}
+	r := &run{dir: dir, sessionKey: randomKey(), client: newClient(4 * sessions)}
+	// The demo password is made as the portal makes it at a first start,
+	// in its data directory, where the portal then reads it.
+	if r.password, err = demo.Password(filepath.Join(dir, "data"), ""); err != nil {
+		b.Fatal(err)
+	}
 	r.cluster = &db.Embedded{Dir: filepath.Join(dir, "data", "postgres"),
 		Settings: []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all"}}
 	if _, err := r.cluster.Start(ctx); err != nil {
@@ -106,7 +111,7 @@ func setUp(b *testing.B) *run {
 	port := freePort(b)
 	encryption := "bench1:" + randomKey()
 	r.portal = start(b, "portal", bin, port, "/readyz", []string{"APP_ENV=development", "PORT=" + port,
-		"DATA_DIR=" + filepath.Join(dir, "data"), "DATABASE_URL=", "S3_ENDPOINT=", "DEMO_PASSWORD=" + r.password,
+		"DATA_DIR=" + filepath.Join(dir, "data"), "DATABASE_URL=", "S3_ENDPOINT=",
 		"SESSION_KEY=" + r.sessionKey, "ENCRYPTION_KEYS=" + encryption, "TRUST_FLY_CLIENT_IP=true",
 		"BASE_URL=http://127.0.0.1:" + port})
 	if r.db, err = db.Connect(ctx, r.cluster.DSN("portal"), nil); err != nil {

@@ -173,6 +173,17 @@ func (s *Store) PasskeyUsed(ctx context.Context, personID int64, cred *webauthn.
 	})
 }
 
+// HasPasskey reports whether the person has a passkey: one indexed
+// lookup, for checks on every staff request (STAFF_PASSKEYS).
+func (s *Store) HasPasskey(ctx context.Context, personID int64) (bool, error) {
+	var ok bool
+	err := s.db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM passkeys WHERE person_id = ?)`, personID).Scan(&ok).Error
+	if err != nil {
+		return false, fmt.Errorf("factors: passkeys: %w", err)
+	}
+	return ok, nil
+}
+
 // RemovePasskey forgets one of the person's passkeys.
 func (s *Store) RemovePasskey(ctx context.Context, personID, id int64) error {
 	res := s.db.WithContext(ctx).Exec(`DELETE FROM passkeys WHERE person_id = ? AND id = ?`, personID, id)

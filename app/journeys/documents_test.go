@@ -23,12 +23,9 @@ import (
 // the parent and on the worker's page.
 func TestSendingAndViewingADocument(t *testing.T) {
 	a := newApp(t)
-	team := a.NewTeam(t, "North Locality Team")
-	worker := a.NewWorker(t, "worker@example.org", team)
-	ellie := a.NewRecord(t, team, "Ellie", "Smith")
-	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	f := newFamily(t, a)
+	worker, ellie, mum := f.worker, f.ellie, f.mum
 	dad := a.NewPerson(t, "dad@example.net", accounts.RoleCitizen, "")
-	a.Grant(t, mum, ellie, access.Parent)
 	a.Grant(t, dad, ellie, access.Parent)
 	record := "/staff/records/" + strconv.FormatInt(ellie.ID, 10)
 

@@ -39,11 +39,8 @@ func sendForm(t *testing.T, a *apptest.TestApp, key string, recordID, personID, 
 // Submit Contribution and Confirm; the completed copy is in Items to view.
 func TestCompletingAContribution(t *testing.T) {
 	a := newApp(t)
-	team := a.NewTeam(t, "North Locality Team")
-	worker := a.NewWorker(t, "worker@example.org", team)
-	ellie := a.NewRecord(t, team, "Ellie", "Smith")
-	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
-	a.Grant(t, mum, ellie, access.Parent)
+	f := newFamily(t, a)
+	worker, ellie, mum := f.worker, f.ellie, f.mum
 	path := sendForm(t, a, "review_contribution", ellie.ID, mum.ID, worker.ID)
 
 	b := apptest.NewBrowser(t)
@@ -159,11 +156,8 @@ func TestAFormSavesItselfBeforeAnIdleSignOut(t *testing.T) {
 // as stale (409), and no save starts after the button.
 func TestAButtonWaitsForTheSaveOnItsWay(t *testing.T) {
 	a := newApp(t)
-	team := a.NewTeam(t, "North Locality Team")
-	worker := a.NewWorker(t, "worker@example.org", team)
-	ellie := a.NewRecord(t, team, "Ellie", "Smith")
-	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
-	a.Grant(t, mum, ellie, access.Parent)
+	f := newFamily(t, a)
+	worker, ellie, mum := f.worker, f.ellie, f.mum
 	path := sendForm(t, a, "review_contribution", ellie.ID, mum.ID, worker.ID)
 	b := apptest.NewBrowser(t)
 	a.SignInBrowser(t, b, mum)

@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"portal/app/access"
 	"portal/app/accounts"
 	"portal/app/apptest"
+	"portal/app/records"
 	"portal/app/web"
 )
 
@@ -309,3 +311,21 @@ func tr(t *testing.T, translate func(string, ...any) string, id string) string {
 
 // newApp starts the portal for one journey.
 func newApp(t *testing.T) *apptest.TestApp { return apptest.NewApp(t, apptest.Options{}) }
+
+// family is the usual world of a journey: the North Locality Team, its
+// worker, Ellie Smith's record, and her mum, who holds it as a parent.
+type family struct {
+	team        *records.Team
+	worker, mum *accounts.Person
+	ellie       *records.Record
+}
+
+func newFamily(t *testing.T, a *apptest.TestApp) family {
+	t.Helper()
+	f := family{team: a.NewTeam(t, "North Locality Team")}
+	f.worker = a.NewWorker(t, "worker@example.org", f.team)
+	f.ellie = a.NewRecord(t, f.team, "Ellie", "Smith")
+	f.mum = a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
+	a.Grant(t, f.mum, f.ellie, access.Parent)
+	return f
+}

@@ -21,11 +21,8 @@ import (
 // draft survives an idle sign-out (guide 002).
 func TestSendingAMessageAndReadingTheReply(t *testing.T) {
 	a := newApp(t)
-	team := a.NewTeam(t, "North Locality Team")
-	worker := a.NewWorker(t, "worker@example.org", team)
-	ellie := a.NewRecord(t, team, "Ellie", "Smith")
-	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
-	a.Grant(t, mum, ellie, access.Parent)
+	f := newFamily(t, a)
+	team, worker, ellie, mum := f.team, f.worker, f.ellie, f.mum
 	toWorker := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, NameWorker: true, Active: true}
 	if err := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil).SaveType(context.Background(), toWorker); err != nil {
 		t.Fatal(err)
@@ -176,11 +173,8 @@ func TestADraftIsKeptOnASlowLine(t *testing.T) {
 // leads back.
 func TestALongThreadPagesBackWithOrWithoutScript(t *testing.T) {
 	a := newApp(t)
-	team := a.NewTeam(t, "North Locality Team")
-	worker := a.NewWorker(t, "worker@example.org", team)
-	ellie := a.NewRecord(t, team, "Ellie", "Smith")
-	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
-	a.Grant(t, mum, ellie, access.Parent)
+	f := newFamily(t, a)
+	team, worker, ellie, mum := f.team, f.worker, f.ellie, f.mum
 	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
 	ctx := context.Background()
 	toWorker := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}

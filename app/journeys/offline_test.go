@@ -218,7 +218,7 @@ func TestAMessageSentOfflineArrivesOnce(t *testing.T) {
 	if statics == 0 || !contains(cached, "/offline") {
 		t.Errorf("the service worker keeps %v: want the static files and the offline page", cached)
 	}
-	cleanButOffline(t, b)
+	b.AssertCleanExcept("net::ERR_INTERNET_DISCONNECTED") // the idle countdown's checks, without a network
 }
 
 // TestWhatWaitsOfflineLeavesWithItsSession: a reply kept on the device
@@ -293,7 +293,7 @@ func TestWhatWaitsOfflineLeavesWithItsSession(t *testing.T) {
 	if all, _ := w.messageCount(t, "Typed"); all != 1 {
 		t.Errorf("the thread holds %d messages: a reply that should be gone was sent", all)
 	}
-	cleanButOffline(t, b)
+	b.AssertCleanExcept("net::ERR_INTERNET_DISCONNECTED") // the idle countdown's checks, without a network
 }
 
 // queueReply writes a reply on the thread's page and presses Send
@@ -322,21 +322,6 @@ func (w *offlineWorld) nothingWaits(t *testing.T, b *apptest.Browser, what strin
 	}
 	if n := len(waiting(b)); n != 0 {
 		t.Errorf("%s: %d entries still wait on the device", what, n)
-	}
-}
-
-// cleanButOffline is AssertClean for a tab that lost its signal on
-// purpose: the only errors allowed are requests that found no network
-// (the idle countdown's checks).
-func cleanButOffline(t *testing.T, b *apptest.Browser) {
-	t.Helper()
-	for _, v := range b.CSPViolations() {
-		t.Errorf("CSP violation: %s", v)
-	}
-	for _, e := range b.ConsoleErrors() {
-		if !strings.Contains(e.Text, "net::ERR_INTERNET_DISCONNECTED") {
-			t.Errorf("console error: %s", e)
-		}
 	}
 }
 

@@ -38,6 +38,9 @@ type Deps struct {
 	// RecordingsKept is how long a carer still reads the recordings they
 	// sent after a placement ended (RECORDINGS_KEPT_DAYS).
 	RecordingsKept time.Duration
+	// Heartbeat is how often a live stream re-authorises (zero is
+	// live.DefaultHeartbeat).
+	Heartbeat time.Duration
 }
 
 // Limits on messages. A holder sends at most messagesPerHolder an hour

@@ -11,10 +11,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/audit"
+	"portal/app/clock"
 	"portal/app/formdef"
 	"portal/app/forms"
 	"portal/app/i18n"
 	"portal/app/printout"
+	"portal/app/uploads"
 	"portal/app/web"
 )
 
@@ -113,7 +115,8 @@ func SendPDF(c *fiber.Ctx, loc *i18n.Localizer, r RecordingView) error {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="recording-`+r.CreatedAt.In(time.UTC).Format("2006-01-02")+`.pdf"`)
+	name := uploads.SafeFileName(v.T("messages.recordings.file", "Date", r.CreatedAt.In(clock.London).Format(time.DateOnly)), "", uploads.PDF)
+	c.Set(fiber.HeaderContentDisposition, uploads.ContentDisposition(name))
 	c.Type("pdf")
 	return c.Send(buf.Bytes())
 }
@@ -137,8 +140,8 @@ func (h *Handler) recordingsList(c *fiber.Ctx) error {
 	for i := range list {
 		list[i].PDF = h.Render.Path("messages.recording_pdf", list[i].ID)
 	}
-	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: ptr(person(c)),
-		Action: "recording.listed"})); err != nil {
+	p := person(c)
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p, Action: "recording.listed"})); err != nil {
 		return err
 	}
 	return h.Render.Render(c, web.Page{Template: "messages/recordings", Title: "messages.recordings.title",
@@ -159,11 +162,8 @@ func (h *Handler) recordingPDF(c *fiber.Ctx) error {
 		return web.NotFound()
 	}
 	r := list[0]
-	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: ptr(person(c)),
-		RecordID: &r.RecordID, Action: "recording.downloaded", Target: "message:" + itoa(r.ID)})); err != nil {
+	if err := h.auditRecord(c, "recording.downloaded", r.RecordID, "message:"+itoa(r.ID)); err != nil {
 		return err
 	}
 	return SendPDF(c, h.Render.Localizer(c), r)
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -51,6 +51,9 @@ func TestACarerKeepsTheirOwnCopyOfEveryRecording(t *testing.T) {
 	if pdf.StatusCode != http.StatusOK || pdf.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf.Body, "%PDF-") {
 		t.Fatalf("the PDF = %d %q", pdf.StatusCode, pdf.Header.Get("Content-Type"))
 	}
+	if got := pdf.Header.Get("Content-Disposition"); !strings.Contains(got, `filename="Recording `) || !strings.HasSuffix(got, `.pdf`) {
+		t.Errorf("the PDF is offered as %q", got)
+	}
 	// Another holder (mum, on the same record) sees none of it, and gets the
 	// same 404 for the PDF as for one that does not exist.
 	if strings.Contains(w.mumC.Get("/account/recordings").Text("main"), "nosebleed") {

@@ -60,6 +60,8 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 	sub := h.Hub.Subscribe(thread, self)
 	return live.Stream(c, sub, live.StreamOptions{
 		OnClose:     h.Hub.Admit(token, streamsPerSession, sub),
+		Heartbeat:   h.Heartbeat,
+		Now:         h.Clock.Now, // the freshness of an authorisation, on the portal's clock
 		Cursor:      func() string { return strconv.FormatInt(last, 10) },
 		AuthorizeOn: []live.Event{self},
 		Authorize: func(ctx context.Context) (bool, error) {
@@ -210,6 +212,8 @@ func (h *Handler) countStream(c *fiber.Ctx) error {
 	sub := h.Hub.Subscribe(live.Event{Topic: "unread", ID: viewer}, self)
 	return live.Stream(c, sub, live.StreamOptions{
 		OnClose:     h.Hub.Admit(token, streamsPerSession, sub),
+		Heartbeat:   h.Heartbeat,
+		Now:         h.Clock.Now, // the freshness of an authorisation, on the portal's clock
 		AuthorizeOn: []live.Event{self},
 		Authorize: func(ctx context.Context) (bool, error) {
 			return h.stillHolds(ctx, token, viewer, record, 0)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"portal/app/audit"
 	"portal/app/messages"
 	"portal/app/web"
 )
@@ -24,8 +23,7 @@ func (h *Handler) carerRecordings(c *fiber.Ctx) error {
 	for i := range list {
 		list[i].PDF = h.Render.Path("staff.recording_pdf", r.ID, list[i].AuthorID, list[i].ID)
 	}
-	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &actor(c).ID,
-		RecordID: &r.ID, Action: "recording.listed"})); err != nil {
+	if err := h.audit(c, "recording.listed", r.ID, "person:"+c.Params("person")); err != nil {
 		return err
 	}
 	return h.Render.Render(c, web.Page{Template: "messages/recordings", Title: "staff.recordings.title",
@@ -46,9 +44,7 @@ func (h *Handler) carerRecordingPDF(c *fiber.Ctx) error {
 	if len(list) == 0 {
 		return web.NotFound()
 	}
-	r := teamRecord(c)
-	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &actor(c).ID,
-		RecordID: &r.ID, Action: "recording.downloaded", Target: "message:" + itoa(id)})); err != nil {
+	if err := h.audit(c, "recording.downloaded", teamRecord(c).ID, "message:"+itoa(id)); err != nil {
 		return err
 	}
 	return messages.SendPDF(c, h.Render.Localizer(c), list[0])
