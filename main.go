@@ -243,7 +243,7 @@ func seedDemo(ctx context.Context, cfg config.Config, database *db.DB, hasher *a
 	if err := demo.SeedForms(ctx, database.Gorm, formStore); err != nil {
 		return err
 	}
-	if err := demo.SeedMessageTypes(ctx, database.Gorm, messages.NewStore(database.Gorm, clock.Real{}, nil, nil)); err != nil {
+	if err := demo.SeedMessageTypes(ctx, database.Gorm, messages.NewStore(database.Gorm, clock.Real{}, nil, nil, nil)); err != nil {
 		return err
 	}
 	fmt.Printf("\nDemo accounts (development only), all with the same password:\n"+

@@ -29,6 +29,7 @@ import (
 	"github.com/gofiber/template/html/v2"
 	"github.com/valyala/fasthttp"
 
+	"portal/app/attachments"
 	"portal/app/audit"
 	"portal/app/auth"
 	"portal/app/clock"
@@ -85,7 +86,7 @@ type Deps struct {
 type SlowLimits struct {
 	Head   time.Duration // the request line and headers
 	Body   time.Duration // a form's body (at most BodyLimit)
-	Upload time.Duration // an upload's body (at most 25 MiB)
+	Upload time.Duration // an upload's body (at most uploadMax)
 	// PerIP caps one client address's open connections. Behind Fly's proxy
 	// (TRUST_FLY_CLIENT_IP) every connection comes from the proxy, so it is
 	// not applied there: fly.toml's concurrency limits stand in.
@@ -93,9 +94,10 @@ type SlowLimits struct {
 }
 
 // DefaultSlow: 20 seconds for a head; 90 for a form (320 KiB at about
-// 30 kbit/s); 5 minutes for a 25 MiB upload (about 0.7 Mbit/s); 32
+// 30 kbit/s); 10 minutes for an upload (a message's five 10 MiB photos at
+// about 0.7 Mbit/s); 32
 // connections per address (a browser opens 6; a household shares one).
-var DefaultSlow = SlowLimits{Head: 20 * time.Second, Body: 90 * time.Second, Upload: 5 * time.Minute, PerIP: 32}
+var DefaultSlow = SlowLimits{Head: 20 * time.Second, Body: 90 * time.Second, Upload: 10 * time.Minute, PerIP: 32}
 
 // App is the assembled portal: the Fiber app and the services tests reach.
 type App struct {
@@ -255,7 +257,7 @@ func fiberConfig(d Deps, errors fiber.ErrorHandler) fiber.Config {
 func (a *App) useMiddleware(d Deps, assets *web.Assets) {
 	a.Use(recover.New())
 	a.Use(web.RequestIDs(), web.ClientIPs(d.Config.TrustFlyClientIP), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
-	a.Use(web.LimitBody(BodyLimit, uploads.Limit+uploadOverhead, a.Routes))
+	a.Use(web.LimitBody(BodyLimit, uploadMax+uploadOverhead, a.Routes))
 	a.Use(web.Compress())
 	mountStatic(a.App, d.Static, assets)
 	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware(a.Routes), web.Revalidate())
@@ -266,6 +268,10 @@ func (a *App) useMiddleware(d Deps, assets *web.Assets) {
 // unsafeRequests limits every POST, PUT, PATCH and DELETE per client IP;
 // features add tighter limits of their own (sign-in, codes).
 var unsafeRequests = ratelimit.Rule{Name: "unsafe:ip", Max: 300, Window: time.Minute}
+
+// uploadMax is the most an upload carries: a document (uploads.Limit), or a
+// message's files (attachments). Each handler limits each file itself.
+const uploadMax = max(uploads.Limit, attachments.MaxFiles*attachments.MaxSize)
 
 // uploadOverhead is what an upload's form may add to its file: the other
 // fields and the parts' headers.

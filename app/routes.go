@@ -9,6 +9,7 @@ import (
 
 	"portal/app/access"
 	"portal/app/accounts"
+	"portal/app/attachments"
 	"portal/app/auth"
 	"portal/app/documents"
 	"portal/app/factors"
@@ -62,7 +63,8 @@ func routes(a *App, d Deps) {
 	authH.MountSignedIn(signedIn)
 	accountsH.Mount(signedIn)
 	invitationsH.MountSignedIn(signedIn)
-	msgs := messages.NewStore(d.DB.Gorm, d.Clock, a.Sealer, func(ctx context.Context, tx *gorm.DB, topic string, id int64) error {
+	files := attachments.NewStore(d.DB.Gorm, d.Store, d.Clock)
+	msgs := messages.NewStore(d.DB.Gorm, d.Clock, a.Sealer, files, func(ctx context.Context, tx *gorm.DB, topic string, id int64) error {
 		return live.Notify(ctx, tx, live.Event{Topic: topic, ID: id})
 	})
 	docs := documents.NewStore(d.DB.Gorm, d.Clock)
@@ -72,7 +74,7 @@ func routes(a *App, d Deps) {
 	record := holdersH.Mount(signedIn)
 	documents.NewHandler(documents.Deps{Render: a.Render, Store: docs, Objects: d.Store, Audit: a.Audit}).Mount(record)
 	messagesH := messages.NewHandler(messages.Deps{Render: a.Render, Store: msgs, Forms: a.Forms, People: people, Audit: a.Audit,
-		Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock, Access: grants, Hub: a.Hub, Limiter: a.Limiter,
+		Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock, Access: grants, Hub: a.Hub, Limiter: a.Limiter, Files: files, Scanner: scanner(d),
 		RecordingsKept: time.Duration(d.Config.RecordingsKept) * 24 * time.Hour, Heartbeat: d.Heartbeat})
 	messagesH.Mount(record)
 	messagesH.MountAccount(signedIn)
@@ -80,7 +82,7 @@ func routes(a *App, d Deps) {
 		People: people, Audit: a.Audit, Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock}).Mount(record)
 
 	staffH := staff.NewHandler(staff.Deps{DB: d.DB.Gorm, Render: a.Render, People: people,
-		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Documents: docs, Forms: a.Forms, Messages: msgs, Objects: d.Store, Scanner: scanner(d), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
+		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Documents: docs, Forms: a.Forms, Messages: msgs, Files: files, Objects: d.Store, Scanner: scanner(d), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
 		Notifier: d.Notifier, Clock: d.Clock})
 	staffGroup := signedIn.Group("/staff", authH.RequireStaff(), authH.RequireStaffPasskey())
 	staffH.Mount(staffGroup)

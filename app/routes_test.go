@@ -27,8 +27,9 @@ import (
 func TestEveryExceptionIsMarkedOnItsRoute(t *testing.T) {
 	a := apptest.NewApp(t, apptest.Options{})
 	want := map[string][]string{
-		"CSRFExempt":   {"POST /callbacks/voice", "POST /dev/outbox/:id/answer"},
-		"UploadRoute":  {"POST /staff/records/:record/documents"},
+		"CSRFExempt": {"POST /callbacks/voice", "POST /dev/outbox/:id/answer"},
+		"UploadRoute": {"POST /staff/records/:record/documents", "POST /records/:record/messages/new",
+			"POST /records/:record/messages/:thread", "POST /staff/inbox/:thread/reply"},
 		"PassiveRoute": {"GET /session/status", "GET /session/timeout", "GET /records/:record/messages/:thread/stream", "GET /records/:record/messages/stream", "GET /session/device-key", "GET /manifest.webmanifest", "GET /sw.js"},
 		"BeforeTerms":  {"POST /session/extend", "POST /sign-out", "GET /terms/accept", "POST /terms/accept"},
 		"LateDraft":    {"POST /records/:record/messages/draft", "POST /records/:record/messages/:thread/draft", "POST /records/:record/forms/:form/pages/:page"},
@@ -58,6 +59,8 @@ func TestEveryExceptionIsMarkedOnItsRoute(t *testing.T) {
 		want         bool
 	}{
 		{web.UploadRoute, "POST", "/staff/records/12/documents", true},
+		{web.UploadRoute, "POST", "/records/12/messages/34", true},
+		{web.UploadRoute, "POST", "/records/12/messages/34/draft", false},
 		{web.UploadRoute, "POST", "/Staff/Records/12/documents/", true}, // as Fiber matches it
 		{web.UploadRoute, "GET", "/staff/records/12/documents", false},
 		{web.UploadRoute, "POST", "/staff/records/12/documents/3", false},

@@ -9,7 +9,7 @@
 //     message, ErrHEIC: nothing here converts it.
 //   - Objects are stored under random keys, never the file's name; the name
 //     is kept for the download only.
-//   - A file is reached only through its thread (ForThread, Get take the
+//   - A file is reached only through its thread (ForMessages, Get take the
 //     thread's id), and callers get the thread from their own scoped loader
 //     (the holder's thread on their record, the team's thread): another
 //     holder or another team gets the same 404 as for nothing.
@@ -68,6 +68,9 @@ type Attachment struct {
 	ThumbKey    *string
 	CreatedAt   time.Time
 }
+
+// SizeText is the file's size as the pages show it.
+func (a Attachment) SizeText() string { return uploads.SizeText(a.Size) }
 
 // IsImage reports whether the file shows as a picture (it has a thumbnail).
 func (a Attachment) IsImage() bool { return a.ThumbKey != nil }
@@ -200,10 +203,13 @@ func thumbnail(f *uploads.File) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// ForThread lists thread threadID's files by message, in order.
-func (s *Store) ForThread(ctx context.Context, threadID int64) (map[int64][]Attachment, error) {
+// ForMessages lists the files of thread threadID's messages first to last
+// (ids; a page of the thread), by message, in order.
+func (s *Store) ForMessages(ctx context.Context, threadID, first, last int64) (map[int64][]Attachment, error) {
 	var rows []Attachment
-	if err := s.db.WithContext(ctx).Where("thread_id = ?", threadID).Order("id").Find(&rows).Error; err != nil {
+	err := s.db.WithContext(ctx).Where("thread_id = ? AND message_id BETWEEN ? AND ?", threadID, first, last).
+		Order("id").Find(&rows).Error
+	if err != nil {
 		return nil, fmt.Errorf("attachments: list: %w", err)
 	}
 	out := map[int64][]Attachment{}

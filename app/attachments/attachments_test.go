@@ -39,7 +39,7 @@ func newThread(t *testing.T, a *apptest.TestApp, subject string) *thread {
 	record := a.NewRecord(t, team, "Ellie", subject)
 	parent := a.NewPerson(t, strings.ToLower(subject)+"@example.net", accounts.RoleCitizen, "")
 	a.Grant(t, parent, record, access.Parent)
-	msgs := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
+	msgs := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil)
 	ty := &messages.Type{NameEN: "Message " + subject, NameCY: "Neges " + subject, TeamID: team.ID, Active: true}
 	if err := msgs.SaveType(context.Background(), ty); err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestAPhotoLosesItsLocationAndGetsAThumbnail(t *testing.T) {
 	if err := x.save(t, `C:\Users\carer\IMG_0042.HEIC.jpg`, uploadtest.JPEGWithLocation(1200, 800)); err != nil {
 		t.Fatal(err)
 	}
-	files, err := x.store.ForThread(context.Background(), x.th.ID)
+	files, err := x.store.ForMessages(context.Background(), x.th.ID, x.message.ID, x.message.ID)
 	if err != nil || len(files[x.message.ID]) != 1 {
 		t.Fatalf("the thread's files = %v, %v", files, err)
 	}
@@ -131,7 +131,7 @@ func TestOnlyPhotosAndPDFsAreKept(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
-	files, _ := x.store.ForThread(context.Background(), x.th.ID)
+	files, _ := x.store.ForMessages(context.Background(), x.th.ID, x.message.ID, x.message.ID)
 	if got := files[x.message.ID]; len(got) != 1 || got[0].IsImage() {
 		t.Fatalf("kept %v, want the PDF alone, without a thumbnail", got)
 	}
@@ -145,7 +145,7 @@ func TestAFileIsReachedOnlyThroughItsThread(t *testing.T) {
 	if err := mine.save(t, "photo.jpg", uploadtest.JPEG(40, 30)); err != nil {
 		t.Fatal(err)
 	}
-	files, _ := mine.store.ForThread(context.Background(), mine.th.ID)
+	files, _ := mine.store.ForMessages(context.Background(), mine.th.ID, mine.message.ID, mine.message.ID)
 	id := files[mine.message.ID][0].ID
 	if _, err := mine.store.Get(context.Background(), theirs.th.ID, id); !errors.Is(err, attachments.ErrNotFound) {
 		t.Fatalf("another thread's file: %v, want ErrNotFound", err)

@@ -129,7 +129,7 @@ func setUp(b *testing.B) *run {
 	// thread), the rest copies of it (one key, one thread: they open).
 	sealer, err := seal.New(encryption)
 	must(b, err)
-	store := messages.NewStore(g, clock.Real{}, sealer, nil)
+	store := messages.NewStore(g, clock.Real{}, sealer, nil, nil)
 	types, err := store.Types(ctx, true)
 	must(b, err)
 	th := &messages.Thread{RecordID: r.record, HolderID: r.parent, TypeID: types[0].ID, TeamID: types[0].TeamID,

@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"portal/app/uploads"
 	"time"
 
 	"gorm.io/gorm"
@@ -199,13 +200,4 @@ func (d Document) Format() string {
 
 // SizeText is the file's size as the council's guides write it: "240 KB",
 // "1.2 MB" (the same in English and Welsh).
-func (d Document) SizeText() string {
-	switch {
-	case d.Size < 1000:
-		return "1 KB"
-	case d.Size < 1000*1000:
-		return fmt.Sprintf("%d KB", (d.Size+500)/1000)
-	default:
-		return fmt.Sprintf("%.1f MB", float64(d.Size)/1e6)
-	}
-}
+func (d Document) SizeText() string { return uploads.SizeText(d.Size) }

@@ -7,7 +7,6 @@ import (
 
 	"portal/app/access"
 	"portal/app/audit"
-	"portal/app/uploads"
 	"portal/app/web"
 	"portal/storage"
 )
@@ -83,12 +82,10 @@ func (h *Handler) download(c *fiber.Ctx) error {
 	})
 }
 
-// Send streams d's file from storage as a download, calling sending (if
-// not nil) once the file is found, before any byte goes: what it records
-// (an open, an audit event) is true only of a download under way. The
-// headers keep a browser from running or embedding the file: a sandbox
-// CSP (a PDF viewer or an image opened in place can run nothing), nosniff
-// with the type checked at upload, same-origin only, never cached.
+// Send streams d's file from storage as a download (web.SendFile),
+// calling sending (if not nil) once the file is found, before any byte
+// goes: what it records (an open, an audit event) is true only of a
+// download under way.
 func Send(c *fiber.Ctx, objects storage.Store, d *Document, sending func() error) error {
 	r, info, err := objects.Get(c.UserContext(), d.ObjectKey)
 	if err != nil {
@@ -100,13 +97,5 @@ func Send(c *fiber.Ctx, objects storage.Store, d *Document, sending func() error
 			return err
 		}
 	}
-	h := &c.Response().Header
-	h.Set(fiber.HeaderContentType, d.ContentType)
-	h.Set(fiber.HeaderContentDisposition, uploads.ContentDisposition(d.FileName))
-	h.Set("Content-Security-Policy", "sandbox")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set(fiber.HeaderCacheControl, "no-store")
-	// Streamed: fasthttp copies from r in small buffers and closes it.
-	return c.SendStream(r, int(info.Size))
+	return web.SendFile(c, r, info.Size, d.ContentType, d.FileName)
 }

@@ -40,13 +40,13 @@ func TestAnUploadInErrorKeepsTheAnswersAndStoresNothing(t *testing.T) {
 		{"no title", "", "plan.pdf", pdf(t, 100), []*accounts.Person{w.mum}, "title", "staff.document.error_title", 422},
 		{"a title too long", strings.Repeat("x", 151), "plan.pdf", pdf(t, 100), []*accounts.Person{w.mum}, "title", "staff.document.error_title_long", 422},
 		{"no file", "Plan", "", nil, []*accounts.Person{w.mum}, "file", "staff.document.error_file", 422},
-		{"an empty file", "Plan", "plan.pdf", []byte{}, []*accounts.Person{w.mum}, "file", "staff.document.error_empty", 422},
+		{"an empty file", "Plan", "plan.pdf", []byte{}, []*accounts.Person{w.mum}, "file", "uploads.error_empty", 422},
 		{"an SVG named .pdf", "Plan", "plan.pdf", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`), []*accounts.Person{w.mum}, "file", "staff.document.error_type", 422},
 		{"an HTML page", "Plan", "plan.html", []byte("  <html><script>alert(1)</script></html>"), []*accounts.Person{w.mum}, "file", "staff.document.error_type", 422},
-		{"the PDF signature and then junk", "Plan", "plan.pdf", append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("junk "), 100)...), []*accounts.Person{w.mum}, "file", "staff.document.error_pdf_damaged", 422},
-		{"a PDF with JavaScript", "Plan", "plan.pdf", uploadtest.PDF(2000, "<< /S /JavaScript /JS (app.alert(1)) >>"), []*accounts.Person{w.mum}, "file", "staff.document.error_pdf_active", 422},
-		{"a PDF with a Launch action", "Plan", "plan.pdf", uploadtest.PDF(2000, "<< /S /Launch /F (cmd.exe) >>"), []*accounts.Person{w.mum}, "file", "staff.document.error_pdf_active", 422},
-		{"a PDF with an attached file", "Plan", "plan.pdf", uploadtest.PDF(2000, "<< /Type /EmbeddedFile >>"), []*accounts.Person{w.mum}, "file", "staff.document.error_pdf_active", 422},
+		{"the PDF signature and then junk", "Plan", "plan.pdf", append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("junk "), 100)...), []*accounts.Person{w.mum}, "file", "uploads.error_pdf_damaged", 422},
+		{"a PDF with JavaScript", "Plan", "plan.pdf", uploadtest.PDF(2000, "<< /S /JavaScript /JS (app.alert(1)) >>"), []*accounts.Person{w.mum}, "file", "uploads.error_pdf_active", 422},
+		{"a PDF with a Launch action", "Plan", "plan.pdf", uploadtest.PDF(2000, "<< /S /Launch /F (cmd.exe) >>"), []*accounts.Person{w.mum}, "file", "uploads.error_pdf_active", 422},
+		{"a PDF with an attached file", "Plan", "plan.pdf", uploadtest.PDF(2000, "<< /Type /EmbeddedFile >>"), []*accounts.Person{w.mum}, "file", "uploads.error_pdf_active", 422},
 		{"a file over 25 MiB", "Plan", "plan.pdf", tooBig, []*accounts.Person{w.mum}, "file", "staff.document.error_too_large", 413},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,7 +212,7 @@ func TestTheVirusScannerIsCalledBeforeAnythingIsStored(t *testing.T) {
 	infected := uploadtest.PDF(1000, `<< /Comment (X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*) >>`)
 	res := w.send(t, w.ellie, "Plan", "plan.pdf", infected, w.mum)
 	if res.StatusCode != http.StatusUnprocessableEntity || res.Text("#file-error") == "" ||
-		!strings.Contains(res.Text("#file-error"), w.a.T("staff.document.error_infected")) {
+		!strings.Contains(res.Text("#file-error"), w.a.T("uploads.error_infected")) {
 		t.Fatalf("an infected file = %d %q", res.StatusCode, res.Text("#file-error"))
 	}
 	var n int64

@@ -109,16 +109,20 @@ func (s *Store) Middleware(routes *web.Routes) fiber.Handler {
 	}
 }
 
-// requestKey is the request's key: the header, else the form field (never
-// read from a streamed upload's body). Anything not a token of 16 to 64
-// characters is no key.
+// requestKey is the request's key: the header, else the form field (of an
+// upload, its second part, read from the stream without buffering the
+// rest). Anything not a token of 16 to 64 characters is no key.
 func requestKey(c *fiber.Ctx) string {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return ""
 	}
 	key := c.Get(Header)
-	if key == "" && strings.HasPrefix(string(c.Request().Header.ContentType()), fiber.MIMEApplicationForm) {
+	switch {
+	case key != "":
+	case web.IsStreamed(c):
+		key = web.StreamedField(c, Field) // the part after _csrf
+	case strings.HasPrefix(string(c.Request().Header.ContentType()), fiber.MIMEApplicationForm):
 		key = c.FormValue(Field)
 	}
 	if len(key) < 16 || len(key) > 64 {

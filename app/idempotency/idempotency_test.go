@@ -33,7 +33,7 @@ func newHolder(t *testing.T, a *apptest.TestApp) *holder {
 	a.NewWorker(t, "worker@example.org", team)
 	a.Grant(t, h.parent, h.record, access.Parent)
 	ty := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}
-	if err := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil).SaveType(context.Background(), ty); err != nil {
+	if err := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil).SaveType(context.Background(), ty); err != nil {
 		t.Fatal(err)
 	}
 	h.c = a.Client(t)

@@ -32,7 +32,7 @@ func newLiveWorld(t *testing.T) *liveWorld {
 	ellie := one.NewRecord(t, team, "Ellie", "Smith")
 	w.mum = one.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
 	one.Grant(t, w.mum, ellie, access.Parent)
-	store := messages.NewStore(one.DB.Gorm, one.Clock, one.Sealer, nil)
+	store := messages.NewStore(one.DB.Gorm, one.Clock, one.Sealer, nil, nil)
 	ty := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}
 	if err := store.SaveType(context.Background(), ty); err != nil {
 		t.Fatal(err)

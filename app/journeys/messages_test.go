@@ -24,7 +24,7 @@ func TestSendingAMessageAndReadingTheReply(t *testing.T) {
 	f := newFamily(t, a)
 	team, worker, ellie, mum := f.team, f.worker, f.ellie, f.mum
 	toWorker := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, NameWorker: true, Active: true}
-	if err := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil).SaveType(context.Background(), toWorker); err != nil {
+	if err := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil).SaveType(context.Background(), toWorker); err != nil {
 		t.Fatal(err)
 	}
 	record := "/records/" + strconv.FormatInt(ellie.ID, 10)
@@ -112,7 +112,7 @@ func TestADraftIsKeptOnASlowLine(t *testing.T) {
 	ellie := a.NewRecord(t, team, "Ellie", "Smith")
 	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
 	a.Grant(t, mum, ellie, access.Parent)
-	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil)
 	record := "/records/" + strconv.FormatInt(ellie.ID, 10)
 	// The server has it: the page's last request may outlive the page, so
 	// the test waits for the row, not for the page.
@@ -175,7 +175,7 @@ func TestALongThreadPagesBackWithOrWithoutScript(t *testing.T) {
 	a := newApp(t)
 	f := newFamily(t, a)
 	team, worker, ellie, mum := f.team, f.worker, f.ellie, f.mum
-	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil)
 	ctx := context.Background()
 	toWorker := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}
 	if err := store.SaveType(ctx, toWorker); err != nil {

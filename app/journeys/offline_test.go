@@ -67,7 +67,7 @@ func newOfflineWorld(t *testing.T) *offlineWorld {
 	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
 	a.Grant(t, mum, ellie, access.Parent)
 	ty := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}
-	if err := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil).SaveType(context.Background(), ty); err != nil {
+	if err := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil).SaveType(context.Background(), ty); err != nil {
 		t.Fatal(err)
 	}
 	return &offlineWorld{a: a, record: ellie.ID, team: team.ID, mum: mum, typeID: ty.ID}
@@ -232,7 +232,7 @@ func TestWhatWaitsOfflineLeavesWithItsSession(t *testing.T) {
 	w := newOfflineWorld(t)
 	a := w.a
 	th := &messages.Thread{RecordID: w.record, HolderID: w.mum.ID, TypeID: w.typeID, TeamID: w.team, Subject: "Tuesday", StartedBy: w.mum.ID}
-	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil)
 	if err := store.Start(context.Background(), th, &messages.Message{AuthorID: w.mum.ID, Body: "Hello"}); err != nil {
 		t.Fatal(err)
 	}

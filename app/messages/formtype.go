@@ -3,8 +3,7 @@ package messages
 import (
 	"context"
 	"encoding/json"
-
-	"github.com/gofiber/fiber/v2"
+	"net/url"
 
 	"portal/app/formdef"
 	"portal/app/forms"
@@ -31,13 +30,12 @@ func (h *Handler) formOf(ctx context.Context, t *Type) (*formdef.Template, error
 }
 
 // answersFrom reads the template's fields from the posted form.
-func answersFrom(c *fiber.Ctx, t *formdef.Template) formdef.Answers {
+func answersFrom(v url.Values, t *formdef.Template) formdef.Answers {
 	a := formdef.Answers{}
-	args := c.Request().PostArgs()
 	for _, p := range t.Pages {
 		for _, f := range p.Fields {
-			for _, v := range args.PeekMulti(f.Name) {
-				a[f.Name] = append(a[f.Name], string(v))
+			if vals := v[f.Name]; len(vals) > 0 {
+				a[f.Name] = append(a[f.Name], vals...)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package messages
 import (
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"portal/app/access"
 	"portal/app/accounts"
+	"portal/app/attachments"
 	"portal/app/audit"
 	"portal/app/clock"
 	"portal/app/formdef"
@@ -19,6 +21,7 @@ import (
 	"portal/app/live"
 	"portal/app/notify"
 	"portal/app/ratelimit"
+	"portal/app/uploads"
 	"portal/app/web"
 )
 
@@ -35,6 +38,8 @@ type Deps struct {
 	Access   *access.Store // a live stream checks the record is still held
 	Hub      *live.Hub     // live updates of open threads
 	Limiter  *ratelimit.Limiter
+	Files    *attachments.Store // the files messages carry
+	Scanner  uploads.Scanner    // checks each file before it is kept
 	// RecordingsKept is how long a carer still reads the recordings they
 	// sent after a placement ended (RECORDINGS_KEPT_DAYS).
 	RecordingsKept time.Duration
@@ -70,10 +75,12 @@ func (h *Handler) MountAccount(r fiber.Router) {
 func (h *Handler) Mount(rec fiber.Router) {
 	rec.Get("/messages", h.list).Name("messages.list")
 	rec.Get("/messages/new", h.newShow).Name("messages.new")
-	rec.Post("/messages/new", h.send).Name("messages.send")
+	rec.Post("/messages/new", web.UploadRoute, h.send).Name("messages.send")
 	rec.Post("/messages/draft", web.LateDraft, h.draftNew).Name("messages.draft")
 	rec.Get("/messages/:thread<int>", h.threadShow).Name("messages.thread")
-	rec.Post("/messages/:thread<int>", h.reply).Name("messages.reply")
+	rec.Post("/messages/:thread<int>", web.UploadRoute, h.reply).Name("messages.reply")
+	rec.Get("/messages/:thread<int>/files/:file<int>", h.file).Name("messages.file")
+	rec.Get("/messages/:thread<int>/files/:file<int>/thumb", h.fileThumb).Name("messages.file_thumb")
 	rec.Post("/messages/:thread<int>/draft", web.LateDraft, h.draftReply).Name("messages.reply.draft")
 	rec.Get("/messages/:thread<int>/stream", web.PassiveRoute, h.threadStream).Name("messages.stream")
 	rec.Get("/messages/stream", web.PassiveRoute, h.countStream).Name("messages.count_stream")
@@ -122,6 +129,8 @@ type NewView struct {
 	Form   *formdef.Template // the chosen type's form, if it is one
 	Errors []formdef.Error   // the form's, after Send
 	Draft  Draft
+	// MaxFiles and MaxMB are the limits on the message's files.
+	MaxFiles, MaxMB int
 }
 
 // newShow is "New Message", with the draft saved before (after an idle
@@ -144,7 +153,7 @@ func (h *Handler) newPageErrors(c *fiber.Ctx, d Draft, form *web.Form, errs []fo
 	if err != nil {
 		return err
 	}
-	v := NewView{Types: types, Draft: d, Errors: errs}
+	v := NewView{Types: types, Draft: d, Errors: errs, MaxFiles: attachments.MaxFiles, MaxMB: attachments.MaxSize >> 20}
 	for i := range types {
 		if types[i].ID == d.TypeID {
 			v.Type = &types[i]
@@ -157,10 +166,10 @@ func (h *Handler) newPageErrors(c *fiber.Ctx, d Draft, form *web.Form, errs []fo
 		Status: status, Record: access.Frame(access.Holding(c), "messages")})
 }
 
-// posted reads the New Message form: the draft, the chosen type (nil if
-// none or not offered) and its form (nil for a free message).
-func (h *Handler) posted(c *fiber.Ctx) (Draft, *Type, *formdef.Template, error) {
-	d := draftFrom(c)
+// posted reads the New Message form's values: the draft, the chosen type
+// (nil if none or not offered) and its form (nil for a free message).
+func (h *Handler) posted(c *fiber.Ctx, v url.Values) (Draft, *Type, *formdef.Template, error) {
+	d := draftFrom(v)
 	t, err := h.Store.TypeByID(c.UserContext(), d.TypeID)
 	if errors.Is(err, ErrNotFound) {
 		return d, nil, nil, nil
@@ -177,7 +186,7 @@ func (h *Handler) posted(c *fiber.Ctx) (Draft, *Type, *formdef.Template, error) 
 		return d, nil, nil, nil
 	}
 	if tpl != nil {
-		d.Answers = answersFrom(c, tpl)
+		d.Answers = answersFrom(v, tpl)
 	}
 	return d, t, tpl, nil
 }
@@ -222,32 +231,31 @@ func (h *Handler) formBody(c *fiber.Ctx, form *web.Form, d Draft, tpl *formdef.T
 	return string(body), &key, errs
 }
 
-// draftFrom reads what the New Message or Reply form holds.
-func draftFrom(c *fiber.Ctx) Draft {
-	d := Draft{Subject: strings.TrimSpace(c.FormValue("subject")), Body: strings.ReplaceAll(c.FormValue("body"), "\r\n", "\n")}
-	d.TypeID, _ = strconv.ParseInt(c.FormValue("type"), 10, 64)
-	return d
-}
-
-// send sends a new message: a new thread to the type's team. "Choose"
-// (the type, without JavaScript) shows the page again for that type.
+// send sends a new message, with its files: a new thread to the type's
+// team. "Choose" (the type, without JavaScript) shows the page again for
+// that type. The words are kept as a draft whatever happens to the files.
 func (h *Handler) send(c *fiber.Ctx) error {
 	held := access.Holding(c)
-	d, t, tpl, err := h.posted(c)
+	post, err := ReadPost(c, h.Scanner)
+	defer post.Close()
+	if err != nil {
+		return err
+	}
+	d, t, tpl, err := h.posted(c, post.Values)
 	if err != nil {
 		return err
 	}
 	if err := h.Store.SaveDraft(c.UserContext(), person(c), held.ID, 0, d); err != nil {
 		return err
 	}
-	if c.FormValue("action") == "choose" {
+	if post.Values.Get("action") == "choose" {
 		return h.newPage(c, d, web.NewForm(), fiber.StatusOK)
 	}
-	form := web.NewForm()
+	form := post.Form
 	if t == nil {
 		form.Add("type", "messages.new.error_type")
 	}
-	m := &Message{AuthorID: person(c)}
+	m := &Message{AuthorID: person(c), Files: post.Files}
 	var errs []formdef.Error
 	if tpl != nil {
 		if d.Subject == "" {
@@ -260,7 +268,7 @@ func (h *Handler) send(c *fiber.Ctx) error {
 		m.Body = d.Body
 	}
 	if !form.Valid() {
-		return h.newPageErrors(c, d, form, errs, fiber.StatusUnprocessableEntity)
+		return h.newPageErrors(c, d, form, errs, post.Failed())
 	}
 	if limited, err := h.overLimit(c, form, "subject"); limited || err != nil {
 		if err != nil {
@@ -360,6 +368,9 @@ type ThreadView struct {
 	// the thread with its type: the reply is then the form's answers.
 	Form   *formdef.Template
 	Errors []formdef.Error // the form's, after Send
+	Links  FileLinks       // the holder's addresses of the thread's files
+	// MaxFiles and MaxMB are the limits on a reply's files.
+	MaxFiles, MaxMB int
 }
 
 // FormFields are the asked-for form's questions, for the field partial.
@@ -429,6 +440,9 @@ func (h *Handler) threadPageErrors(c *fiber.Ctx, th *Thread, before int64, d Dra
 	if err != nil {
 		return err
 	}
+	if err := h.Store.Files(c.UserContext(), th, msgs); err != nil {
+		return err
+	}
 	types, err := h.typeNames(c)
 	if err != nil {
 		return err
@@ -439,14 +453,20 @@ func (h *Handler) threadPageErrors(c *fiber.Ctx, th *Thread, before int64, d Dra
 	}
 	return h.Render.Render(c, web.Page{Template: "messages/thread", Title: "messages.thread.title",
 		Data: ThreadView{Thread: th, Type: types[th.TypeID], Messages: msgs, Readable: readable, Draft: d, Before: before,
-			Older: older, Form: asked, Errors: errs},
+			Older: older, Form: asked, Errors: errs, Links: h.holderLinks(th), MaxFiles: attachments.MaxFiles,
+			MaxMB: attachments.MaxSize >> 20},
 		Form: form, Status: status,
 		Record: access.Frame(access.Holding(c), "messages")})
 }
 
-// reply adds the holder's reply to the thread.
+// reply adds the holder's reply, with its files, to the thread.
 func (h *Handler) reply(c *fiber.Ctx) error {
 	th, err := h.holderThread(c)
+	if err != nil {
+		return err
+	}
+	post, err := ReadPost(c, h.Scanner)
+	defer post.Close()
 	if err != nil {
 		return err
 	}
@@ -455,12 +475,12 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 		return err
 	}
 	if asked != nil {
-		return h.replyWithForm(c, th, asked)
+		return h.replyWithForm(c, th, asked, post)
 	}
-	d := draftFrom(c)
-	form := web.NewForm()
+	d := draftFrom(post.Values)
+	form := post.Form
 	Check(form, &d, false)
-	status := fiber.StatusUnprocessableEntity
+	status := post.Failed()
 	if form.Valid() {
 		limited, err := h.overLimit(c, form, "body")
 		if err != nil {
@@ -476,7 +496,7 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 		}
 		return h.threadPage(c, th, 0, d, form, status)
 	}
-	if err := h.Store.Reply(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body}); err != nil {
+	if err := h.Store.Reply(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body, Files: post.Files}); err != nil {
 		return err
 	}
 	if err := h.afterSend(c, th, th.ID); err != nil {
@@ -505,15 +525,16 @@ func (h *Handler) askedForm(c *fiber.Ctx, th *Thread) (*formdef.Template, error)
 	return tpl, nil
 }
 
-// replyWithForm sends the asked-for form's answers as the reply.
-func (h *Handler) replyWithForm(c *fiber.Ctx, th *Thread, tpl *formdef.Template) error {
-	d := Draft{Answers: answersFrom(c, tpl)}
-	form := web.NewForm()
-	m := &Message{AuthorID: person(c)}
+// replyWithForm sends the asked-for form's answers, with their files, as
+// the reply.
+func (h *Handler) replyWithForm(c *fiber.Ctx, th *Thread, tpl *formdef.Template, post *Post) error {
+	d := Draft{Answers: answersFrom(post.Values, tpl)}
+	form := post.Form
+	m := &Message{AuthorID: person(c), Files: post.Files}
 	var errs []formdef.Error
 	m.Body, m.FormKey, errs = h.formBody(c, form, d, tpl)
 	if !form.Valid() {
-		return h.threadPageErrors(c, th, 0, d, form, errs, fiber.StatusUnprocessableEntity)
+		return h.threadPageErrors(c, th, 0, d, form, errs, post.Failed())
 	}
 	if limited, err := h.overLimit(c, form, tpl.Pages[0].Fields[0].Name); limited || err != nil {
 		if err != nil {
@@ -534,7 +555,11 @@ func (h *Handler) replyWithForm(c *fiber.Ctx, th *Thread, tpl *formdef.Template)
 // the person types and before an idle sign-out). They answer 204.
 func (h *Handler) draftNew(c *fiber.Ctx) error {
 	held := access.Holding(c)
-	d, _, _, err := h.posted(c)
+	v, err := draftValues(c)
+	if err != nil {
+		return err
+	}
+	d, _, _, err := h.posted(c, v)
 	if err != nil {
 		return err
 	}
@@ -549,10 +574,27 @@ func (h *Handler) draftReply(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Store.SaveDraft(c.UserContext(), person(c), th.RecordID, th.ID, draftFrom(c)); err != nil {
+	v, err := draftValues(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Store.SaveDraft(c.UserContext(), person(c), th.RecordID, th.ID, draftFrom(v)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// draftValues are a draft save's fields. A draft carries words only, sent
+// URL-encoded (the words-only htmx extension, app.js, even from a form
+// that takes files); anything else is refused rather than read as an
+// empty draft over the one kept.
+func draftValues(c *fiber.Ctx) (url.Values, error) {
+	if !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
+		return nil, &web.Error{Status: fiber.StatusUnsupportedMediaType, Key: "errors.bad_request.body"}
+	}
+	v := url.Values{}
+	c.Request().PostArgs().VisitAll(func(k, val []byte) { v.Add(string(k), string(val)) })
+	return v, nil
 }
 
 // holderThread loads the URL's thread as this holder's on this record.
@@ -584,10 +626,13 @@ type MessageView struct {
 	Posted
 	Mine     bool           // written by the viewer
 	Readable *forms.Summary // a form message's questions and answers
+	Files    []FileView     // its files, with the viewer's links
 }
 
 // Items are the thread's messages for the partial, as viewer sees them.
-func (v ThreadView) Items(view *web.View) []MessageView { return Views(view, v.Messages, v.Readable) }
+func (v ThreadView) Items(view *web.View) []MessageView {
+	return Views(view, v.Messages, v.Readable, v.Links)
+}
 
 // LastID is the id of the last message shown: the live stream sends what
 // comes after it.
@@ -600,14 +645,23 @@ func (v ThreadView) LastID() int64 {
 
 // Views are messages for the message partial (views/messages/_message),
 // on the holder's side and the staff's alike; readable holds the form
-// messages' questions and answers (Readable).
-func Views(view *web.View, msgs []Posted, readable map[int64]forms.Summary) []MessageView {
+// messages' questions and answers (Readable), links the viewer's
+// addresses of files (their files read with Store.Files).
+func Views(view *web.View, msgs []Posted, readable map[int64]forms.Summary, links FileLinks) []MessageView {
 	out := make([]MessageView, len(msgs))
 	for i, m := range msgs {
-		out[i] = MessageView{View: view, Posted: m, Mine: view.Viewer != nil && m.AuthorID == view.Viewer.ID}
+		out[i] = messageView(view, m, links)
 		if r, ok := readable[m.ID]; ok {
 			out[i].Readable = &r
 		}
 	}
 	return out
+}
+
+func messageView(view *web.View, m Posted, links FileLinks) MessageView {
+	v := MessageView{View: view, Posted: m, Mine: view.Viewer != nil && m.AuthorID == view.Viewer.ID}
+	for _, a := range m.Attached {
+		v.Files = append(v.Files, links(a))
+	}
+	return v
 }

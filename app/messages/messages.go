@@ -32,6 +32,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"portal/app/attachments"
 	"portal/app/clock"
 	"portal/app/db"
 	"portal/app/seal"
@@ -104,6 +105,9 @@ type Message struct {
 	SealedBody string `gorm:"column:body"`
 	FormKey    *string
 	CreatedAt  time.Time
+	// Files are the files it carries: given to Start or Reply (kept in the
+	// message's transaction), and read with Files.
+	Files []attachments.Upload `gorm:"-"`
 }
 
 // TableName keeps GORM on the messages table.
@@ -114,17 +118,19 @@ type Store struct {
 	db     *gorm.DB
 	clock  clock.Clock
 	sealer *seal.Sealer
-	tell   Notifier // nil: nobody is told
+	files  *attachments.Store // a message's files (nil: none are kept)
+	tell   Notifier           // nil: nobody is told
 }
 
 // Notifier tells open pages of a change, in the change's transaction
 // (live.Notify): a topic and an id.
 type Notifier func(ctx context.Context, tx *gorm.DB, topic string, id int64) error
 
-// NewStore returns the store; notify tells open pages of new messages
-// (nil: nobody is told).
-func NewStore(db *gorm.DB, clk clock.Clock, s *seal.Sealer, notify Notifier) *Store {
-	return &Store{db: db, clock: clk, sealer: s, tell: notify}
+// NewStore returns the store; files keeps messages' files (nil: a message
+// with files is refused); notify tells open pages of new messages (nil:
+// nobody is told).
+func NewStore(db *gorm.DB, clk clock.Clock, s *seal.Sealer, files *attachments.Store, notify Notifier) *Store {
+	return &Store{db: db, clock: clk, sealer: s, files: files, tell: notify}
 }
 
 // Types lists the message types, the active ones only when active.
@@ -215,6 +221,14 @@ func (s *Store) add(ctx context.Context, tx *gorm.DB, th *Thread, m *Message) er
 	m.SealedBody, m.CreatedAt = sealed, s.clock.Now()
 	if err := tx.Create(m).Error; err != nil {
 		return fmt.Errorf("messages: add: %w", err)
+	}
+	if len(m.Files) > 0 {
+		if s.files == nil {
+			return errors.New("messages: add: no store for files")
+		}
+		if err := s.files.Save(ctx, tx, th.ID, m.ID, m.Files); err != nil {
+			return err
+		}
 	}
 	flags := map[string]any{"last_message_at": m.CreatedAt}
 	if m.FromStaff {
@@ -368,6 +382,23 @@ func (s *Store) LastMessage(ctx context.Context, th *Thread) (int64, error) {
 type Posted struct {
 	Message
 	AuthorName string
+	Attached   []attachments.Attachment `gorm:"-"` // read with Files
+}
+
+// Files reads the files of msgs (a page of th, oldest first) into each
+// one's Attached: one query for the page.
+func (s *Store) Files(ctx context.Context, th *Thread, msgs []Posted) error {
+	if len(msgs) == 0 || s.files == nil {
+		return nil
+	}
+	byMessage, err := s.files.ForMessages(ctx, th.ID, msgs[0].ID, msgs[len(msgs)-1].ID)
+	if err != nil {
+		return err
+	}
+	for i := range msgs {
+		msgs[i].Attached = byMessage[msgs[i].ID]
+	}
+	return nil
 }
 
 // ReadByHolder clears th's unread flag for its holder.

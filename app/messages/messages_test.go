@@ -35,7 +35,7 @@ type world struct {
 func newWorld(t *testing.T, o ...apptest.Options) *world {
 	a := apptest.NewApp(t, append(o, apptest.Options{})[0])
 	locality, duty := a.NewTeam(t, "North Locality Team"), a.NewTeam(t, "Duty Team")
-	w := &world{a: a, store: messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil),
+	w := &world{a: a, store: messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil),
 		ellie: a.NewRecord(t, locality, "Ellie", "Smith"), sam: a.NewRecord(t, locality, "Sam", "Jones")}
 	w.worker = a.NewWorker(t, "worker@example.org", locality)
 	a.NewWorker(t, "duty@example.org", duty)

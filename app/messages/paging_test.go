@@ -232,7 +232,7 @@ func TestAThreadPageDoesNotReadTheWholeThread(t *testing.T) {
 	ctx := context.Background()
 	th, ids := w.longThread(t, 120)
 	rec := &sqlLog{Interface: logger.Discard}
-	store := messages.NewStore(w.a.DB.Gorm.Session(&gorm.Session{Logger: rec}), w.a.Clock, w.a.Sealer, nil)
+	store := messages.NewStore(w.a.DB.Gorm.Session(&gorm.Session{Logger: rec}), w.a.Clock, w.a.Sealer, nil, nil)
 	if _, _, err := store.Messages(ctx, th, ids[100]); err != nil {
 		t.Fatal(err)
 	}

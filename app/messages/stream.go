@@ -55,7 +55,7 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	viewer, record := person(c), th.RecordID
+	viewer, record, links := person(c), th.RecordID, h.holderLinks(th)
 	thread, self := live.Event{Topic: "thread", ID: th.ID}, live.Event{Topic: "person", ID: viewer}
 	sub := h.Hub.Subscribe(thread, self)
 	return live.Stream(c, sub, live.StreamOptions{
@@ -72,7 +72,7 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 			var err error
 			switch ev {
 			case live.Event{}: // on opening: what this page lacks, for it alone
-				fresh, err = h.Store.MessagesAfter(ctx, th, last)
+				fresh, err = h.messagesAfter(ctx, th, last)
 			case thread:
 				fresh, err = h.newMessages(ctx, th, last)
 			default: // the viewer's own event only re-authorised
@@ -85,7 +85,7 @@ func (h *Handler) threadStream(c *fiber.Ctx) error {
 			for _, m := range fresh {
 				last = m.ID
 				html, err := render("messages/_message", func(v *web.View) any {
-					return MessageView{View: v, Posted: m, Mine: m.AuthorID == viewer}
+					return messageView(v, m, links)
 				})
 				if err != nil {
 					return "", "", err
@@ -108,8 +108,17 @@ func (h *Handler) newMessages(ctx context.Context, th *Thread, after int64) ([]P
 	ev := live.Event{Topic: "thread", ID: th.ID}
 	r := h.Hub.Shared(ev, sharedAfterKey{}, func() any { return new(sharedAfter) }).(*sharedAfter)
 	return r.after(ctx, after, func(ctx context.Context, from int64) ([]Posted, error) {
-		return h.Store.MessagesAfter(ctx, th, from)
+		return h.messagesAfter(ctx, th, from)
 	})
+}
+
+// messagesAfter is th's messages after message id after, with their files.
+func (h *Handler) messagesAfter(ctx context.Context, th *Thread, after int64) ([]Posted, error) {
+	msgs, err := h.Store.MessagesAfter(ctx, th, after)
+	if err != nil {
+		return nil, err
+	}
+	return msgs, h.Store.Files(ctx, th, msgs)
 }
 
 // sharedAfterKey keys a thread's sharedAfter in live.Hub.Shared.

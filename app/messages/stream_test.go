@@ -110,7 +110,7 @@ func newLiveThread(t *testing.T, a *apptest.TestApp) *liveThread {
 		mum: a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")}
 	ellie := a.NewRecord(t, team, "Ellie", "Smith")
 	a.Grant(t, w.mum, ellie, access.Parent)
-	w.store = messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, func(ctx context.Context, tx *gorm.DB, topic string, id int64) error {
+	w.store = messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, func(ctx context.Context, tx *gorm.DB, topic string, id int64) error {
 		return live.Notify(ctx, tx, live.Event{Topic: topic, ID: id})
 	})
 	ty := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}

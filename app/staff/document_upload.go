@@ -131,33 +131,18 @@ func (h *Handler) readFile(c *fiber.Ctx, up *upload, part *multipart.Part) error
 	switch {
 	case err == nil:
 		up.file = f
-		return nil
 	case errors.Is(err, uploads.ErrTooLarge):
 		up.form.AddArgs("file", "staff.document.error_too_large", "MB", uploadLimit>>20)
 		up.status = fiber.StatusRequestEntityTooLarge
 		web.DrainBody(c)
-		return nil
+	case uploads.Refusal(err) != "": // before ErrNotAllowed, which some wrap
+		up.form.Add("file", uploads.Refusal(err))
+	case errors.Is(err, uploads.ErrNotAllowed):
+		up.form.Add("file", "staff.document.error_type")
+	default:
+		return err
 	}
-	for _, e := range refusals {
-		if errors.Is(err, e.err) {
-			up.form.Add("file", e.message)
-			return nil
-		}
-	}
-	return err
-}
-
-// refusals are what the person is told of a file uploads refused.
-var refusals = []struct {
-	err     error
-	message string
-}{
-	{uploads.ErrEmpty, "staff.document.error_empty"},
-	{uploads.ErrPDFDamaged, "staff.document.error_pdf_damaged"},
-	{uploads.ErrPDFActive, "staff.document.error_pdf_active"},
-	{uploads.ErrPDFEncrypted, "staff.document.error_pdf_encrypted"},
-	{uploads.ErrNotAllowed, "staff.document.error_type"},
-	{uploads.ErrInfected, "staff.document.error_infected"},
+	return nil
 }
 
 // checkDocument adds the form's errors, and returns the recipients: every

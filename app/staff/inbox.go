@@ -9,6 +9,7 @@ import (
 
 	"portal/app/access"
 	"portal/app/accounts"
+	"portal/app/attachments"
 	"portal/app/forms"
 	"portal/app/messages"
 	"portal/app/notify"
@@ -67,11 +68,14 @@ type ThreadView struct {
 	// Before is the page's ?before= (0: the newest page, with Reply);
 	// Older is the ?before= of the page before it (0: none).
 	Before, Older int64
+	Links         messages.FileLinks // the staff's addresses of its files
+	// MaxFiles and MaxMB are the limits on a reply's files.
+	MaxFiles, MaxMB int
 }
 
 // Items are the thread's messages for the message partial.
 func (v ThreadView) Items(view *web.View) []messages.MessageView {
-	return messages.Views(view, v.Messages, v.Readable)
+	return messages.Views(view, v.Messages, v.Readable, v.Links)
 }
 
 // AssignedID is who the thread is assigned to, or 0.
@@ -125,9 +129,13 @@ func (h *Handler) inboxThread(c *fiber.Ctx) error {
 }
 
 func (h *Handler) threadPage(c *fiber.Ctx, th *messages.InboxThread, before int64, form *web.Form, status int) error {
-	v := ThreadView{Thread: th, Before: before}
+	v := ThreadView{Thread: th, Before: before, Links: messages.LinksTo(h.Render, "staff.inbox.file", "staff.inbox.file_thumb", th.ID),
+		MaxFiles: attachments.MaxFiles, MaxMB: attachments.MaxSize >> 20}
 	var err error
 	if v.Messages, v.Older, err = h.Messages.Messages(c.UserContext(), &th.Thread, before); err != nil {
+		return err
+	}
+	if err := h.Messages.Files(c.UserContext(), &th.Thread, v.Messages); err != nil {
 		return err
 	}
 	if v.Readable, err = messages.Readable(c.UserContext(), h.Forms, h.Render.Localizer(c), v.Messages); err != nil {
@@ -144,17 +152,24 @@ func (h *Handler) threadPage(c *fiber.Ctx, th *messages.InboxThread, before int6
 	return h.page(c, web.Page{Template: "staff/thread", Title: "staff.inbox.thread", Data: v, Form: form, Status: status})
 }
 
-// inboxReply answers the holder; they are emailed "You have a new message".
+// inboxReply answers the holder, with any files; they are emailed "You
+// have a new message".
 func (h *Handler) inboxReply(c *fiber.Ctx) error {
 	th := teamThread(c)
-	d := messages.Draft{Body: strings.ReplaceAll(c.FormValue("body"), "\r\n", "\n")}
-	form := web.NewForm()
+	post, err := messages.ReadPost(c, h.Scanner)
+	defer post.Close()
+	if err != nil {
+		return err
+	}
+	d := messages.Draft{Body: strings.ReplaceAll(post.Values.Get("body"), "\r\n", "\n")}
+	form := post.Form
 	messages.Check(form, &d, false)
 	form.Values["body"] = d.Body
 	if !form.Valid() {
-		return h.threadPage(c, th, 0, form, fiber.StatusUnprocessableEntity)
+		return h.threadPage(c, th, 0, form, post.Failed())
 	}
-	if err := h.Messages.Reply(c.UserContext(), &th.Thread, &messages.Message{AuthorID: actor(c).ID, FromStaff: true, Body: d.Body}); err != nil {
+	m := &messages.Message{AuthorID: actor(c).ID, FromStaff: true, Body: d.Body, Files: post.Files}
+	if err := h.Messages.Reply(c.UserContext(), &th.Thread, m); err != nil {
 		return err
 	}
 	if err := h.audit(c, "message.sent", th.RecordID, "thread:"+itoa(th.ID)); err != nil {
@@ -277,4 +292,17 @@ func (h *Handler) threadStart(c *fiber.Ctx) error {
 		return err
 	}
 	return web.Redirect(c, h.Render.Path("staff.inbox.thread", th.ID))
+}
+
+// inboxFile sends one of the thread's files, as a download; inboxFileThumb
+// a photo's thumbnail. The thread loader found the thread for the team.
+func (h *Handler) inboxFile(c *fiber.Ctx) error { return h.teamFile(c, false) }
+
+func (h *Handler) inboxFileThumb(c *fiber.Ctx) error { return h.teamFile(c, true) }
+
+func (h *Handler) teamFile(c *fiber.Ctx, thumb bool) error {
+	th := teamThread(c)
+	return messages.SendAttachment(c, h.Files, th.ID, thumb, func(a *attachments.Attachment) error {
+		return h.audit(c, "message.file_opened", th.RecordID, "attachment:"+itoa(a.ID))
+	})
 }

@@ -84,7 +84,7 @@ func TestAnotherTeamReachesNothingByID(t *testing.T) {
 	a := w.a
 	_, invitation := w.invite(t, "parent@example.net")
 	mum := a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
-	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil)
 	var team int64
 	a.DB.Gorm.Raw(`SELECT team_id FROM records WHERE id = ?`, w.recID).Scan(&team)
 	typ := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges", TeamID: team, Active: true}
@@ -96,7 +96,7 @@ func TestAnotherTeamReachesNothingByID(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := map[string]string{"record": strconv.FormatInt(w.recID, 10), "thread": strconv.FormatInt(th.ID, 10),
-		"invitation": invitation, "grant": "1", "form": "1", "document": "1"}
+		"invitation": invitation, "grant": "1", "form": "1", "document": "1", "file": "1"}
 	param := regexp.MustCompile(`:([a-z]+)(<[^>]+>)?`)
 
 	other := a.Client(t)

@@ -25,6 +25,7 @@ import (
 
 	"portal/app/access"
 	"portal/app/accounts"
+	"portal/app/attachments"
 	"portal/app/audit"
 	"portal/app/clock"
 	"portal/app/documents"
@@ -50,8 +51,9 @@ type Deps struct {
 	Documents   *documents.Store
 	Forms       *forms.Store
 	Messages    *messages.Store
-	Objects     storage.Store   // the documents' files
-	Scanner     uploads.Scanner // called on every upload before it is stored
+	Files       *attachments.Store // the files messages carry
+	Objects     storage.Store      // the documents' files
+	Scanner     uploads.Scanner    // called on every upload before it is stored
 	Audit       *audit.Log
 	Sessions    *web.Sessions
 	Sealer      *seal.Sealer
@@ -120,7 +122,9 @@ func (h *Handler) mountTeam(r fiber.Router) {
 
 	th := r.Group("/inbox/:thread<int>", h.loadThread)
 	th.Get("", h.inboxThread).Name("staff.inbox.thread")
-	th.Post("/reply", h.inboxReply).Name("staff.inbox.reply")
+	th.Post("/reply", web.UploadRoute, h.inboxReply).Name("staff.inbox.reply")
+	th.Get("/files/:file<int>", h.inboxFile).Name("staff.inbox.file")
+	th.Get("/files/:file<int>/thumb", h.inboxFileThumb).Name("staff.inbox.file_thumb")
 	th.Post("/assign", h.inboxAssign).Name("staff.inbox.assign")
 	th.Post("/handled", h.inboxHandled).Name("staff.inbox.handled")
 }

@@ -1,6 +1,7 @@
 package uploads
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"unicode"
@@ -160,4 +161,17 @@ func isAttrChar(c byte) bool {
 		return true
 	}
 	return strings.IndexByte("!#$&+-.^_`|~", c) >= 0
+}
+
+// SizeText is a file's size as the pages show it: "1 KB" at least, whole
+// KB under a megabyte, else MB to one place.
+func SizeText(n int64) string {
+	switch {
+	case n < 1000:
+		return "1 KB"
+	case n < 1000*1000:
+		return fmt.Sprintf("%d KB", (n+500)/1000)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
 }

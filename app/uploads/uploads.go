@@ -292,3 +292,28 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
 }
+
+// refusals are the refusals every upload form words alike, with their
+// messages' keys (locales, [uploads]). A type not allowed and a file too
+// large are worded by each form: what it takes differs.
+var refusals = []struct {
+	err error
+	key string
+}{
+	{ErrEmpty, "uploads.error_empty"},
+	{ErrPDFDamaged, "uploads.error_pdf_damaged"},
+	{ErrPDFActive, "uploads.error_pdf_active"},
+	{ErrPDFEncrypted, "uploads.error_pdf_encrypted"},
+	{ErrInfected, "uploads.error_infected"},
+}
+
+// Refusal is the message key telling the person why Prepare refused their
+// file with err, or "" for an error that is no refusal of theirs.
+func Refusal(err error) string {
+	for _, r := range refusals {
+		if errors.Is(err, r.err) {
+			return r.key
+		}
+	}
+	return ""
+}

@@ -47,7 +47,7 @@ func TestNoPageShowsAMessageKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil)
+	store := messages.NewStore(a.DB.Gorm, a.Clock, a.Sealer, nil, nil)
 	ty := &messages.Type{NameEN: "Message your worker", NameCY: "Anfon neges at eich gweithiwr", TeamID: team.ID, Active: true}
 	if err := store.SaveType(ctx, ty); err != nil {
 		t.Fatal(err)

@@ -147,10 +147,10 @@ func CSRF(routes *Routes) fiber.Handler {
 			return Forbidden("errors.forbidden.csrf")
 		}
 		token := c.Get("X-CSRF-Token")
-		if token == "" && isStreamed(c) {
+		if token == "" && IsStreamed(c) {
 			// Security: never c.FormValue on an upload, which would read
 			// it whole to find one field.
-			token = multipartToken(c)
+			token = StreamedField(c, "_csrf")
 		} else if token == "" {
 			token = c.FormValue("_csrf") // a body LimitBody has read, small
 		}

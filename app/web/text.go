@@ -42,7 +42,7 @@ func PlainText(s string) string {
 func TextOnly() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ok := plainArgs(c.Request().URI().QueryArgs())
-		if !isStreamed(c) && strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
+		if !IsStreamed(c) && strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
 			ok = plainArgs(c.Request().PostArgs()) && ok
 		}
 		if !ok {

@@ -47,7 +47,7 @@ func LimitBody(limit int, uploadMax int64, routes *Routes) fiber.Handler {
 // which would read the upload's first part.
 func UploadsSignedIn() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if isStreamed(c) && !CurrentSession(c).SignedIn() {
+		if IsStreamed(c) && !CurrentSession(c).SignedIn() {
 			return &Error{Status: fiber.StatusRequestEntityTooLarge, Key: "errors.too_large.body"}
 		}
 		return c.Next()
@@ -75,12 +75,48 @@ const (
 // multipart/form-data body.
 var ErrNotMultipart = errors.New("web: not a multipart form")
 
-// Multipart reads the request's multipart/form-data body as a stream of
-// parts, in the order the browser sent them (a form's order). Part values
-// are not buffered: the caller reads each, with a limit of its own.
-func Multipart(c *fiber.Ctx) (*multipart.Reader, error) {
-	if mr, ok := c.Locals(multipartKey).(*multipart.Reader); ok {
-		return mr, nil
+// Parts is an upload's multipart/form-data body read as a stream of parts,
+// in the order the browser sent them (a form's order). Part values are not
+// buffered: the caller reads each, with a limit of its own. The middleware
+// takes the form's tokens from its head (Field): a part it looked at and
+// left comes back first from NextPart, so no handler loses a field.
+type Parts struct {
+	mr   *multipart.Reader
+	next *multipart.Part // looked at by Field, not taken
+}
+
+// NextPart is the next part, or io.EOF after the last.
+func (p *Parts) NextPart() (*multipart.Part, error) {
+	if part := p.next; part != nil {
+		p.next = nil
+		return part, nil
+	}
+	return p.mr.NextPart()
+}
+
+// Field reads the next part if it is the field name, of at most max bytes,
+// and reports whether it was; any other part is left for NextPart.
+func (p *Parts) Field(name string, max int64) (string, bool) {
+	part, err := p.NextPart()
+	if err != nil {
+		return "", false
+	}
+	if part.FormName() != name || part.FileName() != "" {
+		p.next = part
+		return "", false
+	}
+	b, err := io.ReadAll(io.LimitReader(part, max+1))
+	if err != nil || int64(len(b)) > max {
+		return "", false
+	}
+	return string(b), true
+}
+
+// Multipart is the request's multipart/form-data body as a stream of parts
+// (Parts), one for the request whoever asks.
+func Multipart(c *fiber.Ctx) (*Parts, error) {
+	if p, ok := c.Locals(multipartKey).(*Parts); ok {
+		return p, nil
 	}
 	boundary := MultipartBoundary(c)
 	body := c.Context().RequestBodyStream()
@@ -94,36 +130,29 @@ func Multipart(c *fiber.Ctx) (*multipart.Reader, error) {
 		limit = int64(len(c.Request().Body()))
 	}
 	limited := io.LimitReader(body, limit)
-	mr := multipart.NewReader(limited, boundary)
-	c.Locals(multipartKey, mr)
+	p := &Parts{mr: multipart.NewReader(limited, boundary)}
+	c.Locals(multipartKey, p)
 	c.Locals(limitedKey, limited)
-	return mr, nil
+	return p, nil
 }
 
-// isStreamed reports whether LimitBody let the request's body through as
-// a stream (an upload): it must never be read whole.
-func isStreamed(c *fiber.Ctx) bool {
+// IsStreamed reports whether LimitBody let the request's body through as
+// a stream (an upload): it must never be read whole, only with Multipart.
+func IsStreamed(c *fiber.Ctx) bool {
 	_, ok := c.Locals(streamLimitKey).(int64)
 	return ok
 }
 
-// multipartToken reads the CSRF token from the first part of a multipart
-// body, which must be the _csrf field (forms put it first). Reading it
-// does not buffer the rest: the handler goes on from the second part.
-func multipartToken(c *fiber.Ctx) string {
-	mr, err := Multipart(c)
+// StreamedField reads a form token from the head of an upload's body: the
+// next part, if it is the field name (forms put _csrf first, then _idem,
+// FormTokens). Reading it does not buffer the rest.
+func StreamedField(c *fiber.Ctx, name string) string {
+	p, err := Multipart(c)
 	if err != nil {
 		return ""
 	}
-	p, err := mr.NextPart()
-	if err != nil || p.FormName() != "_csrf" {
-		return ""
-	}
-	b, err := io.ReadAll(io.LimitReader(p, 256))
-	if err != nil {
-		return ""
-	}
-	return string(b)
+	v, _ := p.Field(name, 256)
+	return v
 }
 
 // DrainBody reads and drops what is left of an upload, within its ceiling,
