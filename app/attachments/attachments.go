@@ -212,11 +212,28 @@ func (s *Store) ForMessages(ctx context.Context, threadID, first, last int64) (m
 	if err != nil {
 		return nil, fmt.Errorf("attachments: list: %w", err)
 	}
+	return byMessage(rows), nil
+}
+
+// ForMessageIDs lists the files of messages ids, by message, in order: for
+// a list the caller already scoped to the reader (their recordings).
+func (s *Store) ForMessageIDs(ctx context.Context, ids []int64) (map[int64][]Attachment, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []Attachment
+	if err := s.db.WithContext(ctx).Where("message_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("attachments: list: %w", err)
+	}
+	return byMessage(rows), nil
+}
+
+func byMessage(rows []Attachment) map[int64][]Attachment {
 	out := map[int64][]Attachment{}
 	for _, a := range rows {
 		out[a.MessageID] = append(out[a.MessageID], a)
 	}
-	return out, nil
+	return out
 }
 
 // Get is file id of thread threadID, or ErrNotFound.

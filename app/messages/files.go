@@ -25,15 +25,17 @@ func (h *Handler) holderFile(c *fiber.Ctx, thumb bool) error {
 	if err != nil {
 		return err
 	}
-	return SendAttachment(c, h.Files, th.ID, thumb, func(a *attachments.Attachment) error {
+	return SendAttachment(c, h.Files, th.ID, 0, thumb, func(a *attachments.Attachment) error {
 		return h.auditRecord(c, "message.file_opened", th.RecordID, "attachment:"+itoa(a.ID))
 	})
 }
 
 // SendAttachment answers with file :file of thread threadID (the thread
-// the caller found for the actor): the file itself, calling opened first
-// (its audit event), or its thumbnail. Anything else is a 404.
-func SendAttachment(c *fiber.Ctx, files *attachments.Store, threadID int64, thumb bool, opened func(*attachments.Attachment) error) error {
+// the caller found for the actor) and, unless messageID is 0, of that
+// message: the file itself, calling opened first (its audit event), or its
+// thumbnail. Anything else is a 404.
+func SendAttachment(c *fiber.Ctx, files *attachments.Store, threadID, messageID int64, thumb bool,
+	opened func(*attachments.Attachment) error) error {
 	id, err := c.ParamsInt("file")
 	if err != nil || c.Get("Sec-Fetch-Site") == "cross-site" {
 		return web.NotFound()
@@ -41,6 +43,9 @@ func SendAttachment(c *fiber.Ctx, files *attachments.Store, threadID int64, thum
 	a, err := files.Get(c.UserContext(), threadID, int64(id))
 	if err != nil {
 		return err
+	}
+	if messageID != 0 && a.MessageID != messageID {
+		return web.NotFound()
 	}
 	r, info, err := files.Open(c.UserContext(), a, thumb)
 	if err != nil {
@@ -61,6 +66,21 @@ func SendAttachment(c *fiber.Ctx, files *attachments.Store, threadID int64, thum
 type FileView struct {
 	attachments.Attachment
 	Href, Thumb string
+}
+
+// Attached is a message's files for their partial (messages/_attached).
+type Attached struct {
+	*web.View
+	Files []FileView
+}
+
+// FileViews are files with their links.
+func FileViews(files []attachments.Attachment, links FileLinks) []FileView {
+	var out []FileView
+	for _, a := range files {
+		out = append(out, links(a))
+	}
+	return out
 }
 
 // FileLinks make a file's addresses on one side (the holder's or the

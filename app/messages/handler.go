@@ -70,6 +70,8 @@ func NewHandler(d Deps) *Handler { return &Handler{Deps: d} }
 func (h *Handler) MountAccount(r fiber.Router) {
 	r.Get("/account/recordings", h.recordingsList).Name("messages.recordings")
 	r.Get("/account/recordings/:message<int>/pdf", h.recordingPDF).Name("messages.recording_pdf")
+	r.Get("/account/recordings/:message<int>/files/:file<int>", h.recordingFile).Name("messages.recording_file")
+	r.Get("/account/recordings/:message<int>/files/:file<int>/thumb", h.recordingThumb).Name("messages.recording_thumb")
 }
 
 func (h *Handler) Mount(rec fiber.Router) {
@@ -659,9 +661,9 @@ func Views(view *web.View, msgs []Posted, readable map[int64]forms.Summary, link
 }
 
 func messageView(view *web.View, m Posted, links FileLinks) MessageView {
-	v := MessageView{View: view, Posted: m, Mine: view.Viewer != nil && m.AuthorID == view.Viewer.ID}
-	for _, a := range m.Attached {
-		v.Files = append(v.Files, links(a))
-	}
-	return v
+	return MessageView{View: view, Posted: m, Mine: view.Viewer != nil && m.AuthorID == view.Viewer.ID,
+		Files: FileViews(m.Attached, links)}
 }
+
+// FileList is the message's files for their partial.
+func (v MessageView) FileList() Attached { return Attached{View: v.View, Files: v.Files} }

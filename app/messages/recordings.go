@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portal/app/attachments"
 	"portal/app/audit"
 	"portal/app/clock"
 	"portal/app/formdef"
@@ -61,15 +62,39 @@ func (s *Store) SentRecordings(ctx context.Context, personID int64, records []in
 		}
 		out[i].Body = string(plain)
 	}
-	return out, nil
+	return out, s.recordingFiles(ctx, out)
+}
+
+// recordingFiles reads the files of recordings (a list scoped to their
+// author) into each one's Attached.
+func (s *Store) recordingFiles(ctx context.Context, recordings []Recording) error {
+	if s.files == nil || len(recordings) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(recordings))
+	for i, r := range recordings {
+		ids[i] = r.ID
+	}
+	byMessage, err := s.files.ForMessageIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range recordings {
+		recordings[i].Attached = byMessage[recordings[i].ID]
+	}
+	return nil
 }
 
 // RecordingView is one recording as the list shows it.
 type RecordingView struct {
 	Recording
 	Summary forms.Summary
-	PDF     string // the path of its PDF, for the reader's side
+	PDF     string     // the path of its PDF, for the reader's side
+	Files   []FileView // its files, with the reader's side's links
 }
+
+// FileList is the recording's files for their partial.
+func (r RecordingView) FileList(view *web.View) Attached { return Attached{View: view, Files: r.Files} }
 
 // RecordingsPage is a list of recordings: the carer's own, or one carer's
 // on a record for its worker (template messages/recordings).
@@ -139,6 +164,7 @@ func (h *Handler) recordingsList(c *fiber.Ctx) error {
 	}
 	for i := range list {
 		list[i].PDF = h.Render.Path("messages.recording_pdf", list[i].ID)
+		list[i].Files = FileViews(list[i].Attached, LinksTo(h.Render, "messages.recording_file", "messages.recording_thumb", list[i].ID))
 	}
 	p := person(c)
 	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p, Action: "recording.listed"})); err != nil {
@@ -148,22 +174,47 @@ func (h *Handler) recordingsList(c *fiber.Ctx) error {
 		Data: RecordingsPage{Intro: "messages.recordings.intro", None: "messages.recordings.none", Items: list}})
 }
 
-// recordingPDF is one recording as a PDF (the printout forms use).
-func (h *Handler) recordingPDF(c *fiber.Ctx) error {
+// myRecording is the URL's :message, one of the carer's kept recordings.
+func (h *Handler) myRecording(c *fiber.Ctx) (*RecordingView, error) {
 	id, err := strconv.ParseInt(c.Params("message"), 10, 64)
 	if err != nil {
-		return web.NotFound()
+		return nil, web.NotFound()
 	}
 	list, err := h.myRecordings(c, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(list) == 0 {
-		return web.NotFound()
+		return nil, web.NotFound()
 	}
-	r := list[0]
+	return &list[0], nil
+}
+
+// recordingFile and recordingThumb are a kept recording's file and a
+// photo's thumbnail: reached through the recording, which stays the
+// carer's after the record's pages are not.
+func (h *Handler) recordingFile(c *fiber.Ctx) error { return h.recordingAttachment(c, false) }
+
+func (h *Handler) recordingThumb(c *fiber.Ctx) error { return h.recordingAttachment(c, true) }
+
+func (h *Handler) recordingAttachment(c *fiber.Ctx, thumb bool) error {
+	r, err := h.myRecording(c)
+	if err != nil {
+		return err
+	}
+	return SendAttachment(c, h.Files, r.ThreadID, r.ID, thumb, func(a *attachments.Attachment) error {
+		return h.auditRecord(c, "message.file_opened", r.RecordID, "attachment:"+itoa(a.ID))
+	})
+}
+
+// recordingPDF is one recording as a PDF (the printout forms use).
+func (h *Handler) recordingPDF(c *fiber.Ctx) error {
+	r, err := h.myRecording(c)
+	if err != nil {
+		return err
+	}
 	if err := h.auditRecord(c, "recording.downloaded", r.RecordID, "message:"+itoa(r.ID)); err != nil {
 		return err
 	}
-	return SendPDF(c, h.Render.Localizer(c), r)
+	return SendPDF(c, h.Render.Localizer(c), *r)
 }

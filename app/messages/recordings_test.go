@@ -17,9 +17,9 @@ import (
 )
 
 // TestACarerKeepsTheirOwnCopyOfEveryRecording: "Recordings I have sent"
-// lists the carer's recordings (and nobody else's) with a PDF each; it
-// stays after the placement ends for RECORDINGS_KEPT_DAYS, and goes when
-// access is ended at once.
+// lists the carer's recordings (and nobody else's) with a PDF and their
+// files each; it stays after the placement ends for RECORDINGS_KEPT_DAYS,
+// and goes when access is ended at once.
 func TestACarerKeepsTheirOwnCopyOfEveryRecording(t *testing.T) {
 	w := newWorld(t, apptest.Options{Configure: func(c *config.Config) { c.RecordingsKept = 30 }})
 	a := w.a
@@ -35,11 +35,13 @@ func TestACarerKeepsTheirOwnCopyOfEveryRecording(t *testing.T) {
 	c := a.Client(t)
 	a.SignIn(t, c, carer)
 	c.Get(rec(w.ellie) + "/messages/new")
-	res := c.PostForm(rec(w.ellie)+"/messages/new", url.Values{"type": {strconv.FormatInt(recording.ID, 10)}, "action": {"send"},
-		"event_date": {"2026-11-22"}, "children": {"Ellie"}, "category": {"health"}, "worker_to_act": {"yes"},
-		"narrative": {"Ellie had a nosebleed at school; the nurse called me."}})
+	res := c.PostMultipart(rec(w.ellie)+"/messages/new", apptest.Part{Name: "type", Value: strconv.FormatInt(recording.ID, 10)},
+		apptest.Part{Name: "action", Value: "send"}, apptest.Part{Name: "event_date", Value: "2026-11-22"},
+		apptest.Part{Name: "children", Value: "Ellie"}, apptest.Part{Name: "category", Value: "health"},
+		apptest.Part{Name: "worker_to_act", Value: "yes"},
+		apptest.Part{Name: "narrative", Value: "Ellie had a nosebleed at school; the nurse called me."}, photo("note from school.jpg"))
 	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("send = %d", res.StatusCode)
+		t.Fatalf("send = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
 	}
 
 	list := c.Get("/account/recordings")
@@ -54,13 +56,20 @@ func TestACarerKeepsTheirOwnCopyOfEveryRecording(t *testing.T) {
 	if got := pdf.Header.Get("Content-Disposition"); !strings.Contains(got, `filename="Recording `) || !strings.HasSuffix(got, `.pdf`) {
 		t.Errorf("the PDF is offered as %q", got)
 	}
+	file, _ := list.Doc.Find(`.app-files a[href^="/account/recordings/"]`).Attr("href")
+	thumb, _ := list.Doc.Find(`.app-files img`).Attr("src")
+	if got := c.Get(file); got.StatusCode != http.StatusOK || got.Header.Get("Content-Type") != "image/jpeg" || c.Get(thumb).StatusCode != http.StatusOK {
+		t.Fatalf("the recording's photo %q = %d (thumbnail %q)", file, got.StatusCode, thumb)
+	}
 	// Another holder (mum, on the same record) sees none of it, and gets the
 	// same 404 for the PDF as for one that does not exist.
 	if strings.Contains(w.mumC.Get("/account/recordings").Text("main"), "nosebleed") {
 		t.Error("another holder sees the carer's recording")
 	}
-	if res := w.mumC.Get(href); res.StatusCode != http.StatusNotFound {
-		t.Errorf("another holder's PDF = %d, want 404", res.StatusCode)
+	for _, path := range []string{href, file, thumb} {
+		if res := w.mumC.Get(path); res.StatusCode != http.StatusNotFound {
+			t.Errorf("another holder: %s = %d, want 404", path, res.StatusCode)
+		}
 	}
 
 	// The record's worker sees the same list for this carer, with the PDF;
@@ -79,9 +88,13 @@ func TestACarerKeepsTheirOwnCopyOfEveryRecording(t *testing.T) {
 	if res := staff.Get(staffPDF); res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Body, "%PDF-") {
 		t.Fatalf("the worker's PDF = %d", res.StatusCode)
 	}
+	staffFile, _ := seen.Doc.Find(`.app-files a`).Attr("href")
+	if res := staff.Get(staffFile); res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("the worker's copy of the photo %q = %d", staffFile, res.StatusCode)
+	}
 	other := a.Client(t)
 	a.SignIn(t, other, a.NewWorker(t, "elsewhere@example.org", fostering))
-	for _, path := range []string{theirs, staffPDF} {
+	for _, path := range []string{theirs, staffPDF, staffFile} {
 		if res := other.Get(path); res.StatusCode != http.StatusNotFound {
 			t.Errorf("another team's worker: %s = %d, want 404", path, res.StatusCode)
 		}
@@ -104,13 +117,18 @@ func TestACarerKeepsTheirOwnCopyOfEveryRecording(t *testing.T) {
 	if !strings.Contains(c.Get("/account/recordings").Text("main"), "nosebleed") {
 		t.Fatalf("the carer's copy is gone as soon as access ended: %q", c.Get("/account/recordings").Text("main"))
 	}
+	if res := c.Get(file); res.StatusCode != http.StatusOK {
+		t.Fatalf("the kept recording's photo after access ended = %d", res.StatusCode)
+	}
 	a.Clock.Set(ends.Add(31 * 24 * time.Hour))
 	a.SignIn(t, c, carer)
 	if strings.Contains(c.Get("/account/recordings").Text("main"), "nosebleed") {
 		t.Fatal("the carer's copy is still there after RECORDINGS_KEPT_DAYS")
 	}
-	if res := c.Get(href); res.StatusCode != http.StatusNotFound {
-		t.Fatalf("the PDF after RECORDINGS_KEPT_DAYS = %d, want 404", res.StatusCode)
+	for _, path := range []string{href, file} {
+		if res := c.Get(path); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s after RECORDINGS_KEPT_DAYS = %d, want 404", path, res.StatusCode)
+		}
 	}
 }
 

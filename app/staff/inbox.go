@@ -302,7 +302,7 @@ func (h *Handler) inboxFileThumb(c *fiber.Ctx) error { return h.teamFile(c, true
 
 func (h *Handler) teamFile(c *fiber.Ctx, thumb bool) error {
 	th := teamThread(c)
-	return messages.SendAttachment(c, h.Files, th.ID, thumb, func(a *attachments.Attachment) error {
+	return messages.SendAttachment(c, h.Files, th.ID, 0, thumb, func(a *attachments.Attachment) error {
 		return h.audit(c, "message.file_opened", th.RecordID, "attachment:"+itoa(a.ID))
 	})
 }

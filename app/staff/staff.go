@@ -106,6 +106,8 @@ func (h *Handler) mountTeam(r fiber.Router) {
 	rec.Get("/forms/:form<int>", h.loadSubmission, h.formShow).Name("staff.form.show")
 	rec.Get("/holders/:person<int>/recordings", h.carerRecordings).Name("staff.recordings")
 	rec.Get("/holders/:person<int>/recordings/:message<int>/pdf", h.carerRecordingPDF).Name("staff.recording_pdf")
+	rec.Get("/holders/:person<int>/recordings/:message<int>/files/:file<int>", h.carerRecordingFile).Name("staff.recording_file")
+	rec.Get("/holders/:person<int>/recordings/:message<int>/files/:file<int>/thumb", h.carerRecordingThumb).Name("staff.recording_thumb")
 	rec.Get("/documents/new", h.documentNew).Name("staff.document.new")
 	// The one route with a large, streamed body.
 	rec.Post("/documents", web.UploadRoute, h.documentUpload).Name("staff.document.upload")
