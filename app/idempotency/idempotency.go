@@ -121,7 +121,10 @@ func requestKey(c *fiber.Ctx) string {
 	switch {
 	case key != "":
 	case web.IsStreamed(c):
-		key = web.StreamedField(c, Field) // the part after _csrf
+		// The part after _csrf, which is still first when the CSRF token
+		// came in its header (htmx sends it there).
+		web.StreamedField(c, "_csrf")
+		key = web.StreamedField(c, Field)
 	case strings.HasPrefix(string(c.Request().Header.ContentType()), fiber.MIMEApplicationForm):
 		key = c.FormValue(Field)
 	}

@@ -65,7 +65,9 @@ func TestAReplyAppearsInAnOpenThreadFromAnotherMachine(t *testing.T) {
 	  htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource &&
 	  htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource.readyState === 1`, 10*time.Second)
 	staff.Fill("#body", "Thank you. I will call you tomorrow.")
-	staff.ClickAndWait(`form[action$="/reply"] button`)
+	// htmx sends the reply (its upload shows progress) and follows HX-Redirect.
+	staff.Click(`form[action$="/reply"] button[type="submit"]`)
+	staff.WaitFor(`document.querySelector('.app-thread') !== null && document.querySelector('.app-thread').textContent.includes('I will call you tomorrow')`, 10*time.Second)
 
 	holder.WaitFor(`document.getElementById('thread-messages').textContent.includes('I will call you tomorrow')`, 5*time.Second)
 	var same bool

@@ -92,7 +92,9 @@ func TestSendingAMessageAndReadingTheReply(t *testing.T) {
 	staff.ClickAndWait(`table a[href^="/staff/inbox/"]`)
 	staff.Axe(t)
 	staff.Fill("#body", "Thank you. I have noted it.")
-	staff.ClickAndWait(`form[action$="/reply"] button`)
+	// htmx sends the reply (its upload shows progress) and follows HX-Redirect.
+	staff.Click(`form[action$="/reply"] button[type="submit"]`)
+	staff.WaitFor(`document.querySelector('.app-thread') !== null && document.querySelector('.app-thread').textContent.includes('Thank you. I have noted it.')`, 10*time.Second)
 
 	b.Visit(a.URL + thread)
 	if got := b.Text(".app-thread"); !strings.Contains(got, "Thank you. I have noted it.") || !strings.Contains(got, worker.GivenName) {

@@ -8,11 +8,13 @@
 // - saves drafts before signing out, and when a page is left just after
 //   typing;
 // - shows HTMX errors in the #flash region, and other scripts' messages;
+// - saves the drafts of a form that takes files as words only (the
+//   words-only htmx extension); shows an upload's progress and stops it;
 // - registers the service worker; deletes what offline.js left waiting on a
 //   page shown to someone not signed in.
 // No inline script, no eval, no English: every text comes from the page.
 
-import { initAll } from '/static/govuk/govuk-frontend.min.js'
+import { Button, initAll } from '/static/govuk/govuk-frontend.min.js'
 
 const body = document.body
 body.classList.add('govuk-frontend-supported', 'js-enabled')
@@ -41,6 +43,30 @@ function startWorker () {
 if (document.readyState === 'complete') startWorker()
 else window.addEventListener('load', startWorker)
 
+// words are a form's text fields (FormData), URL-encoded, without its
+// files.
+function words (data) {
+  const out = new URLSearchParams()
+  data.forEach((value, name) => { if (typeof value === 'string') out.append(name, value) })
+  return out
+}
+
+// A form that takes files (enctype multipart) saves its drafts as words
+// only (hx-ext="words-only"): URL-encoded, the only body a draft route
+// takes (it answers anything else with 415), and small on a slow line
+// however large the photos chosen. htmx asks for the body
+// (encodeParamsForBody) after opening the request and setting its
+// headers. For a multipart form it set no Content-Type, leaving it to
+// FormData's boundary; the URLSearchParams body then gets its own,
+// application/x-www-form-urlencoded, from the browser. An element htmx
+// sends URL-encoded anyway (the type's select, inside the form) keeps
+// htmx's header: setRequestHeader here would add a second value to it.
+if (window.htmx) {
+  window.htmx.defineExtension('words-only', {
+    encodeParameters: (xhr, parameters) => words(parameters)
+  })
+}
+
 function csrfToken () {
   const meta = document.querySelector('meta[name="csrf-token"]')
   return meta ? meta.getAttribute('content') : ''
@@ -60,6 +86,13 @@ function isPassive (elt) {
 document.addEventListener('htmx:configRequest', (event) => {
   const detail = event.detail
   detail.headers['X-CSRF-Token'] = csrfToken()
+  // The form's idempotency key (_idem) goes in a header too. In an upload
+  // the server takes it from the part after _csrf, which it reads only
+  // when the token is not in a header, as it is here: without this a
+  // multipart form htmx sends (a reply with files) would have no key, and
+  // sent again after "Stop sending" would arrive twice.
+  const idem = detail.formData && detail.formData.get('_idem')
+  if (typeof idem === 'string' && idem !== '') detail.headers['Idempotency-Key'] = idem
   if (isPassive(detail.elt)) detail.headers['X-Portal-Passive'] = '1'
   // A final save may reach the server just after the session ends, and
   // still counts (web.FinalSaveGrace): it is sent before the end.
@@ -204,16 +237,72 @@ document.addEventListener('click', (event) => {
     if (box.name === name) box.checked = true
   })
 })
+// offline.js sends a form[data-offline] itself and reports its upload as
+// htmx does (portal:upload-progress, the same detail); htmx only saves
+// that form's drafts, words without files, which show no progress.
 function uploadProgress (event) {
   const form = event.target.closest && event.target.closest('form[data-upload]')
   const bar = form && form.querySelector('progress')
-  if (!bar) return
+  if (!bar || (form.hasAttribute('data-offline') && event.type !== 'portal:upload-progress')) return
   bar.closest('.app-upload-progress').hidden = false
   const d = event.detail
   if (d && d.lengthComputable && d.total > 0) bar.value = Math.round(d.loaded / d.total * 100)
 }
 document.addEventListener('htmx:xhr:loadstart', uploadProgress)
 document.addEventListener('htmx:xhr:progress', uploadProgress)
+document.addEventListener('portal:upload-progress', uploadProgress)
+
+// uploadEnded hides the progress (and its "Stop sending") of an upload
+// that ended without leaving the page: stopped, failed, or kept on the
+// device by offline.js (portal:upload-end).
+function uploadEnded (form) {
+  const block = form && form.querySelector('.app-upload-progress')
+  if (!block) return
+  block.hidden = true
+  block.querySelector('progress').value = 0
+}
+document.addEventListener('portal:upload-end', (event) => uploadEnded(event.target))
+document.addEventListener('htmx:sendError', (event) => {
+  uploadEnded(event.target.closest && event.target.closest('form[data-upload]:not([data-offline])'))
+})
+
+// GOV.UK Frontend's prevent-double-click ignores a press within a second of
+// the one before, with no way to reset it: a button of a form stopped that
+// soon is replaced by a fresh copy, started anew, so the next press sends.
+function freshButtons (form) {
+  form.querySelectorAll('button[data-prevent-double-click]').forEach((old) => {
+    const button = old.cloneNode(true)
+    button.removeAttribute('data-' + Button.moduleName + '-init')
+    old.replaceWith(button)
+    new Button(button)
+  })
+}
+
+// "Stop sending" ([data-upload-cancel], in the progress block, so seen only
+// while an upload goes up) stops it: htmx's request for a form htmx sends;
+// for a form[data-offline], offline.js's, which it aborts when told
+// (portal:upload-cancel on the form) and keeps nothing. Either way the
+// words stay, the form may be sent again at once (its drafts save again,
+// its buttons start afresh) and the page says so; a stopped try that
+// reached the service anyway is answered by its key when sent again, not
+// repeated. A send already answered is left alone: its page is on its way.
+document.addEventListener('click', (event) => {
+  const button = event.target.closest && event.target.closest('button[data-upload-cancel]')
+  const form = button && button.form
+  if (!form) return
+  if (form.hasAttribute('data-offline')) {
+    if (!form.hasAttribute('data-offline-sending')) return
+    form.dispatchEvent(new CustomEvent('portal:upload-cancel', { bubbles: true }))
+  } else {
+    if (!form.classList.contains('htmx-request')) return
+    window.htmx.trigger(form, 'htmx:abort')
+  }
+  const text = button.closest('.app-upload-progress').getAttribute('data-cancelled')
+  uploadEnded(form)
+  form.removeAttribute('data-submitting')
+  freshButtons(form)
+  window.dispatchEvent(new CustomEvent('portal:flash', { detail: { text, kind: 'info', focus: true } }))
+})
 
 // "Print" buttons (data-print): shown only with JavaScript, which they
 // need; the print stylesheet makes the page clean on paper either way.
@@ -303,7 +392,7 @@ window.addEventListener('pageshow', (event) => {
 
 window.addEventListener('pagehide', () => {
   unsaved.forEach((form) => {
-    const body = new URLSearchParams(new FormData(form))
+    const body = words(new FormData(form))
     try {
       const vals = JSON.parse(form.getAttribute('hx-vals') || '{}')
       Object.keys(vals).forEach((k) => body.set(k, vals[k]))

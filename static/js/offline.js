@@ -5,17 +5,27 @@
 // sent by this script instead of by the browser, so that a send that
 // cannot reach the service is kept rather than lost:
 // - offline (navigator.onLine false), or when the POST fails with a
-//   network error, its fields (URL-encoded, _csrf and _idem included) wait
-//   in IndexedDB, encrypted with AES-GCM under the session's device key;
-//   the page says so (the form's data-offline text, else #flash's
-//   data-queued) and the words stay in the form (words typed afterwards
-//   replace what waits);
+//   network error, its fields (URL-encoded, _csrf and _idem included) and
+//   the files chosen in it wait in IndexedDB, encrypted with AES-GCM under
+//   the session's device key: the fields with the files' names and types
+//   as one sealed text, each file's bytes sealed on its own beside it (an
+//   ArrayBuffer, bound to the entry and its place), all in one entry. The
+//   page says so (the form's data-offline text, else #flash's data-queued)
+//   and the words and files stay in the form (what is typed or chosen
+//   afterwards replaces what waits);
 // - when the connection returns (the online event, or a retry while the
 //   browser believes it is online), and on every signed-in page load, what
-//   waits is sent again: the same fields, so the same idempotency key
-//   (app/idempotency), and a send that did arrive the first time is
-//   answered, not done twice. Any HTTP answer but a 5xx takes it off the
-//   queue: a refusal (4xx) is shown, never retried for ever.
+//   waits is sent again: the same fields and files, so the same
+//   idempotency key (app/idempotency), and a send that did arrive the first
+//   time is answered, not done twice. Any HTTP answer but a 5xx takes it
+//   off the queue: a refusal (4xx) is shown, never retried for ever.
+//
+// Words alone go URL-encoded (fetch). With files, the body is multipart:
+// the fields in the form's order, then the files, the order the server
+// reads (a file too large ends its reading, and the words are kept). It
+// goes by XMLHttpRequest, whose upload reports its progress (app.js draws
+// it: portal:upload-progress) and can be stopped (app.js's "Stop sending":
+// portal:upload-cancel); a send stopped keeps nothing, and the words stay.
 //
 // The device key comes from the URL in <meta name="portal-device-key">
 // (GET, derived by the server from the session): fetched on each page and
@@ -44,6 +54,10 @@ const RETRY_MOST_MS = 300000
 const keyMeta = document.querySelector('meta[name="portal-device-key"]')
 const encoder = new TextEncoder()
 const submitters = new WeakMap() // form → the button that sent it
+const uploads = new WeakMap() // form → the XMLHttpRequest taking its files up
+// File → its sealing for one entry, so that words typed while it waits do
+// not encrypt the photos again: {key, aad, sealed}.
+const sealedFiles = new WeakMap()
 
 let keyPromise = null // the session's CryptoKey (not extractable)
 let dbPromise = null
@@ -74,7 +88,9 @@ function fromBase64url (s) {
 }
 
 // The queue: one entry per form, by its idempotency key, so the same form
-// sent twice waits once: {id, iv, data (encrypted {action, body}), at}.
+// sent twice waits once: {id, iv, data (encrypted {action, body, files:
+// [{field, name, type}]}), at}, and, when it has files, files: [{iv, data
+// (the encrypted bytes)}] in the same order (JSON holds no bytes).
 function openDB () {
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
@@ -105,21 +121,57 @@ function queue (mode, work) {
   }))
 }
 
-async function seal (id, plain) {
+// seal encrypts an entry ({action, body, files: [{field, file}]}) for the
+// queue. Each piece has an IV of its own, and additional data that binds it
+// to the entry (its id) and a file to its place in it (fileAad), so no
+// piece can be moved to another entry or another place.
+async function seal (id, entry) {
+  const key = await deviceKey()
+  const files = entry.files || []
+  const plain = { action: entry.action, body: entry.body, files: files.map((f) => ({ field: f.field, name: f.file.name, type: f.file.type })) }
   const iv = crypto.getRandomValues(new Uint8Array(12))
   const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(id) },
-    await deviceKey(), encoder.encode(JSON.stringify(plain)))
-  return { id, iv, data, at: Date.now() }
+    key, encoder.encode(JSON.stringify(plain)))
+  const sealed = { id, iv, data, at: Date.now() }
+  if (files.length > 0) sealed.files = await Promise.all(files.map((f, i) => sealFile(key, fileAad(id, i), f.file)))
+  return sealed
 }
 
-function unseal (entry, key) {
-  return crypto.subtle.decrypt({ name: 'AES-GCM', iv: entry.iv, additionalData: encoder.encode(entry.id) }, key, entry.data)
-    .then((plain) => JSON.parse(new TextDecoder().decode(plain)))
+function fileAad (id, index) {
+  return id + '/file/' + index
 }
 
-// fields are what the browser would have sent: the form's fields and the
-// button pressed, URL-encoded.
-function fields (form, submitter) {
+async function sealFile (key, aad, file) {
+  const kept = sealedFiles.get(file)
+  if (kept && kept.key === key && kept.aad === aad) return kept.sealed
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(aad) }, key, await file.arrayBuffer())
+  const sealed = { iv, data }
+  sealedFiles.set(file, { key, aad, sealed })
+  return sealed
+}
+
+// unseal is seal undone: the entry with its files as File objects again.
+// Any piece that does not open (another session's key, a piece moved)
+// makes the whole entry unreadable.
+async function unseal (entry, key) {
+  const open = (iv, aad, data) => crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(aad) }, key, data)
+  const plain = JSON.parse(new TextDecoder().decode(await open(entry.iv, entry.id, entry.data)))
+  const named = plain.files || []
+  const kept = entry.files || []
+  if (named.length !== kept.length) throw new Error('files do not match')
+  plain.files = await Promise.all(named.map(async (f, i) => ({
+    field: f.field,
+    file: new File([await open(kept[i].iv, fileAad(entry.id, i), kept[i].data)], f.name, { type: f.type })
+  })))
+  return plain
+}
+
+// entryOf is what the browser would have sent: the form's fields and the
+// button pressed, URL-encoded in the form's order (_csrf and _idem first),
+// and the files chosen, each under its input's name (an input left empty
+// holds no file).
+function entryOf (form, submitter) {
   let data
   try {
     data = new FormData(form, submitter || null)
@@ -127,22 +179,77 @@ function fields (form, submitter) {
     data = new FormData(form)
     if (submitter && submitter.name) data.append(submitter.name, submitter.value)
   }
-  return new URLSearchParams(data).toString()
+  const words = new URLSearchParams()
+  const files = []
+  data.forEach((value, name) => {
+    if (typeof value === 'string') words.append(name, value)
+    else if (value.name) files.push({ field: name, file: value })
+  })
+  return { action: actionOf(form), body: words.toString(), files }
 }
 
-function post (entry) {
-  return fetch(entry.action, {
-    method: 'POST',
-    credentials: 'same-origin',
-    cache: 'no-store',
-    body: entry.body,
-    headers: {
-      'Content-Type': 'application/x-www-form-urlencoded',
-      'X-CSRF-Token': new URLSearchParams(entry.body).get('_csrf') || '',
-      'HX-Request': 'true',
-      'HX-Boosted': 'true'
+// post sends an entry, its tokens in headers too (the CSRF token, and the
+// idempotency key, which makes a second try answer as the first): words
+// alone URL-encoded by fetch; with files, multipart by upload, the words
+// first. Either resolves to what lead reads, form (if any) showing the
+// upload's progress.
+function post (entry, form) {
+  const words = new URLSearchParams(entry.body)
+  const headers = {
+    'X-CSRF-Token': words.get('_csrf') || '',
+    'Idempotency-Key': words.get('_idem') || '',
+    'HX-Request': 'true',
+    'HX-Boosted': 'true'
+  }
+  const files = entry.files || []
+  if (files.length === 0) {
+    headers['Content-Type'] = 'application/x-www-form-urlencoded'
+    return fetch(entry.action, { method: 'POST', credentials: 'same-origin', cache: 'no-store', body: entry.body, headers })
+  }
+  const body = new FormData()
+  words.forEach((value, name) => body.append(name, value))
+  files.forEach((f) => body.append(f.field, f.file, f.file.name))
+  return upload(entry.action, body, headers, form)
+}
+
+// upload posts a multipart body, telling form how far it has gone
+// (portal:upload-progress, as htmx's xhr:progress) and letting "Stop
+// sending" abort it (portal:upload-cancel). Like fetch, it rejects with a
+// TypeError on a network failure; an AbortError when stopped.
+function upload (url, body, headers, form) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', url)
+    Object.keys(headers).forEach((name) => xhr.setRequestHeader(name, headers[name]))
+    if (form) {
+      const progress = (e) => form.dispatchEvent(new CustomEvent('portal:upload-progress', {
+        bubbles: true,
+        detail: { lengthComputable: e.lengthComputable, loaded: e.loaded, total: e.total }
+      }))
+      xhr.upload.addEventListener('loadstart', progress)
+      xhr.upload.addEventListener('progress', progress)
+      uploads.set(form, xhr)
+      xhr.addEventListener('loadend', () => uploads.delete(form))
     }
+    xhr.onload = () => resolve(answer(xhr, url))
+    xhr.onerror = () => reject(new TypeError('upload failed'))
+    xhr.onabort = () => reject(new DOMException('upload stopped', 'AbortError'))
+    xhr.send(body)
   })
+}
+
+// answer is an XMLHttpRequest's answer as lead reads a fetch Response. It
+// follows a redirect as fetch does; a final URL other than the one posted
+// to says it did.
+function answer (xhr, url) {
+  const final = xhr.responseURL || url
+  return {
+    status: xhr.status,
+    headers: { get: (name) => xhr.getResponseHeader(name) },
+    redirected: final !== url,
+    url: final,
+    text: () => Promise.resolve(xhr.responseText)
+  }
 }
 
 // say shows text in #flash (app.js draws it; kind "info" is no error) and
@@ -208,28 +315,41 @@ function actionOf (form) {
   return new URL(form.getAttribute('action') || '', document.baseURI).href
 }
 
-// send posts a form; a network failure keeps it on the device.
+// send posts a form; a network failure keeps it on the device. A send
+// stopped ("Stop sending") keeps nothing: app.js has said so.
 async function send (form, submitter) {
-  const entry = { action: actionOf(form), body: fields(form, submitter) }
+  const entry = entryOf(form, submitter)
   if (!navigator.onLine) return keep(form, entry)
   form.setAttribute('data-offline-sending', '')
-  let res
+  let res = null
+  let stopped = false
   try {
-    res = await post(entry)
+    res = await post(entry, form)
   } catch (e) {
-    res = null
+    stopped = e.name === 'AbortError'
   }
   form.removeAttribute('data-offline-sending')
-  if (!res) return keep(form, entry)
+  if (stopped) return
+  if (!res) {
+    uploadEnded(form)
+    return keep(form, entry)
+  }
   if (!(await lead(res))) {
+    uploadEnded(form)
     form.removeAttribute('data-submitting') // its drafts save again (app.js)
     say(flashText('data-failed'))
   }
 }
 
-// keep puts the form's fields in the queue and says so; without a key or
-// storage it says that the service could not be reached (the words are
-// still in the form).
+// uploadEnded tells app.js that the form's upload ended with the page
+// still here, to hide its progress.
+function uploadEnded (form) {
+  form.dispatchEvent(new CustomEvent('portal:upload-end', { bubbles: true }))
+}
+
+// keep puts the form's fields and files in the queue and says so; without
+// a key or storage (or room for the files) it says that the service could
+// not be reached (the words and files are still in the form).
 async function keep (form, entry) {
   const id = new URLSearchParams(entry.body).get('_idem')
   try {
@@ -245,9 +365,10 @@ async function keep (form, entry) {
   if (navigator.onLine) retryLater()
 }
 
-// Words typed in a form that waits replace what waits, in order.
+// Words typed (or files chosen) in a form that waits replace what waits,
+// in order; files already sealed are not sealed again.
 function requeue (form) {
-  const entry = { action: actionOf(form), body: fields(form, submitters.get(form)) }
+  const entry = entryOf(form, submitters.get(form))
   const id = new URLSearchParams(entry.body).get('_idem')
   requeued = requeued.then(() => seal(id, entry)).then((sealed) => {
     if (!leaving) return queue('readwrite', (s) => s.put(sealed))
@@ -333,6 +454,10 @@ function start () {
     flush()
   })
   window.addEventListener('portal:leaving', (event) => { event.detail.waitUntil(wipe()) })
+  document.addEventListener('portal:upload-cancel', (event) => {
+    const xhr = uploads.get(event.target)
+    if (xhr) xhr.abort()
+  })
   // A page with a form to keep has its key before the signal goes.
   if (document.querySelector('form[data-offline]')) deviceKey().catch(() => {})
   queue('readonly', (s) => s.count()).then((n) => {
