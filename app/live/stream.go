@@ -180,15 +180,19 @@ func (st *stream) write(w *bufio.Writer) {
 		}
 		return w.Flush() == nil
 	}
+	// What the page lacks goes first, before anything new, and the open
+	// frame after it: whoever waits for the stream to open (a test about
+	// what comes next) then waits for the catch-up too, which was
+	// authorised with the request.
 	open := openFrame
 	if st.o.Cursor != nil {
+		if !st.event(ctx, Event{}, send) {
+			return
+		}
 		open = ": open\nid: " + idLine.Replace(st.o.Cursor()) + "\n\n"
 	}
 	if !send(open) {
 		return
-	}
-	if st.o.Cursor != nil && !st.event(ctx, Event{}, send) {
-		return // what the page lacks, before anything new
 	}
 	if st.refresh {
 		st.sub.Missed() // this refresh covers whatever was missed so far
