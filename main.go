@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // Europe/London in the distroless image, which has no zoneinfo
 
 	"portal/app"
@@ -43,6 +44,7 @@ import (
 	"portal/app/jobs"
 	"portal/app/logging"
 	"portal/app/messages"
+	"portal/app/metrics"
 	"portal/app/notify"
 	"portal/app/queue"
 	"portal/storage"
@@ -126,23 +128,27 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 		return err
 	}
 	hasher := auth.NewHasher(auth.ProductionParams, auth.HashSlots())
+	var m *metrics.Metrics // nil, and nothing counted, unless METRICS_ADDR is set
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+	}
 	// One River client (app/queue) works notify's messages and the
 	// scheduled jobs; each adds its queue while it is built.
-	q, err := queue.New(queue.Options{Config: cfg, DB: database, Log: log})
+	q, err := queue.New(queue.Options{Config: cfg, DB: database, Log: log, Middleware: m.JobMiddleware()})
 	if err != nil {
 		return err
 	}
-	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Queue: q, Bundle: bundle, Log: log})
+	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Queue: q, Bundle: bundle, Log: log, Metrics: m})
 	if err != nil {
 		return err
 	}
 	portal, err := app.New(ctx, app.Deps{Config: cfg, DB: database, Store: store, Bundle: bundle,
-		Views: sub("views"), Static: sub("static"), Log: log, Hasher: hasher, Notifier: notifier})
+		Views: sub("views"), Static: sub("static"), Log: log, Hasher: hasher, Notifier: notifier, Queue: q, Metrics: m})
 	if err != nil {
 		return err
 	}
 	maintenance, err := jobs.New(jobs.Options{DB: database, Queue: q, Notifier: notifier, Audit: portal.Audit,
-		Sessions: portal.Sessions, Limiter: portal.Limiter, Codes: portal.Codes, Calls: portal.Calls, Idempotency: portal.Idempotency, Log: log})
+		Sessions: portal.Sessions, Limiter: portal.Limiter, Codes: portal.Codes, Calls: portal.Calls, Idempotency: portal.Idempotency, Exports: portal.Exports, Log: log})
 	if err != nil {
 		return err
 	}
@@ -162,12 +168,17 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	}
 	log.Info("configuration\n" + cfg.String())
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	ln, err := net.Listen("tcp", ":"+cfg.Port)
 	if err != nil {
 		return err
 	}
 	go func() { errc <- portal.Serve(ln) }()
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, m, errc, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	fmt.Printf("\nChildren's Services Online is running at %s\n\n", cfg.BaseURL)
 	select {
 	case err := <-errc:
@@ -178,6 +189,29 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return portal.Shutdown(shutdownCtx)
+}
+
+// serveMetrics serves /metrics, alone, on METRICS_ADDR (when set): never
+// the public port (config refuses it). stop ends it, with the app.
+func serveMetrics(addr string, m *metrics.Metrics, errc chan<- error, log *slog.Logger) (stop func(), err error) {
+	if m == nil {
+		return func() {}, nil
+	}
+	srv, err := metrics.Listen(addr, m)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := srv.Serve(); err != nil {
+			errc <- err
+		}
+	}()
+	log.Info("metrics listening", "addr", srv.Addr().String(), "path", metrics.Path)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
 
 // sub is a top-level folder of the embedded files.

@@ -5,7 +5,7 @@
 //   - Immutable is on: Fiber must not reuse request buffers behind values a
 //     handler keeps (one family's data in another's response is the worst
 //     failure this service can have).
-//   - Middleware order: recover → request id → client address → access log → security
+//   - Middleware order: (metrics, when on) → recover → request id → client address → access log → security
 //     headers → body limit → compression → static files → locale → session
 //     → revalidation (ETags, visitors only) → text only → uploads only when
 //     signed in → CSRF → rate limit → idempotency keys → routes; every
@@ -35,13 +35,16 @@ import (
 	"portal/app/clock"
 	"portal/app/config"
 	"portal/app/db"
+	"portal/app/export"
 	"portal/app/factors"
 	"portal/app/formdef"
 	"portal/app/forms"
 	"portal/app/i18n"
 	"portal/app/idempotency"
 	"portal/app/live"
+	"portal/app/metrics"
 	"portal/app/notify"
+	"portal/app/queue"
 	"portal/app/ratelimit"
 	"portal/app/seal"
 	"portal/app/uploads"
@@ -68,6 +71,12 @@ type Deps struct {
 	Log      *slog.Logger
 	Hasher   *auth.Hasher
 	Notifier *notify.Notifier
+	// Metrics, when set (METRICS_ADDR), counts requests and what the
+	// features report; main serves them on their own listener. Nil: off.
+	Metrics *metrics.Metrics
+	// Queue is the one River client's builder (app/queue): features with
+	// jobs of their own ("Download my data") add their queue to it.
+	Queue *queue.Queue
 	// UnsafeLimit overrides the per-IP limit on unsafe requests (tests).
 	UnsafeLimit *ratelimit.Rule
 	// Scanner checks every uploaded file for viruses before it is stored;
@@ -119,6 +128,9 @@ type App struct {
 	// Hub tells open pages of changes, across app machines (live); it
 	// listens from New until Shutdown.
 	Hub *live.Hub
+	// Exports are "Download my data"'s files; the clean-up job deletes
+	// them after export.Keep.
+	Exports *export.Store
 
 	perIP int // Serve's cap on connections per client address; 0: none
 }
@@ -139,6 +151,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err := a.startServices(ctx, d); err != nil {
 		return nil, err
 	}
+	if err := a.observe(d); err != nil {
+		a.Hub.Stop()
+		return nil, err
+	}
 	assets, err := a.newRenderer(d)
 	if err != nil {
 		return nil, err
@@ -149,7 +165,9 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		a.perIP = d.Slow.PerIP
 	}
 	a.useMiddleware(d, assets)
-	routes(a, d)
+	if err := routes(a, d); err != nil {
+		return nil, err
+	}
 	if err := a.Routes.Read(a.GetRoutes()); err != nil {
 		return nil, err
 	}
@@ -255,6 +273,9 @@ func fiberConfig(d Deps, errors fiber.ErrorHandler) fiber.Config {
 
 // useMiddleware adds the middleware, in the order the package doc gives.
 func (a *App) useMiddleware(d Deps, assets *web.Assets) {
+	if d.Metrics != nil {
+		a.Use(d.Metrics.Middleware()) // first: it counts a panic as the 500 recover makes of it
+	}
 	a.Use(recover.New())
 	a.Use(web.RequestIDs(), web.ClientIPs(d.Config.TrustFlyClientIP), web.AccessLog(d.Log), web.SecurityHeaders(d.Config.IsProduction()))
 	a.Use(web.LimitBody(BodyLimit, uploadMax+uploadOverhead, a.Routes))

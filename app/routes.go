@@ -12,6 +12,7 @@ import (
 	"portal/app/attachments"
 	"portal/app/auth"
 	"portal/app/documents"
+	"portal/app/export"
 	"portal/app/factors"
 	"portal/app/forms"
 	"portal/app/invitations"
@@ -19,6 +20,7 @@ import (
 	"portal/app/messages"
 	"portal/app/notify"
 	"portal/app/ops"
+	"portal/app/overview"
 	"portal/app/pages"
 	"portal/app/records"
 	"portal/app/staff"
@@ -31,7 +33,7 @@ import (
 // first (so an anonymous visitor learns nothing of which pages exist), the
 // staff group a staff role too; a signed-in person gets 404 for anything
 // not in the table, and for the staff view unless they are staff.
-func routes(a *App, d Deps) {
+func routes(a *App, d Deps) error {
 	people := accounts.NewStore(d.DB.Gorm)
 	key := d.Config.SessionKeyBytes()
 	authH := auth.NewHandler(auth.Deps{Sessions: a.Sessions, Render: a.Render, People: people, Audit: a.Audit,
@@ -39,7 +41,8 @@ func routes(a *App, d Deps) {
 		Lockout: auth.NewLockout(d.DB.Gorm, d.Clock, key), Devices: auth.NewDevices(d.DB.Gorm, d.Clock, key),
 		Codes: a.Codes, Calls: a.Calls, Factors: factors.NewStore(d.DB.Gorm, d.Clock, a.Sealer, key), Passkeys: a.Passkeys,
 		Sealer: a.Sealer, Clock: d.Clock, Log: d.Log,
-		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions(), StaffPasskeys: d.Config.StaffPasskeys, Key: key})
+		Secure: d.Config.IsProduction(), Regions: d.Config.PhoneRegions(), StaffPasskeys: d.Config.StaffPasskeys, Key: key,
+		Metrics: d.Metrics})
 
 	pub := a.Group("")
 	ops.NewHandler(map[string]ops.Pinger{"database": d.DB, "storage": d.Store}).Mount(pub)
@@ -80,14 +83,26 @@ func routes(a *App, d Deps) {
 	messagesH.MountAccount(signedIn)
 	forms.NewHandler(forms.Deps{DB: d.DB.Gorm, Render: a.Render, Store: a.Forms, Documents: docs, Objects: d.Store,
 		People: people, Audit: a.Audit, Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock}).Mount(record)
+	a.Exports = export.NewStore(d.DB.Gorm, d.Store, a.Sealer, d.Clock)
+	exports, err := export.New(export.Deps{Store: a.Exports, Queue: d.Queue, Notifier: d.Notifier, People: people, Audit: a.Audit,
+		Log: d.Log, Sources: export.Sources{DB: d.DB.Gorm, Sealer: a.Sealer, Objects: d.Store, Messages: msgs, Files: files,
+			Forms: a.Forms, Bundle: d.Bundle, Clock: d.Clock},
+		PersonLink: func() string { return a.Routes.Path("export.page") },
+		AdminLink:  func(person int64) string { return a.Routes.Path("staff.admin.person", person) }})
+	if err != nil {
+		return err
+	}
+	exportH := &export.Handler{Service: exports, Render: a.Render, Sessions: a.Sessions, Limiter: a.Limiter}
+	exportH.MountAccount(signedIn)
 
 	staffH := staff.NewHandler(staff.Deps{DB: d.DB.Gorm, Render: a.Render, People: people,
-		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Documents: docs, Forms: a.Forms, Messages: msgs, Files: files, Objects: d.Store, Scanner: scanner(d), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
-		Notifier: d.Notifier, Clock: d.Clock})
+		Records: records.NewStore(d.DB.Gorm), Access: grants, Invitations: invites, Documents: docs, Forms: a.Forms, Messages: msgs, Files: files, Exports: exportH, Objects: d.Store, Scanner: scanner(d), Audit: a.Audit, Sessions: a.Sessions, Sealer: a.Sealer,
+		Notifier: d.Notifier, Overview: overview.NewStore(d.DB.Gorm), Clock: d.Clock})
 	staffGroup := signedIn.Group("/staff", authH.RequireStaff(), authH.RequireStaffPasskey())
 	staffH.Mount(staffGroup)
 
 	a.Use(func(c *fiber.Ctx) error { return web.NotFound() })
+	return nil
 }
 
 // scanner is the virus scanner uploads go through: NoScan unless one is given.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -187,6 +188,80 @@ func testStore(t *testing.T, s Store) {
 			}
 			if got, _ := get(t, key); !bytes.Equal(got, data) {
 				t.Error("Get returned different bytes")
+			}
+		}},
+		{"list walks every object under a prefix once", func(t *testing.T) {
+			p := NewKey("list") + "/"
+			want := map[string]int64{p + "a": 1, p + "b/c": 2, p + "b/d": 3, p + "b/e/f": 4}
+			for key, size := range want {
+				put(t, key, bytes.Repeat([]byte("x"), int(size)), 10, Meta{ContentType: "text/plain", FileName: "n.txt"})
+			}
+			put(t, NewKey("list")+"/other", []byte("elsewhere"), 10, Meta{}) // shares "list" only
+			gone := p + "gone"
+			put(t, gone, []byte("deleted"), 10, Meta{})
+			if err := s.Delete(ctx, gone); err != nil {
+				t.Fatal(err)
+			}
+			list := func(t *testing.T, prefix string) map[string]int64 {
+				t.Helper()
+				got := map[string]int64{}
+				err := s.List(ctx, prefix, func(info Info) error {
+					if _, twice := got[info.Key]; twice {
+						t.Errorf("List(%q) gave %q twice", prefix, info.Key)
+					}
+					if info.ModTime.IsZero() {
+						t.Errorf("List(%q) gave %q without ModTime", prefix, info.Key)
+					}
+					got[info.Key] = info.Size
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("List(%q): %v", prefix, err)
+				}
+				return got
+			}
+			if got := list(t, p); !maps.Equal(got, want) {
+				t.Errorf("List(%q) = %v, want %v", p, got, want)
+			}
+			under := map[string]int64{p + "b/c": 2, p + "b/d": 3, p + "b/e/f": 4}
+			for _, prefix := range []string{p + "b/", p + "b"} {
+				if got := list(t, prefix); !maps.Equal(got, under) {
+					t.Errorf("List(%q) = %v, want %v", prefix, got, under)
+				}
+			}
+			if got := list(t, p+"b/e/f"); !maps.Equal(got, map[string]int64{p + "b/e/f": 4}) {
+				t.Errorf("List of a whole key = %v", got)
+			}
+			if got := list(t, NewKey("none/")); len(got) != 0 {
+				t.Errorf("List of an unused prefix = %v", got)
+			}
+			all := list(t, "")
+			for key := range want {
+				if _, ok := all[key]; !ok {
+					t.Errorf(`List("") lacks %q`, key)
+				}
+			}
+			if _, ok := all[gone]; ok {
+				t.Errorf("List gave the deleted %q", gone)
+			}
+		}},
+		{"an error from list's function stops the walk", func(t *testing.T) {
+			p := NewKey("stop") + "/"
+			for _, k := range []string{"a", "b", "c"} {
+				put(t, p+k, []byte(k), 10, Meta{})
+			}
+			stop := errors.New("enough")
+			calls := 0
+			err := s.List(ctx, p, func(Info) error { calls++; return stop })
+			if !errors.Is(err, stop) || calls != 1 {
+				t.Errorf("List = %v after %d calls, want the function's error after 1", err, calls)
+			}
+		}},
+		{"list refuses a prefix that is not key text", func(t *testing.T) {
+			for _, prefix := range []string{"/", "../", "a/../", "a//", "Upper/", "dot.ted/", "/etc"} {
+				if err := s.List(ctx, prefix, func(Info) error { return nil }); !errors.Is(err, ErrInvalidKey) {
+					t.Errorf("List(%q) = %v, want ErrInvalidKey", prefix, err)
+				}
 			}
 		}},
 		{"ping answers", func(t *testing.T) {

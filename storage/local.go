@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 )
 
 // Local is a Store on a local directory. The object under key "a/b" is the
@@ -181,6 +182,55 @@ func (s *Local) Ping(ctx context.Context) error {
 	}
 	if !os.SameFile(byPath, held) {
 		return fmt.Errorf("storage: ping: the objects directory was replaced")
+	}
+	return nil
+}
+
+// List implements Store. It walks the directories that can hold keys
+// with prefix and reports each object whose sidecar exists (an object
+// exists once its sidecar does), skipping temporary files and any file
+// that is not an object's. Symbolic links are not followed.
+func (s *Local) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	if err := checkPrefix(prefix); err != nil {
+		return err
+	}
+	start := "."
+	if i := strings.LastIndex(prefix, "/"); i > 0 {
+		start = prefix[:i]
+	}
+	err := fs.WalkDir(s.root.FS(), start, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == start && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll // nothing under the prefix
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			// Keys under p start with p+"/": skip a directory that cannot
+			// hold one with the prefix.
+			if p != start && !strings.HasPrefix(p+"/", prefix) && !strings.HasPrefix(prefix, p+"/") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		key, ok := strings.CutSuffix(p, ".json")
+		if !ok || !d.Type().IsRegular() || !ValidKey(key) || !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		info, err := s.Stat(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			return nil // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		return fn(info)
+	})
+	if err != nil {
+		return fmt.Errorf("storage: list %q: %w", prefix, err)
 	}
 	return nil
 }

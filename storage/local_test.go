@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -89,6 +90,50 @@ func TestLocalDoesNotFollowSymlinksOutOfTheDirectory(t *testing.T) {
 	defer s.Close()
 	if _, _, err := s.Get(t.Context(), "evil/secret"); err == nil {
 		t.Error("Get followed a symlink out of the store directory")
+	}
+}
+
+func TestLocalListSkipsFilesThatAreNotObjects(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, key := range []string{"a", "a/b"} {
+		if _, err := s.Put(t.Context(), key, bytes.NewReader([]byte(key)), 10, Meta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret.bin"), []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outside, "secret.json"), []byte(`{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"a/c.bin":               "a data file whose sidecar is not there yet",
+		"a/d.json.tmp-0123abcd": "a sidecar being written",
+		"Upper.json":            "{}", // not a valid key
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "secret.json"), filepath.Join(dir, "linked.json")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := s.List(t.Context(), "", func(info Info) error { got = append(got, info.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if want := []string{"a", "a/b"}; !slices.Equal(got, want) {
+		t.Errorf("List = %q, want %q", got, want)
 	}
 }
 

@@ -168,6 +168,31 @@ func (s *S3) Ping(ctx context.Context) error {
 	return nil
 }
 
+// List implements Store, with S3's listing (pages of 1,000 keys).
+func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	if err := checkPrefix(prefix); err != nil {
+		return err
+	}
+	// Cancelling stops minio-go's listing when fn stops the walk early.
+	listCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for oi := range s.client.ListObjects(listCtx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if oi.Err != nil {
+			return fmt.Errorf("storage: list %q: %w", prefix, explain(oi.Err))
+		}
+		if !ValidKey(oi.Key) {
+			continue // not one of ours (a "directory" marker, say)
+		}
+		if err := fn(Info{Key: oi.Key, Size: oi.Size, ModTime: oi.LastModified}); err != nil {
+			return fmt.Errorf("storage: list %q: %w", prefix, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: list %q: %w", prefix, err)
+	}
+	return nil
+}
+
 func (s *S3) wrap(op, key string, err error) error {
 	if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
 		return fmt.Errorf("%w: %s", ErrNotFound, key)

@@ -44,6 +44,13 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// Ping reports whether the store is reachable, for /readyz.
 	Ping(ctx context.Context) error
+	// List calls fn for every object whose key starts with prefix (""
+	// for all), each once, in no particular order, with its Key, Size and
+	// ModTime (ContentType and FileName may be empty: Stat or Get give
+	// them). An error from fn stops the walk and is returned. A prefix is
+	// key text, optionally ending in '/'; anything else → ErrInvalidKey.
+	// Backups walk the store with it (app/backup).
+	List(ctx context.Context, prefix string, fn func(Info) error) error
 }
 
 // Meta is what the caller tells the store about an object when putting it.
@@ -90,6 +97,15 @@ func ValidKey(key string) bool {
 func checkKey(key string) error {
 	if !ValidKey(key) {
 		return fmt.Errorf("%w: %q", ErrInvalidKey, key)
+	}
+	return nil
+}
+
+// checkPrefix accepts "" and key text, optionally ending in '/', so a
+// prefix, like a key, cannot name a path outside the store.
+func checkPrefix(prefix string) error {
+	if prefix != "" && !ValidKey(strings.TrimSuffix(prefix, "/")) {
+		return fmt.Errorf("%w: prefix %q", ErrInvalidKey, prefix)
 	}
 	return nil
 }

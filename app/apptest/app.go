@@ -22,6 +22,7 @@ import (
 	"portal/app/i18n"
 	"portal/app/jobs"
 	"portal/app/logging"
+	"portal/app/metrics"
 	"portal/app/notify"
 	"portal/app/queue"
 	"portal/app/web"
@@ -58,6 +59,10 @@ type TestApp struct {
 	// Jobs is built but not started: tests call its work (Cleanup,
 	// SendGrantEndNotices, Retention) when they mean to, after moving Clock.
 	Jobs *jobs.Runner
+	// Metrics and MetricsURL exist when Configure sets MetricsAddr (such as
+	// "127.0.0.1:0"): the metrics listener runs as main runs it.
+	Metrics    *metrics.Metrics
+	MetricsURL string
 }
 
 // NewApp starts the real portal for t: real Postgres, real router, local
@@ -105,16 +110,20 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		o.Configure(&cfg)
 	}
 	clk := clock.NewFake(Start)
-	q, err := queue.New(queue.Options{Config: cfg, DB: database, Log: log})
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+	}
+	q, err := queue.New(queue.Options{Config: cfg, DB: database, Log: log, Middleware: m.JobMiddleware()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Queue: q, Bundle: bundle, Log: log, Clock: clk, Workers: 1})
+	notifier, err := notify.New(ctx, notify.Options{Config: cfg, DB: database, Queue: q, Bundle: bundle, Log: log, Clock: clk, Workers: 1, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
 	deps := app.Deps{Config: cfg, DB: database, Store: store, Bundle: bundle, Views: RepoFS(t, "views"),
-		Static: RepoFS(t, "static"), Clock: clk, Log: log, Hasher: auth.NewHasher(auth.TestParams, 4), Notifier: notifier}
+		Static: RepoFS(t, "static"), Clock: clk, Log: log, Hasher: auth.NewHasher(auth.TestParams, 4), Notifier: notifier, Queue: q, Metrics: m}
 	if o.Tune != nil {
 		o.Tune(&deps)
 	}
@@ -123,11 +132,12 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		t.Fatal(err)
 	}
 	runner, err := jobs.New(jobs.Options{DB: database, Queue: q, Notifier: notifier, Audit: a.Audit,
-		Sessions: a.Sessions, Limiter: a.Limiter, Codes: a.Codes, Calls: a.Calls, Idempotency: a.Idempotency, Clock: clk, Log: log})
+		Sessions: a.Sessions, Limiter: a.Limiter, Codes: a.Codes, Calls: a.Calls, Idempotency: a.Idempotency, Exports: a.Exports, Clock: clk, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = a.Serve(ln) }()
+	metricsURL := serveMetrics(t, cfg.MetricsAddr, deps.Metrics)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -136,7 +146,8 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		_ = a.Shutdown(ctx)
 	})
 	return &TestApp{App: a, URL: url, DSN: o.DSN, DB: database, Clock: clk, Bundle: bundle, Config: cfg,
-		Notifier: notifier, Queue: q, Hasher: deps.Hasher, Jobs: runner, Store: deps.Store}
+		Notifier: notifier, Queue: q, Hasher: deps.Hasher, Jobs: runner, Store: deps.Store,
+		Metrics: deps.Metrics, MetricsURL: metricsURL}
 }
 
 // appSecrets are the keys of the apps on one database: like machines of

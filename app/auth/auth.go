@@ -24,6 +24,7 @@ import (
 	"portal/app/audit"
 	"portal/app/clock"
 	"portal/app/factors"
+	"portal/app/metrics"
 	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/seal"
@@ -58,6 +59,8 @@ type Deps struct {
 	StaffPasskeys bool
 	// Key (SESSION_KEY) keys each session's device key (deviceKey).
 	Key []byte
+	// Metrics counts sign-in outcomes by method; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // NewHandler returns the auth handler.

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/accounts"
+	"portal/app/audit"
 	"portal/app/clock"
 	"portal/app/notify"
 	"portal/app/ratelimit"
@@ -95,10 +96,11 @@ type phoneCheck struct {
 
 // The ways a check can pass (passed's via).
 const (
-	viaPhone    = "phone"
-	viaApp      = "app"
-	viaRecovery = "recovery"
-	viaPasskey  = "passkey"
+	viaText     = audit.MethodText // a code texted to the phone
+	viaCall     = audit.MethodCall // "Call Me", answered with #
+	viaApp      = audit.MethodApp
+	viaRecovery = audit.MethodRecovery
+	viaPasskey  = audit.MethodPasskey
 )
 
 func (pc *phoneCheck) page(c *fiber.Ctx, v ConfirmView, form *web.Form, status int) error {
@@ -261,7 +263,7 @@ func (pc *phoneCheck) verify(c *fiber.Ctx) error {
 	}
 	err = pc.h.Codes.Check(c.UserContext(), pc.purpose, personKey(p)+":"+number, c.FormValue("code"))
 	if key := codeErrorKey(err); key != "" {
-		if locked, err := pc.h.phoneCodeFailed(c, p); locked || err != nil {
+		if locked, err := pc.wrongCode(c, p, viaText); locked || err != nil {
 			return err
 		}
 		form := web.NewForm()
@@ -270,7 +272,7 @@ func (pc *phoneCheck) verify(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
-	return pc.pass(c, p, number)
+	return pc.pass(c, p, number, viaText)
 }
 
 // call is "Call Me": an automated call that counts when the person presses #.
@@ -337,12 +339,12 @@ func (pc *phoneCheck) callContinue(c *fiber.Ctx) error {
 	case err != nil:
 		return pc.refuse(c, nil, err)
 	}
-	return pc.pass(c, p, number)
+	return pc.pass(c, p, number, viaCall)
 }
 
 // pass ends a passed check: a number being added is saved and a second
 // check signs in (guide 000, step 12); otherwise the check's own outcome.
-func (pc *phoneCheck) pass(c *fiber.Ctx, p *accounts.Person, number string) error {
+func (pc *phoneCheck) pass(c *fiber.Ctx, p *accounts.Person, number, via string) error {
 	st := confirmStateOf(web.CurrentSession(c))
 	if p.PhoneSealed == "" && pc.enrolled != nil {
 		return pc.enrolled(c, p, st, number)
@@ -350,7 +352,7 @@ func (pc *phoneCheck) pass(c *fiber.Ctx, p *accounts.Person, number string) erro
 	if p.PhoneSealed == "" {
 		return pc.h.enrolPhone(c, p, st, number, pc.base)
 	}
-	return pc.passed(c, p, st, viaPhone)
+	return pc.passed(c, p, st, via)
 }
 
 // phoneCodeFailed counts a wrong phone code towards the sign-in lockout.

@@ -9,6 +9,7 @@ import (
 
 	"portal/app/accounts"
 	"portal/app/audit"
+	"portal/app/metrics"
 	"portal/app/notify"
 	"portal/app/web"
 )
@@ -32,7 +33,7 @@ func (h *Handler) signInCheck() *phoneCheck {
 				// Security: the council's rule, enforced here whatever the page offered.
 				return web.Forbidden("auth.passkey.staff_only")
 			}
-			return h.completeSignIn(c, p, st.Next)
+			return h.completeSignIn(c, p, st.Next, via)
 		}}
 }
 
@@ -65,8 +66,10 @@ func (h *Handler) enrolPhone(c *fiber.Ctx, p *accounts.Person, st confirmState, 
 }
 
 // completeSignIn makes the session AAL2 and goes where sign-in was asked
-// for (if it is a page of ours) or home.
-func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) error {
+// for (if it is a page of ours) or home. via is how the person proved it
+// was them (viaText, viaCall, viaPasskey …): the audit event names it, for
+// the admin's service overview.
+func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next, via string) error {
 	// Security: a new token at the second factor (session fixation).
 	if _, err := h.Sessions.Rotate(c, p.ID, web.AAL2); err != nil {
 		return err
@@ -80,9 +83,11 @@ func (h *Handler) completeSignIn(c *fiber.Ctx, p *accounts.Person, next string) 
 	if err := h.recogniseDevice(c, p); err != nil {
 		return err
 	}
-	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: "session.signed_in"})); err != nil {
+	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &p.ID, Action: audit.SignedIn,
+		Target: audit.SignInTarget(via)})); err != nil {
 		return err
 	}
+	h.Metrics.SignIn(via, metrics.SignInSuccess)
 	web.SetLanguage(c, p.Locale, h.Secure)
 	home := h.Render.Path("access.select")
 	if p.IsStaff() {

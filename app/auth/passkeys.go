@@ -14,6 +14,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/factors"
+	"portal/app/metrics"
 	"portal/app/web"
 )
 
@@ -89,11 +90,13 @@ func (h *Handler) passkeySignIn(c *fiber.Ctx) error {
 		return err
 	}
 	if p == nil {
+		h.Metrics.SignIn(viaPasskey, metrics.SignInFailed)
 		return h.passkeyRefused(c)
 	}
 	if until, err := h.Lockout.LockedUntil(c.UserContext(), p.Email); err != nil {
 		return err
 	} else if !until.IsZero() {
+		h.Metrics.SignIn(viaPasskey, metrics.SignInLocked)
 		form := web.NewForm()
 		return h.signInLocked(c, form, until)
 	}
@@ -101,7 +104,7 @@ func (h *Handler) passkeySignIn(c *fiber.Ctx) error {
 		return err
 	}
 	next := web.SafeRedirect(c.FormValue("next"), confirmStateOf(web.CurrentSession(c)).Next)
-	return h.completeSignIn(c, p, next)
+	return h.completeSignIn(c, p, next, viaPasskey)
 }
 
 // passkeyPerson is the active person a passkey's answer proves, or nil.
@@ -147,6 +150,7 @@ func (pc *phoneCheck) passkey(c *fiber.Ctx) error {
 		return err
 	}
 	if proved == nil || proved.ID != p.ID {
+		pc.count(viaPasskey, metrics.SignInFailed)
 		form := web.NewForm()
 		form.Add("passkey", "auth.passkey.error_failed")
 		return pc.known(c, p, form, fiber.StatusUnprocessableEntity)

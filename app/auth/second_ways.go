@@ -10,6 +10,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/factors"
+	"portal/app/metrics"
 	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/web"
@@ -42,6 +43,7 @@ func personKey(p *accounts.Person) string { return strconv.FormatInt(p.ID, 10) }
 // what is audited when it passes.
 type secondWay struct {
 	field, wrong, action string
+	via                  string // viaApp, viaRecovery
 	check                func(c *fiber.Ctx, p *accounts.Person, code string) error
 	page                 func(c *fiber.Ctx, p *accounts.Person, form *web.Form, status int) error
 }
@@ -60,11 +62,12 @@ func (pc *phoneCheck) try(c *fiber.Ctx, w secondWay) (*accounts.Person, bool, er
 		if err != nil {
 			return nil, false, err
 		}
+		pc.count(w.via, metrics.SignInLimited)
 		return nil, false, w.page(c, p, limitedForm(web.NewForm(), w.field, until), fiber.StatusTooManyRequests)
 	}
 	err = w.check(c, p, c.FormValue(w.field))
 	if errors.Is(err, factors.ErrWrong) || errors.Is(err, factors.ErrNotFound) {
-		if locked, err := pc.h.wrongTry(c, p); locked || err != nil {
+		if locked, err := pc.wrongTry(c, p, w.via); locked || err != nil {
 			return nil, false, err
 		}
 		form := web.NewForm()
@@ -80,7 +83,7 @@ func (pc *phoneCheck) try(c *fiber.Ctx, w secondWay) (*accounts.Person, bool, er
 // app takes a code from the person's authenticator app in place of the
 // phone (Base/app on the check's first page).
 func (pc *phoneCheck) app(c *fiber.Ctx) error {
-	p, ok, err := pc.try(c, secondWay{field: "app_code", wrong: "auth.methods.error_app_code", action: "methods.app_used",
+	p, ok, err := pc.try(c, secondWay{field: "app_code", wrong: "auth.methods.error_app_code", action: "methods.app_used", via: viaApp,
 		check: func(c *fiber.Ctx, p *accounts.Person, code string) error {
 			return pc.h.Factors.CheckApp(c.UserContext(), p.ID, code)
 		},
@@ -111,7 +114,7 @@ func (pc *phoneCheck) recoveryPage(c *fiber.Ctx, _ *accounts.Person, form *web.F
 // recoveryUse spends a recovery code in place of the phone: the person is
 // signed in and told by email, so a code used by someone else is noticed.
 func (pc *phoneCheck) recoveryUse(c *fiber.Ctx) error {
-	p, ok, err := pc.try(c, secondWay{field: "code", wrong: "auth.recovery.error_wrong", action: "methods.recovery_code_used",
+	p, ok, err := pc.try(c, secondWay{field: "code", wrong: "auth.recovery.error_wrong", action: "methods.recovery_code_used", via: viaRecovery,
 		check: func(c *fiber.Ctx, p *accounts.Person, code string) error {
 			return pc.h.Factors.UseRecoveryCode(c.UserContext(), p.ID, code)
 		},

@@ -10,6 +10,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/clock"
+	"portal/app/metrics"
 	"portal/app/notify"
 	"portal/app/ratelimit"
 	"portal/app/web"
@@ -18,6 +19,10 @@ import (
 // signInAttempts bounds password tries per client address; the per-email
 // lockout of the identity issue comes on top.
 var signInAttempts = ratelimit.Rule{Name: "signin:ip", Max: 30, Window: 15 * time.Minute}
+
+// methodPassword is the password step's method in the sign-in metrics;
+// the second step's are its ways (viaText …).
+const methodPassword = "password"
 
 // signInForm shows "Sign in".
 func (h *Handler) signInForm(c *fiber.Ctx) error {
@@ -51,12 +56,14 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 		return err
 	}
 	if !ok {
+		h.Metrics.SignIn(methodPassword, metrics.SignInLimited)
 		c.Set(fiber.HeaderRetryAfter, until.Format(time.RFC1123))
 		return web.TooManyRequests()
 	}
 	if until, err := h.Lockout.LockedUntil(c.UserContext(), email); err != nil {
 		return err
 	} else if !until.IsZero() {
+		h.Metrics.SignIn(methodPassword, metrics.SignInLocked)
 		// Security: the same answer while locked, even for the right password.
 		return h.signInLocked(c, form, until)
 	}
@@ -71,6 +78,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	match, err := h.Hasher.Verify(c.UserContext(), hash, password)
 	if errors.Is(err, ErrBusy) {
 		// The form again, the email kept, with "try again in a moment".
+		h.Metrics.SignIn(methodPassword, metrics.SignInBusy)
 		form.Add("password", "auth.sign_in.error_busy")
 		c.Set(fiber.HeaderRetryAfter, busyRetry)
 		return h.Render.Render(c, web.Page{Template: "auth/sign_in", Title: "auth.sign_in.title", Form: form,
@@ -96,6 +104,7 @@ func (h *Handler) signIn(c *fiber.Ctx) error {
 	if err := h.Audit.Write(c.UserContext(), nil, web.FromRequest(c, audit.Event{ActorID: &person.ID, Action: "session.password_checked"})); err != nil {
 		return err
 	}
+	h.Metrics.SignIn(methodPassword, metrics.SignInSuccess)
 	return web.Redirect(c, h.Render.Path("auth.confirm"))
 }
 
@@ -111,9 +120,11 @@ func (h *Handler) signInFailed(c *fiber.Ctx, form *web.Form, email string, perso
 		return err
 	}
 	if !locked {
+		h.Metrics.SignIn(methodPassword, metrics.SignInFailed)
 		form.Add("email", "auth.sign_in.error_wrong")
 		return h.signInInvalid(c, form)
 	}
+	h.Metrics.SignIn(methodPassword, metrics.SignInLocked)
 	if person != nil {
 		if err := h.tellLocked(c, person); err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -38,6 +39,9 @@ type Config struct {
 	Port    string `env:"PORT" default:"3000" doc:"HTTP port"`
 	BaseURL string `env:"BASE_URL" doc:"public URL used in every emailed link (required in production; default http://localhost:PORT)"`
 	DataDir string `env:"DATA_DIR" default:"./data" doc:"holds the embedded Postgres cluster and local objects"`
+
+	// MetricsAddr is never the public port: Validate refuses PORT's.
+	MetricsAddr string `env:"METRICS_ADDR" doc:"host:port of a second listener serving only /metrics (Prometheus), such as :9091; empty: no metrics"`
 
 	DatabaseURL string `env:"DATABASE_URL" secret:"true" doc:"Postgres URL; empty starts an embedded cluster under DATA_DIR/postgres"`
 	PGBinDir    string `env:"PG_BINDIR" doc:"where initdb and postgres live, for the embedded cluster"`
@@ -204,6 +208,7 @@ func (c Config) Validate() error {
 	if _, err := strconv.Atoi(c.Port); err != nil {
 		errs = append(errs, errors.New("PORT must be a number"))
 	}
+	errs = append(errs, c.validateMetricsAddr()...)
 	if u, err := url.Parse(c.BaseURL); c.BaseURL != "" && (err != nil || u.Scheme == "" || u.Host == "") {
 		errs = append(errs, errors.New("BASE_URL must be an absolute URL such as https://portal.example.org"))
 	}
@@ -286,6 +291,25 @@ func (c Config) validatePhoneProviders() []error {
 		errs = append(errs, c.apiURL("TWILIO_BASE_URL", c.TwilioBaseURL)...)
 	}
 	return errs
+}
+
+// validateMetricsAddr checks METRICS_ADDR: empty, or host:port with a
+// port of its own.
+// Security: metrics on the public port would show anyone the portal's
+// traffic; they get a listener of their own, which Fly does not publish.
+func (c Config) validateMetricsAddr() []error {
+	if c.MetricsAddr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(c.MetricsAddr)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n < 0 || n > 65535 {
+		return []error{fmt.Errorf("METRICS_ADDR must be host:port or :port, such as :9091, not %q", c.MetricsAddr)}
+	}
+	if public, _ := strconv.Atoi(c.Port); n != 0 && n == public {
+		return []error{errors.New("METRICS_ADDR must not use PORT's port: metrics are never served on the public port")}
+	}
+	return nil
 }
 
 // setting is a variable's name and value, for messages about it.

@@ -18,10 +18,12 @@ type CleanupResult struct {
 	OneTimeCodes    int64
 	PhoneCalls      int64
 	IdempotencyKeys int64
+	Exports         int // "Download my data" files deleted after export.Keep
 }
 
 // Cleanup deletes expired sessions, and rate-limit windows, one-time codes
-// and phone calls that ended more than KeepExpired ago. Nothing depends on
+// and phone calls that ended more than KeepExpired ago, and the exports
+// past their time. Nothing depends on
 // it having run: each store checks expiry when it reads.
 func (r *Runner) Cleanup(ctx context.Context) (CleanupResult, error) {
 	var res CleanupResult
@@ -40,6 +42,9 @@ func (r *Runner) Cleanup(ctx context.Context) (CleanupResult, error) {
 	}
 	if res.IdempotencyKeys, err = r.idem.DeleteOld(ctx); err != nil {
 		return res, fmt.Errorf("jobs: cleanup: idempotency keys: %w", err)
+	}
+	if res.Exports, err = r.exports.DeleteExpired(ctx); err != nil {
+		return res, fmt.Errorf("jobs: cleanup: %w", err)
 	}
 	return res, nil
 }

@@ -40,6 +40,7 @@ import (
 	"portal/app/auth"
 	"portal/app/clock"
 	"portal/app/db"
+	"portal/app/export"
 	"portal/app/idempotency"
 	"portal/app/notify"
 	"portal/app/queue"
@@ -83,6 +84,7 @@ type Options struct {
 	Codes       *auth.Codes
 	Calls       *auth.Calls
 	Idempotency *idempotency.Store // its old keys go with the clean-up
+	Exports     *export.Store      // "Download my data" files past export.Keep go with it too
 	Clock       clock.Clock        // default the wall clock
 	Log         *slog.Logger
 }
@@ -107,6 +109,7 @@ type Runner struct {
 	codes     *auth.Codes
 	calls     *auth.Calls
 	idem      *idempotency.Store
+	exports   *export.Store
 	clock     clock.Clock
 	log       *slog.Logger
 	queue     *queue.Queue
@@ -121,8 +124,8 @@ type Runner struct {
 // o.Queue; nothing is scheduled until Start.
 func New(o Options) (*Runner, error) {
 	if o.DB == nil || o.Queue == nil || o.Notifier == nil || o.Audit == nil || o.Sessions == nil ||
-		o.Limiter == nil || o.Codes == nil || o.Calls == nil || o.Idempotency == nil {
-		return nil, errors.New("jobs: Options need DB, Queue, Notifier, Audit, Sessions, Limiter, Codes, Calls and Idempotency")
+		o.Limiter == nil || o.Codes == nil || o.Calls == nil || o.Idempotency == nil || o.Exports == nil {
+		return nil, errors.New("jobs: Options need DB, Queue, Notifier, Audit, Sessions, Limiter, Codes, Calls, Idempotency and Exports")
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -131,7 +134,7 @@ func New(o Options) (*Runner, error) {
 		o.Log = slog.Default()
 	}
 	r := &Runner{db: o.DB.Gorm, access: access.NewStore(o.DB.Gorm, o.Clock), people: accounts.NewStore(o.DB.Gorm), notifier: o.Notifier, audit: o.Audit, sessions: o.Sessions, limiter: o.Limiter,
-		codes: o.Codes, calls: o.Calls, idem: o.Idempotency, clock: o.Clock, log: o.Log, queue: o.Queue}
+		codes: o.Codes, calls: o.Calls, idem: o.Idempotency, exports: o.Exports, clock: o.Clock, log: o.Log, queue: o.Queue}
 
 	var adds []func(*river.Workers) error
 	for _, j := range []struct {
@@ -254,7 +257,7 @@ func (r *Runner) cleanupRun(ctx context.Context) error {
 		return err
 	}
 	r.log.InfoContext(ctx, "jobs: clean-up done", "sessions", res.Sessions, "otp_rows", res.OneTimeCodes, "idempotency_keys", res.IdempotencyKeys,
-		"call_rows", res.PhoneCalls)
+		"call_rows", res.PhoneCalls, "exports", res.Exports)
 	return nil
 }
 

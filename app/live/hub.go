@@ -63,7 +63,14 @@ type Hub struct {
 
 	smu     sync.Mutex
 	streams map[string][]*Subscription // each key's admitted streams, oldest first
+
+	open atomic.Int64 // streams writing (Stream), for OpenStreams
 }
+
+// OpenStreams is how many Streams on this hub's subscriptions are open
+// now: counted from the start of a stream's writer to its end (before its
+// OnClose), for the live streams gauge (app/metrics).
+func (h *Hub) OpenStreams() int { return int(h.open.Load()) }
 
 // NewHub returns a hub that will listen through a connection configured as
 // pool's connections are (but not taken from pool). log may be nil.

@@ -156,7 +156,9 @@ type stream struct {
 func (st *stream) write(w *bufio.Writer) {
 	ctx, cancel := context.WithCancel(st.parent)
 	defer cancel()
+	st.sub.hub.open.Add(1)
 	defer func() {
+		st.sub.hub.open.Add(-1)
 		st.sub.Close()
 		if st.o.OnClose != nil {
 			st.o.OnClose()

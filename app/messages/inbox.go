@@ -3,7 +3,16 @@ package messages
 import (
 	"context"
 	"fmt"
+
+	"gorm.io/gorm"
 )
+
+// WaitingSinceSQL is when a thread (the row being updated, threads)
+// began to wait for the council's reply: its first message from the holder
+// after the council's last, or NULL when the council wrote last. Migration
+// 00019 filled threads.waiting_since with it; Store.add keeps it since.
+const WaitingSinceSQL = `(SELECT min(m.created_at) FROM messages m WHERE m.thread_id = threads.id AND NOT m.from_staff
+	AND m.id > coalesce((SELECT max(s.id) FROM messages s WHERE s.thread_id = threads.id AND s.from_staff), 0))`
 
 // The team inbox: every thread its types routed to the team.
 
@@ -92,14 +101,15 @@ func (s *Store) Assign(ctx context.Context, th *Thread, workerID int64) error {
 	return nil
 }
 
-// SetHandled marks th handled, or open again.
+// SetHandled marks th handled, or open again. A handled thread waits for
+// no reply; one opened again waits if the holder wrote last.
 func (s *Store) SetHandled(ctx context.Context, th *Thread, handled bool) error {
-	var at any
+	var at, waiting any = nil, gorm.Expr(WaitingSinceSQL)
 	if handled {
-		at = s.clock.Now()
+		at, waiting = s.clock.Now(), nil
 	}
 	if err := s.db.WithContext(ctx).Model(&Thread{}).Where("id = ?", th.ID).
-		Updates(map[string]any{"handled_at": at, "team_unread": false}).Error; err != nil {
+		Updates(map[string]any{"handled_at": at, "team_unread": false, "waiting_since": waiting}).Error; err != nil {
 		return fmt.Errorf("messages: handled: %w", err)
 	}
 	return nil

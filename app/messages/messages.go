@@ -233,8 +233,12 @@ func (s *Store) add(ctx context.Context, tx *gorm.DB, th *Thread, m *Message) er
 	flags := map[string]any{"last_message_at": m.CreatedAt}
 	if m.FromStaff {
 		flags["holder_unread"] = true
+		flags["waiting_since"] = nil // answered
 	} else {
 		flags["team_unread"], flags["handled_at"] = true, nil // a holder's new word reopens a handled thread
+		// Waiting for a reply since the first of the holder's words the
+		// council has not answered (the admin's overview: oldest waiting).
+		flags["waiting_since"] = gorm.Expr("coalesce(waiting_since, ?)", m.CreatedAt)
 	}
 	if err := tx.Model(&Thread{}).Where("id = ?", th.ID).Updates(flags).Error; err != nil {
 		return fmt.Errorf("messages: add: %w", err)
@@ -257,6 +261,17 @@ func (s *Store) open(threads []Thread) error {
 		threads[i].Subject = string(plain)
 	}
 	return nil
+}
+
+// HolderThreadsOf is every thread person is the holder of, on any record,
+// held now or not, oldest first: their own data ("Download my data"). A
+// co-holder's threads are not theirs.
+func (s *Store) HolderThreadsOf(ctx context.Context, personID int64) ([]Thread, error) {
+	var out []Thread
+	if err := s.db.WithContext(ctx).Where("holder_id = ?", personID).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("messages: threads of %d: %w", personID, err)
+	}
+	return out, s.open(out)
 }
 
 // ForHolder lists person's threads on record, the latest activity first.

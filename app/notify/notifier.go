@@ -16,6 +16,7 @@ import (
 	"portal/app/config"
 	"portal/app/db"
 	"portal/app/i18n"
+	"portal/app/metrics"
 	"portal/app/queue"
 	"portal/app/seal"
 )
@@ -41,6 +42,8 @@ type Options struct {
 	// one, so the outbox holds messages in the order they were queued and
 	// "the newest" is always the same one.
 	Workers int
+	// Metrics counts messages sent and failed by channel; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Notifier queues messages and, once started, works the queue: each job is
@@ -51,6 +54,9 @@ type Notifier struct {
 	sealer   *seal.Sealer
 	queue    *queue.Queue
 	log      *slog.Logger
+	metrics  *metrics.Metrics
+	db       *gorm.DB    // notify_deliveries (recordDelivery)
+	clock    clock.Clock // stamps notify_deliveries
 }
 
 // New builds the notifier and adds its queue and worker to o.Queue;
@@ -82,6 +88,9 @@ func New(ctx context.Context, o Options) (*Notifier, error) {
 		sealer:   sealer,
 		queue:    o.Queue,
 		log:      o.Log,
+		metrics:  o.Metrics,
+		db:       o.DB.Gorm,
+		clock:    o.Clock,
 	}
 	if o.Workers == 0 {
 		o.Workers = 10
@@ -192,20 +201,29 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[sendArgs]) error {
 	if m.Channel != Email && time.Since(job.CreatedAt) > PhoneMessageMaxAge {
 		// Security: a call ringing an hour later ("press # if you are signing
 		// in now") could be answered for someone else's sign-in attempt.
+		w.n.metrics.NotifyFailed(string(m.Channel), metrics.NotifyExpired)
+		w.n.recordDelivery(ctx, m.Channel, DeliveryFailed)
 		return river.JobCancel(errors.New("notify: a text or call older than its code is not sent"))
 	}
 	r, err := w.n.Render(m)
 	if err != nil {
+		w.n.recordDelivery(ctx, m.Channel, DeliveryFailed)
 		return river.JobCancel(err)
 	}
 	if m.Discard {
 		return nil
 	}
-	if err := w.n.provider.Send(ctx, r); err != nil {
+	err = w.n.provider.Send(ctx, r)
+	w.n.metrics.Notified(string(r.Channel), err)
+	if err != nil {
 		// Security: River stores and logs this text; providers tend to quote
 		// the recipient back.
 		msg := strings.ReplaceAll(err.Error(), r.To, "[recipient]")
+		if job.Attempt >= job.MaxAttempts { // River gives up on it now
+			w.n.recordDelivery(ctx, r.Channel, DeliveryFailed)
+		}
 		return fmt.Errorf("notify: %s not delivered: %s", r.Channel, msg)
 	}
+	w.n.recordDelivery(ctx, r.Channel, DeliverySent)
 	return nil
 }

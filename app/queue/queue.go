@@ -41,6 +41,8 @@ type Options struct {
 	// RetryPolicy replaces River's backoff (attempt⁴ seconds, jittered);
 	// tests use a short one so a retry does not take seconds.
 	RetryPolicy river.ClientRetryPolicy
+	// Middleware wraps every job's work (app/metrics counts attempts).
+	Middleware []rivertype.Middleware
 }
 
 // Queue holds the River client, made on first use from what was added.
@@ -96,6 +98,7 @@ func (q *Queue) clientLocked() (*river.Client[pgx.Tx], error) {
 		Workers:     q.workers,
 		Logger:      q.o.Log,
 		RetryPolicy: q.o.RetryPolicy,
+		Middleware:  q.o.Middleware,
 		// A queued message is sealed, but there is no reason to keep it long.
 		CompletedJobRetentionPeriod: time.Hour,
 		TestOnly:                    q.o.Config.Env == config.Test,

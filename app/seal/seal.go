@@ -16,6 +16,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -27,6 +28,7 @@ var ErrCannotOpen = errors.New("seal: cannot open value")
 type Sealer struct {
 	current string
 	keys    map[string]cipher.AEAD
+	ids     []string // in ENCRYPTION_KEYS order
 }
 
 // New parses "id:base64key,id2:base64key2"; the first key seals.
@@ -43,6 +45,9 @@ func New(spec string) (*Sealer, error) {
 		}
 		block, _ := aes.NewCipher(key)
 		aead, _ := cipher.NewGCM(block)
+		if s.keys[id] == nil {
+			s.ids = append(s.ids, id)
+		}
 		s.keys[id] = aead
 		if s.current == "" {
 			s.current = id
@@ -79,6 +84,10 @@ func (s *Sealer) Open(purpose, sealed string) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// KeyIDs lists the ids of the keys, in ENCRYPTION_KEYS order: the first
+// seals, the others only open (app/rotate re-seals their values).
+func (s *Sealer) KeyIDs() []string { return slices.Clone(s.ids) }
 
 // KeyID is the id of the key a value was sealed with, to find values to re-seal.
 func KeyID(sealed string) string {

@@ -71,3 +71,21 @@ func TestBadKeysAreRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyIDsAreInOrderTheFirstSealing(t *testing.T) {
+	s, err := New("new:" + key() + ", old:" + key() + ",older:" + key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.KeyIDs(), ","); got != "new,old,older" {
+		t.Errorf("KeyIDs = %s", got)
+	}
+	sealed, _ := s.Seal("p", []byte("x"))
+	if KeyID(sealed) != s.KeyIDs()[0] {
+		t.Errorf("sealed with %q, not the first key", KeyID(sealed))
+	}
+	s.KeyIDs()[0] = "changed"
+	if s.KeyIDs()[0] != "new" {
+		t.Error("KeyIDs gave away the sealer's own list")
+	}
+}

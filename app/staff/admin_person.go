@@ -7,6 +7,7 @@ import (
 
 	"portal/app/accounts"
 	"portal/app/auth"
+	"portal/app/export"
 	"portal/app/web"
 )
 
@@ -21,6 +22,7 @@ type PersonView struct {
 	Active, Self                    bool
 	Records, Invitations            int64
 	ReenrolHours                    int
+	Exports                         []export.Export // the ones this admin made of the person
 }
 
 // CanRemovePhone says whether "Remove phone number" has something to do:
@@ -47,6 +49,9 @@ func (h *Handler) adminPerson(c *fiber.Ctx) error {
 		LastSignIn: p.LastSignInAt, PhoneHint: p.PhoneHint, PhoneRemoved: p.PhoneHint == "" && p.PhoneRemovedAt != nil,
 		Active: p.Status == accounts.StatusActive, Self: p.ID == actor(c).ID, Records: held, Invitations: invited,
 		ReenrolHours: int(auth.ReenrolWindow.Hours())}
+	if v.Exports, err = h.Exports.Service.Store.List(ctx, p.ID, actor(c).ID); err != nil {
+		return err
+	}
 	if p.TeamID != nil {
 		t, err := h.Records.Team(ctx, *p.TeamID)
 		if err != nil {

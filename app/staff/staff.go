@@ -17,6 +17,9 @@
 //     the record now; nothing is ticked for them. Its file is checked by
 //     content (uploads.Prepare) before anything stores it.
 //   - Every change and every opening of a record writes an audit event.
+//   - The audit search (admin only) is audited too: each page of results
+//     and each CSV download writes an event naming its filter by ids,
+//     never by email, and no record (so a record's history is unchanged).
 package staff
 
 import (
@@ -29,10 +32,12 @@ import (
 	"portal/app/audit"
 	"portal/app/clock"
 	"portal/app/documents"
+	"portal/app/export"
 	"portal/app/forms"
 	"portal/app/invitations"
 	"portal/app/messages"
 	"portal/app/notify"
+	"portal/app/overview"
 	"portal/app/records"
 	"portal/app/seal"
 	"portal/app/uploads"
@@ -52,12 +57,14 @@ type Deps struct {
 	Forms       *forms.Store
 	Messages    *messages.Store
 	Files       *attachments.Store // the files messages carry
+	Exports     *export.Handler    // "Download my data", made by an admin for a person
 	Objects     storage.Store      // the documents' files
 	Scanner     uploads.Scanner    // called on every upload before it is stored
 	Audit       *audit.Log
 	Sessions    *web.Sessions
 	Sealer      *seal.Sealer
 	Notifier    *notify.Notifier
+	Overview    *overview.Store // the admin's service overview: counts only
 	Clock       clock.Clock
 }
 
@@ -134,6 +141,7 @@ func (h *Handler) mountTeam(r fiber.Router) {
 // mountAdmin adds the routes of portal admins.
 func (h *Handler) mountAdmin(r fiber.Router) {
 	r.Get("/", h.adminHome).Name("staff.admin")
+	r.Get("/overview", h.adminOverview).Name("staff.admin.overview")
 	r.Get("/teams", h.adminTeams).Name("staff.admin.teams")
 	r.Get("/message-types", h.adminMessageTypes).Name("staff.admin.message_types")
 	r.Post("/message-types", h.adminMessageTypeSave).Name("staff.admin.message_types.save")
@@ -143,8 +151,12 @@ func (h *Handler) mountAdmin(r fiber.Router) {
 	r.Get("/people", h.adminPeople).Name("staff.admin.people")
 	r.Get("/people/:id", h.adminPerson).Name("staff.admin.person")
 	r.Post("/people/:id/remove-phone", h.adminPhoneRemove).Name("staff.admin.person.remove_phone")
+	r.Post("/people/:id/export", h.adminExport).Name("staff.admin.person.export")
+	r.Get("/people/:id/exports/:export<int>/download", h.adminExportDownload).Name("staff.admin.person.export_download")
 	r.Post("/people/:id/deactivate", h.adminStatusSet(accounts.StatusDeactivated)).Name("staff.admin.person.deactivate")
 	r.Post("/people/:id/reactivate", h.adminStatusSet(accounts.StatusActive)).Name("staff.admin.person.reactivate")
+	r.Get("/audit", h.adminAudit).Name("staff.admin.audit")
+	r.Get("/audit.csv", h.adminAuditCSV).Name("staff.admin.audit.csv")
 }
 
 const actorKey = "staff.actor"
