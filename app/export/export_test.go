@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,7 +75,67 @@ func newFamily(t *testing.T) *family {
 			t.Fatalf("a document = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
 		}
 	}
+	f.contribute(t, ellie.ID)
 	return f
+}
+
+// contribute sends each parent a review contribution; mum submits hers
+// (its PDF goes to her documents), dad only starts his.
+func (f *family) contribute(t *testing.T, record int64) {
+	t.Helper()
+	latest, err := f.a.Forms.Latest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl int64
+	for _, x := range latest {
+		if x.Key == "review_contribution" {
+			tpl = x.ID
+		}
+	}
+	sent, err := f.a.Forms.Send(context.Background(), f.a.DB.Gorm, tpl, record, []int64{f.mum.ID, f.dad.ID}, nil, f.mum.ID)
+	if err != nil || len(sent) != 2 {
+		t.Fatalf("sending the forms: %v", err)
+	}
+	form := func(p *accounts.Person) string {
+		for _, x := range sent {
+			if x.PersonID == p.ID {
+				return f.record + "/forms/" + strconv.FormatInt(x.ID, 10)
+			}
+		}
+		return ""
+	}
+	pages := []url.Values{
+		{"your_name": {"Mum Example"}, "relationship": {"Mam"}, "attending": {"yes"}, "taking_part": {"in_person"}},
+		{"gone_well": {"Mum's answer: Ellie has settled well."}},
+		{"next": {"Mum's wish: the same school."}},
+	}
+	page := f.mumC.Get(form(f.mum) + "/pages/1")
+	for i, answers := range pages {
+		action := "continue"
+		if i == len(pages)-1 {
+			action = "submit"
+		}
+		answers.Set("action", action)
+		rev, _ := page.Doc.Find(`input[name="revision"]`).Attr("value")
+		answers.Set("revision", rev)
+		path, _ := page.Doc.Find(`form[action*="/pages/"]`).Attr("action")
+		res := f.mumC.PostForm(path, answers)
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("page %d = %d: %s", i+1, res.StatusCode, res.Text(".govuk-error-summary"))
+		}
+		page = f.mumC.Get(res.Header.Get("Location"))
+	}
+	if res := f.mumC.PostForm(form(f.mum)+"/confirm", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Confirm = %d", res.StatusCode)
+	}
+	page = f.dadC.Get(form(f.dad) + "/pages/1")
+	rev, _ := page.Doc.Find(`input[name="revision"]`).Attr("value")
+	path, _ := page.Doc.Find(`form[action*="/pages/"]`).Attr("action")
+	if res := f.dadC.PostForm(path, url.Values{"action": {"save"}, "revision": {rev}, "your_name": {"Dad's own name"},
+		"relationship": {"Tad"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("dad's save = %d", res.StatusCode)
+	}
 }
 
 // made asks for an export as c (on page, with form), works the queue and
@@ -140,21 +201,27 @@ func TestAnExportHoldsExactlyThePersonsOwnData(t *testing.T) {
 	}
 	files := unzip(t, res.Body)
 	var all strings.Builder
-	var photo string
+	var photo, formPDF string
 	for name, body := range files {
 		all.WriteString(name + "\n" + body + "\n")
 		if strings.HasSuffix(name, "mum-photo.jpg") {
 			photo = body
 		}
+		if strings.HasPrefix(name, "forms/") && strings.HasSuffix(name, ".pdf") {
+			formPDF = body
+		}
+	}
+	if !strings.HasPrefix(formPDF, "%PDF-") {
+		t.Error("the export lacks the PDF of mum's submitted form")
 	}
 	text := all.String()
 	for _, want := range []string{"README.html", "profile.json", "records.json", "activity.csv", "mum@example.net",
-		"Mum's words about contact", "Mum's plan", "Ellie Smith", "message.sent", a.T("export.readme.title")} {
+		"Mum's words about contact", "Mum's plan", "Ellie Smith", "Mum's answer: Ellie has settled well.", "message.sent", a.T("export.readme.title")} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the export lacks %q", want)
 		}
 	}
-	for _, not := range []string{"Dad's words", "dad-photo", "Dad's letter", "dad@example.net", uploadtest.Location} {
+	for _, not := range []string{"Dad's words", "dad-photo", "Dad's letter", "dad@example.net", "Dad's own name", uploadtest.Location} {
 		if strings.Contains(text, not) {
 			t.Errorf("the export holds %q, which is not mum's", not)
 		}
