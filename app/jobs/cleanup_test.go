@@ -46,11 +46,18 @@ func TestCleanupDeletesOnlyWhatHasExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Two records of deliveries: one past KeepDeliveries, one recent.
+	for _, at := range []time.Time{a.Clock.Now().Add(-jobs.KeepDeliveries - time.Hour), a.Clock.Now()} {
+		if err := a.DB.Gorm.Exec(`INSERT INTO notify_deliveries (channel, status, at) VALUES ('sms', 'sent', ?)`, at).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	res, err := a.Jobs.Cleanup(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != (jobs.CleanupResult{Sessions: 1, OneTimeCodes: 1, PhoneCalls: 1}) {
+	if res != (jobs.CleanupResult{Sessions: 1, OneTimeCodes: 1, PhoneCalls: 1, Deliveries: 1}) {
 		t.Fatalf("Cleanup = %+v, want one old row of each", res)
 	}
 	var windows int64

@@ -257,7 +257,7 @@ func (r *Runner) cleanupRun(ctx context.Context) error {
 		return err
 	}
 	r.log.InfoContext(ctx, "jobs: clean-up done", "sessions", res.Sessions, "otp_rows", res.OneTimeCodes, "idempotency_keys", res.IdempotencyKeys,
-		"call_rows", res.PhoneCalls, "exports", res.Exports)
+		"call_rows", res.PhoneCalls, "exports", res.Exports, "deliveries", res.Deliveries)
 	return nil
 }
 

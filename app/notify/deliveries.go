@@ -2,7 +2,9 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"time"
 )
 
 // A message's outcome with its provider, as notify_deliveries keeps it for
@@ -28,4 +30,15 @@ func (n *Notifier) recordDelivery(ctx context.Context, ch Channel, status string
 		n.log.Error("notify: delivery not recorded", slog.String("channel", string(ch)), slog.String("status", status),
 			slog.Any("error", err))
 	}
+}
+
+// DeleteDeliveriesBefore deletes the outcomes recorded before t (the
+// clean-up job keeps a little more than the overview's longest period) and
+// returns how many.
+func (n *Notifier) DeleteDeliveriesBefore(ctx context.Context, t time.Time) (int64, error) {
+	res := n.db.WithContext(ctx).Exec(`DELETE FROM notify_deliveries WHERE at < ?`, t)
+	if res.Error != nil {
+		return 0, fmt.Errorf("notify: delete deliveries: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }
