@@ -4,6 +4,9 @@
 //	portal migrate                          apply database migrations and exit
 //	portal create-admin EMAIL GIVEN FAMILY  add a portal admin (migrating first) and exit
 //	portal env                              list the environment variables it reads
+//	portal backup DIR                       dump the database and copy every object into DIR
+//	portal restore [--force] DIR            restore a backup into an empty database and store
+//	portal rotate-keys [--batch N]          re-seal every sealed value with ENCRYPTION_KEYS' first key
 //
 // create-admin makes the first portal admin of a new deployment, or
 // another one: an account with no password, as for every member of staff
@@ -35,6 +38,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/audit"
 	"portal/app/auth"
+	"portal/app/backup"
 	"portal/app/clock"
 	"portal/app/config"
 	"portal/app/db"
@@ -47,6 +51,7 @@ import (
 	"portal/app/metrics"
 	"portal/app/notify"
 	"portal/app/queue"
+	"portal/app/rotate"
 	"portal/storage"
 )
 
@@ -99,6 +104,15 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Before db.Open, which migrates: a backup is of the database as it
+	// is, and a restore goes into an empty one.
+	if cmd == "backup" || cmd == "restore" {
+		store, err := openStorage(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return backup.Command(ctx, cfg, store, cmd, os.Args[2:], os.Stdout)
+	}
 
 	database, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, BinDir: cfg.PGBinDir, Logger: log})
 	if err != nil {
@@ -112,8 +126,11 @@ func run() error {
 	if cmd == "create-admin" {
 		return createAdmin(ctx, cfg, database, os.Args[2:])
 	}
+	if cmd == "rotate-keys" {
+		return rotate.Command(ctx, database.Gorm, cfg.EncryptionKey, os.Args[2:], os.Stdout)
+	}
 	if cmd != "" {
-		return fmt.Errorf("unknown command %q (try: migrate, create-admin, env)", cmd)
+		return fmt.Errorf("unknown command %q (try: migrate, create-admin, backup, restore, rotate-keys, env)", cmd)
 	}
 	return serve(ctx, cfg, database, log)
 }
