@@ -36,9 +36,13 @@ type Response struct {
 }
 
 // Client returns a new client of the app, with an empty cookie jar.
-func (a *TestApp) Client(t testing.TB) *Client {
+func (a *TestApp) Client(t testing.TB) *Client { return newClient(t, a.URL) }
+
+// newClient is a client of the server at address, with an empty cookie
+// jar, that does not follow redirects.
+func newClient(t testing.TB, address string) *Client {
 	jar, _ := cookiejar.New(nil)
-	base, _ := url.Parse(a.URL)
+	base, _ := url.Parse(address)
 	return &Client{t: t, base: base, Header: http.Header{}, http: &http.Client{Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
