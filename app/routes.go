@@ -71,13 +71,14 @@ func routes(a *App, d Deps) error {
 		return live.Notify(ctx, tx, live.Event{Topic: topic, ID: id})
 	})
 	docs := documents.NewStore(d.DB.Gorm, d.Clock)
+	counts := map[string]access.Counter{"messages": msgs.Unread, "documents": docs.Unopened, "forms": a.Forms.Count}
 	holdersH := access.NewHandler(access.Deps{Render: a.Render, Store: grants, Audit: a.Audit,
 		Pending: invitationsH.Pending, Contact: records.NewStore(d.DB.Gorm).ContactOf,
-		Counts: map[string]access.Counter{"messages": msgs.Unread, "documents": docs.Unopened, "forms": a.Forms.Count}})
+		Counts: counts})
 	record := holdersH.Mount(signedIn)
 	documents.NewHandler(documents.Deps{Render: a.Render, Store: docs, Objects: d.Store, Audit: a.Audit}).Mount(record)
 	messagesH := messages.NewHandler(messages.Deps{Render: a.Render, Store: msgs, Forms: a.Forms, People: people, Audit: a.Audit,
-		Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock, Access: grants, Hub: a.Hub, Limiter: a.Limiter, Files: files, Scanner: scanner(d),
+		Sessions: a.Sessions, Notifier: d.Notifier, Clock: d.Clock, Access: grants, Hub: a.Hub, Limiter: a.Limiter, Files: files, Scanner: scanner(d), Counts: counts,
 		RecordingsKept: time.Duration(d.Config.RecordingsKept) * 24 * time.Hour, Heartbeat: d.Heartbeat})
 	messagesH.Mount(record)
 	messagesH.MountAccount(signedIn)

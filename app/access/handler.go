@@ -117,6 +117,42 @@ func (d Dashboard) Count(section string) int64 {
 	return -1
 }
 
+// CountOf is section's count for the tile partial (records/_count).
+func (d Dashboard) CountOf(view *web.View, section string) CountView {
+	return CountView{View: view, Section: section, N: d.Count(section)}
+}
+
+// CountView is one tile's count (records/_count): on the dashboard, and as
+// the live stream sends it, out of band (OOB) for every tile but the one
+// the stream's element swaps.
+type CountView struct {
+	*web.View
+	Section string
+	N       int64 // -1: the tile has no count
+	OOB     bool
+}
+
+// CountSections are the tiles with a count, in the dashboard's order.
+var CountSections = []string{"messages", "documents", "forms"}
+
+// CountAll counts every section of counts for person on record, in
+// CountSections' order (a section without a counter is left out).
+func CountAll(ctx context.Context, counts map[string]Counter, personID, recordID int64) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, section := range CountSections {
+		count, ok := counts[section]
+		if !ok {
+			continue
+		}
+		n, err := count(ctx, personID, recordID)
+		if err != nil {
+			return nil, err
+		}
+		out[section] = n
+	}
+	return out, nil
+}
+
 // dashboard is a record's dashboard: its tiles with their counts, and
 // until when access lasts if a placement has ended. Opening it is audited.
 func (h *Handler) dashboard(c *fiber.Ctx) error {
@@ -133,12 +169,9 @@ func (h *Handler) dashboard(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	for section, count := range h.Counts {
-		n, err := count(c.UserContext(), person, held.ID)
-		if err != nil {
-			return err
-		}
-		v.Counts[section] = n
+	var err error
+	if v.Counts, err = CountAll(c.UserContext(), h.Counts, person, held.ID); err != nil {
+		return err
 	}
 	return h.Render.Render(c, web.Page{Template: "records/dashboard", Title: "records.dashboard.title", Data: v,
 		Record: Frame(held, "dashboard")})

@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"portal/app/live"
 	"portal/app/uploads"
 	"time"
 
@@ -95,6 +96,33 @@ type Store struct {
 // NewStore returns the store.
 func NewStore(db *gorm.DB, clk clock.Clock) *Store { return &Store{db: db, clock: clk} }
 
+// Prefix is what every document's object key starts with (a worker's
+// upload and a submitted form's PDF).
+const Prefix = "documents/"
+
+// Referenced reports which of keys a document's row names (withdrawn ones
+// too), for the storage sweeper (app/jobs): an object no row names is an
+// orphan.
+func (s *Store) Referenced(ctx context.Context, keys []string) (map[string]bool, error) {
+	return referenced(s.db.WithContext(ctx), `SELECT object_key FROM documents WHERE object_key IN ?`, keys)
+}
+
+// referenced runs query (one IN ? of keys) and returns the keys it names.
+func referenced(tx *gorm.DB, query string, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var found []string
+	if err := tx.Raw(query, keys).Scan(&found).Error; err != nil {
+		return nil, fmt.Errorf("documents: referenced: %w", err)
+	}
+	for _, k := range found {
+		out[k] = true
+	}
+	return out, nil
+}
+
 // Create saves d, sent to recipients, in tx (nil: a transaction of its
 // own). The caller has stored the file under d.ObjectKey and checked that
 // every recipient holds d.RecordID.
@@ -115,6 +143,12 @@ func (s *Store) Create(ctx context.Context, tx *gorm.DB, d *Document, recipients
 	}
 	if err := tx.WithContext(ctx).Create(&rows).Error; err != nil {
 		return fmt.Errorf("documents: create recipients: %w", err)
+	}
+	// Each recipient's open dashboard counts it (delivered on commit).
+	for _, p := range recipients {
+		if err := live.Notify(ctx, tx, live.Event{Topic: "unread", ID: p}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

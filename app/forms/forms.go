@@ -31,6 +31,7 @@ import (
 	"portal/app/clock"
 	"portal/app/db"
 	"portal/app/formdef"
+	"portal/app/live"
 	"portal/app/seal"
 )
 
@@ -156,6 +157,12 @@ func (s *Store) Send(ctx context.Context, tx *gorm.DB, templateID, recordID int6
 	}
 	if err := tx.WithContext(ctx).Create(&out).Error; err != nil {
 		return nil, fmt.Errorf("forms: send: %w", err)
+	}
+	// Each holder's open dashboard counts it (delivered on commit).
+	for _, p := range people {
+		if err := live.Notify(ctx, tx, live.Event{Topic: "unread", ID: p}); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"portal/app/accounts"
 	"portal/app/apptest"
 	"portal/app/messages"
+	"portal/app/uploads/uploadtest"
 )
 
 // liveWorld is a thread between mum and the team, on two app machines
@@ -139,8 +140,9 @@ func waitLine(t *testing.T, lines <-chan string, match func(string) bool) bool {
 	}
 }
 
-// TestTheDashboardCountUpdatesLive: a reply makes the New messages tile
-// count it, on the dashboard already open, without reloading.
+// TestTheDashboardCountUpdatesLive: a reply, a document and a form, each
+// sent from the other machine, are counted on their tiles of the
+// dashboard already open, without reloading.
 func TestTheDashboardCountUpdatesLive(t *testing.T) {
 	w := newLiveWorld(t)
 	holder := apptest.NewBrowser(t)
@@ -158,6 +160,28 @@ func TestTheDashboardCountUpdatesLive(t *testing.T) {
 	staff.PostForm(w.inbox+"/reply", map[string][]string{"body": {"Thank you."}})
 	want := w.one.T("records.count.messages", "N", 1)
 	holder.WaitFor(`document.getElementById('count-messages').textContent.trim() === `+jsString(want), 5*time.Second)
+
+	record := w.thread[:strings.Index(w.thread, "/messages")]
+	staffRecord := "/staff" + record
+	staff.Get(staffRecord + "/documents/new")
+	res := staff.PostMultipart(staffRecord+"/documents", apptest.Part{Name: "title", Value: "Plan"},
+		apptest.Part{Name: "kind", Value: "plan"}, apptest.Part{Name: "recipients", Value: strconv.FormatInt(w.mum.ID, 10)},
+		apptest.Part{Name: "file", FileName: "plan.pdf", Body: uploadtest.PDF(2000, "")})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the document = %d: %q", res.StatusCode, res.Text(".govuk-error-summary"))
+	}
+	want = w.one.T("records.count.documents", "N", 1)
+	holder.WaitFor(`document.getElementById('count-documents').textContent.trim() === `+jsString(want), 5*time.Second)
+	latest, err := w.two.Forms.Latest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordID, _ := strconv.ParseInt(record[strings.LastIndex(record, "/")+1:], 10, 64)
+	if _, err := w.two.Forms.Send(context.Background(), w.two.DB.Gorm, latest[0].ID, recordID, []int64{w.mum.ID}, nil, w.worker.ID); err != nil {
+		t.Fatal(err)
+	}
+	want = w.one.T("records.count.forms", "N", 1)
+	holder.WaitFor(`document.getElementById('count-forms').textContent.trim() === `+jsString(want), 5*time.Second)
 	var same bool
 	holder.Eval(`window.__loaded === performance.timeOrigin`, &same)
 	if !same {

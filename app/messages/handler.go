@@ -23,6 +23,7 @@ import (
 	"portal/app/ratelimit"
 	"portal/app/uploads"
 	"portal/app/web"
+	"portal/storage"
 )
 
 // Deps are what the holder's message pages work with.
@@ -39,7 +40,10 @@ type Deps struct {
 	Hub      *live.Hub     // live updates of open threads
 	Limiter  *ratelimit.Limiter
 	Files    *attachments.Store // the files messages carry
-	Scanner  uploads.Scanner    // checks each file before it is kept
+	// Counts are the dashboard's tile counts, which its live stream sends
+	// again when one changes.
+	Counts  map[string]access.Counter
+	Scanner uploads.Scanner // checks each file before it is kept
 	// RecordingsKept is how long a carer still reads the recordings they
 	// sent after a placement ended (RECORDINGS_KEPT_DAYS).
 	RecordingsKept time.Duration
@@ -280,6 +284,12 @@ func (h *Handler) send(c *fiber.Ctx) error {
 	}
 	th := &Thread{RecordID: held.ID, HolderID: person(c), TypeID: t.ID, TeamID: t.TeamID, Subject: d.Subject, StartedBy: person(c)}
 	if err := h.Store.Start(c.UserContext(), th, m); err != nil {
+		if errors.Is(err, storage.ErrUnavailable) {
+			// Storage is down: no thread, no message; the words stay (and
+			// are the draft), the files are asked for again.
+			form.Add(FilesField, "errors.storage.upload_message")
+			return h.newPageErrors(c, d, form, errs, fiber.StatusServiceUnavailable)
+		}
 		return err
 	}
 	if err := h.afterSend(c, th, 0); err != nil {
@@ -499,7 +509,14 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 		return h.threadPage(c, th, 0, d, form, status)
 	}
 	if err := h.Store.Reply(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body, Files: post.Files}); err != nil {
-		return err
+		if !errors.Is(err, storage.ErrUnavailable) {
+			return err
+		}
+		if err := h.Store.SaveDraft(c.UserContext(), person(c), th.RecordID, th.ID, d); err != nil {
+			return err
+		}
+		form.Add(FilesField, "errors.storage.upload_message")
+		return h.threadPage(c, th, 0, d, form, fiber.StatusServiceUnavailable)
 	}
 	if err := h.afterSend(c, th, th.ID); err != nil {
 		return err
@@ -545,6 +562,10 @@ func (h *Handler) replyWithForm(c *fiber.Ctx, th *Thread, tpl *formdef.Template,
 		return h.threadPageErrors(c, th, 0, d, form, errs, fiber.StatusTooManyRequests)
 	}
 	if err := h.Store.Reply(c.UserContext(), th, m); err != nil {
+		if errors.Is(err, storage.ErrUnavailable) {
+			form.Add(FilesField, "errors.storage.upload_message")
+			return h.threadPageErrors(c, th, 0, d, form, errs, fiber.StatusServiceUnavailable)
+		}
 		return err
 	}
 	if err := h.afterSend(c, th, th.ID); err != nil {

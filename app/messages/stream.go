@@ -200,15 +200,11 @@ func (h *Handler) stillHolds(ctx context.Context, token string, personID, record
 	return h.Store.HolderHasThread(ctx, personID, recordID, threadID)
 }
 
-// CountView is the New messages tile's count, as the live stream sends it.
-type CountView struct {
-	*web.View
-	N int64
-}
-
-// countStream keeps the dashboard's New messages count up to date: a new
-// message for this holder (unread:<id>) sends the count again. Authorised
-// and passive as threadStream.
+// countStream keeps the dashboard's tile counts up to date: whatever
+// changes one of this holder's counts (a message, a document or a form for
+// them: unread:<id>) sends every count again, the New messages one in the
+// element's place and the others out of band. Authorised and passive as
+// threadStream.
 func (h *Handler) countStream(c *fiber.Ctx) error {
 	held := access.Holding(c)
 	token := c.Cookies(h.Sessions.CookieName)
@@ -228,12 +224,25 @@ func (h *Handler) countStream(c *fiber.Ctx) error {
 			return h.stillHolds(ctx, token, viewer, record, 0)
 		},
 		Render: func(ctx context.Context, ev live.Event) (string, string, error) {
-			n, err := h.Store.Unread(ctx, viewer, record)
+			counts, err := access.CountAll(ctx, h.Counts, viewer, record)
 			if err != nil {
 				return "", "", err
 			}
-			html, err := render("messages/_count", func(v *web.View) any { return CountView{View: v, N: n} })
-			return "messages-count", html, err
+			var out strings.Builder
+			for _, section := range access.CountSections {
+				n, ok := counts[section]
+				if !ok {
+					continue
+				}
+				html, err := render("records/_count", func(v *web.View) any {
+					return access.CountView{View: v, Section: section, N: n, OOB: section != "messages"}
+				})
+				if err != nil {
+					return "", "", err
+				}
+				out.WriteString(html)
+			}
+			return "counts", out.String(), nil
 		},
 	})
 }
