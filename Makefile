@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 GO ?= go
 
-.PHONY: help run test audit migrate bench build tidy
+.PHONY: help run test fuzz audit migrate bench build tidy
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -11,10 +11,15 @@ run: ## run the portal on its embedded defaults (own Postgres, local storage, de
 	@.ci/install run
 	$(GO) run .
 
-test: ## run every test (starts its own Postgres, S3 server and Chromium)
+test: ## run every test (starts its own Postgres, S3 server and Chromium), then each fuzz target for 10s
 	@.ci/install test
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+	FUZZTIME=10s GO=$(GO) .ci/fuzz
+
+FUZZTIME ?= 10m
+fuzz: ## run each fuzz target for FUZZTIME (default 10m), one after another (.ci/fuzz lists them)
+	FUZZTIME=$(FUZZTIME) GO=$(GO) .ci/fuzz
 
 audit: ## format, vet and module checks
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

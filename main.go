@@ -165,7 +165,7 @@ func serve(ctx context.Context, cfg config.Config, database *db.DB, log *slog.Lo
 		return err
 	}
 	maintenance, err := jobs.New(jobs.Options{DB: database, Queue: q, Notifier: notifier, Audit: portal.Audit,
-		Sessions: portal.Sessions, Limiter: portal.Limiter, Codes: portal.Codes, Calls: portal.Calls, Idempotency: portal.Idempotency, Exports: portal.Exports, Log: log})
+		Sessions: portal.Sessions, Limiter: portal.Limiter, Codes: portal.Codes, Calls: portal.Calls, Idempotency: portal.Idempotency, Exports: portal.Exports, Objects: store, Log: log})
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,9 @@ func TestEveryExceptionIsMarkedOnItsRoute(t *testing.T) {
 		"BeforeTerms":  {"POST /session/extend", "POST /sign-out", "GET /terms/accept", "POST /terms/accept"},
 		"LateDraft":    {"POST /records/:record/messages/draft", "POST /records/:record/messages/:thread/draft", "POST /records/:record/forms/:form/pages/:page"},
 		"Repeatable": {"POST /session/extend", "POST /sign-in/confirm/call/continue", "POST /profile/email/call/continue",
-			"POST /profile/sign-in-methods/confirm/call/continue", "POST /profile/sign-in-methods/phone/call/continue"},
+			"POST /profile/sign-in-methods/confirm/call/continue", "POST /profile/sign-in-methods/phone/call/continue",
+			"POST /sign-in/confirm/send/status", "POST /profile/email/send/status",
+			"POST /profile/sign-in-methods/confirm/send/status", "POST /profile/sign-in-methods/phone/send/status"},
 	}
 	markers := map[string]fiber.Handler{"CSRFExempt": web.CSRFExempt, "UploadRoute": web.UploadRoute,
 		"PassiveRoute": web.PassiveRoute, "BeforeTerms": web.BeforeTerms, "LateDraft": web.LateDraft, "Repeatable": web.Repeatable}

@@ -60,7 +60,7 @@ func (s *Local) Put(ctx context.Context, key string, r io.Reader, limit int64, m
 	meta = cleanMeta(meta)
 	if dir := path.Dir(key); dir != "." {
 		if err := s.root.MkdirAll(dir, 0o700); err != nil {
-			return Info{}, fmt.Errorf("storage: put %s: %w", key, err)
+			return Info{}, unavailable("put", key, err)
 		}
 	}
 	dataTmp, err := s.writeTemp(key+".bin", func(f *os.File) error {
@@ -93,7 +93,7 @@ func wrapPut(key string, err error) error {
 	if errors.Is(err, ErrTooLarge) {
 		return err
 	}
-	return fmt.Errorf("storage: put %s: %w", key, err)
+	return unavailable("put", key, err)
 }
 
 // writeTemp creates a 0600 temporary file next to name, fills it with write
@@ -174,14 +174,14 @@ func (s *Local) Ping(ctx context.Context) error {
 	// ask by path, and check it is still the directory we hold.
 	byPath, err := os.Stat(s.dir)
 	if err != nil {
-		return fmt.Errorf("storage: ping: %w", err)
+		return unavailable("ping", s.dir, err)
 	}
 	held, err := s.root.Stat(".")
 	if err != nil {
-		return fmt.Errorf("storage: ping: %w", err)
+		return unavailable("ping", s.dir, err)
 	}
 	if !os.SameFile(byPath, held) {
-		return fmt.Errorf("storage: ping: the objects directory was replaced")
+		return fmt.Errorf("%w: ping: the objects directory was replaced", ErrUnavailable)
 	}
 	return nil
 }
@@ -256,5 +256,5 @@ func notFound(key string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
-	return fmt.Errorf("storage: %s: %w", key, err)
+	return unavailable("read", key, err)
 }

@@ -110,7 +110,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, limit int64, meta
 		UserMetadata: map[string]string{fileNameMeta: url.PathEscape(meta.FileName)},
 	})
 	if err != nil {
-		return Info{}, fmt.Errorf("storage: put %s: %w", key, err)
+		return Info{}, unavailable("put", key, explain(err))
 	}
 	return s.Stat(ctx, key)
 }
@@ -160,10 +160,10 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 func (s *S3) Ping(ctx context.Context) error {
 	ok, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
-		return fmt.Errorf("storage: ping bucket %q: %w", s.bucket, explain(err))
+		return unavailable("ping bucket", s.bucket, explain(err))
 	}
 	if !ok {
-		return fmt.Errorf("storage: ping: bucket %q is missing", s.bucket)
+		return fmt.Errorf("%w: ping: bucket %q is missing", ErrUnavailable, s.bucket)
 	}
 	return nil
 }
@@ -178,7 +178,7 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error
 	defer cancel()
 	for oi := range s.client.ListObjects(listCtx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if oi.Err != nil {
-			return fmt.Errorf("storage: list %q: %w", prefix, explain(oi.Err))
+			return unavailable("list", prefix, explain(oi.Err))
 		}
 		if !ValidKey(oi.Key) {
 			continue // not one of ours (a "directory" marker, say)
@@ -197,7 +197,7 @@ func (s *S3) wrap(op, key string, err error) error {
 	if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
 		return fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
-	return fmt.Errorf("storage: %s %s: %w", op, key, err)
+	return unavailable(op, key, explain(err))
 }
 
 func s3Info(key string, oi minio.ObjectInfo) Info {

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,42 @@ func TestS3PingFailsWhenTheServerIsGone(t *testing.T) {
 	defer cancel()
 	if err := s.Ping(ctx); err == nil {
 		t.Error("Ping succeeded against a stopped server")
+	}
+}
+
+// TestS3SaysUnavailableWhileTheServerIsStopped: with the server stopped,
+// every operation fails with ErrUnavailable (not ErrNotFound: the object
+// is there), and once it is started again on the same address and
+// directory the same client finds the object and stores again.
+func TestS3SaysUnavailableWhileTheServerIsStopped(t *testing.T) {
+	gw := startVersityGW(t)
+	s, err := NewS3(t.Context(), gw.config("outage"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := s.Put(ctx, "documents/kept", strings.NewReader("kept"), 10, Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	gw.Stop()
+	_, err = s.Put(ctx, "documents/new", strings.NewReader("new"), 10, Meta{})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Put = %v, want ErrUnavailable", err)
+	}
+	if _, _, err := s.Get(ctx, "documents/kept"); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
+		t.Errorf("Get = %v, want ErrUnavailable", err)
+	}
+	if err := s.List(ctx, "documents/", func(Info) error { return nil }); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("List = %v, want ErrUnavailable", err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Ping = %v, want ErrUnavailable", err)
+	}
+	gw.Start()
+	if _, err := s.Stat(ctx, "documents/kept"); err != nil {
+		t.Errorf("the object after the restart: %v", err)
+	}
+	if _, err := s.Put(ctx, "documents/new", strings.NewReader("new"), 10, Meta{}); err != nil {
+		t.Errorf("Put after the restart: %v", err)
 	}
 }

@@ -17,6 +17,9 @@
 //     untouched.
 //   - Get streams the object; it never loads it into memory. Callers serve it
 //     only through an authorised handler.
+//   - A failure of the service behind the store (S3 down, a disk failing)
+//     wraps ErrUnavailable, so callers can say "try again later" rather
+//     than "not found" or a bare 500.
 package storage
 
 import (
@@ -81,7 +84,23 @@ var (
 	ErrTooLarge = errors.New("storage: object too large")
 	// ErrInvalidKey means the key does not match ValidKey.
 	ErrInvalidKey = errors.New("storage: invalid object key")
+	// ErrUnavailable means the store could not be reached or could not do
+	// the work just now (the S3 service down or refusing, the disk failing);
+	// asking again later may succeed. A Put that fails so may still have
+	// left its object (its answer was lost): the caller writes no row for
+	// it, and such an orphan is swept (app/jobs). Errors that carry it also
+	// carry the cause.
+	ErrUnavailable = errors.New("storage: unavailable")
 )
+
+// unavailable marks err, from the service behind a store, as ErrUnavailable.
+// A cancelled or expired context is the caller's, not the service's.
+func unavailable(op, key string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("storage: %s %s: %w", op, key, err)
+	}
+	return fmt.Errorf("%w: %s %s: %w", ErrUnavailable, op, key, err)
+}
 
 // keyPattern has no dot, so no key can contain ".." or name a sidecar file.
 var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9/_-]{0,200}$`)

@@ -27,6 +27,7 @@ import (
 	"portal/app/queue"
 	"portal/app/web"
 	"portal/storage"
+	"portal/storage/s3test"
 )
 
 // Start is where every test clock begins: a fixed, ordinary weekday morning.
@@ -41,6 +42,9 @@ type Options struct {
 	// Configure changes the configuration before anything is built from it
 	// (the notifier's providers, for instance: see FakeTwilio.Configure).
 	Configure func(*config.Config)
+	// S3 runs the app on a real S3 server (versitygw, started for the test:
+	// TestApp.S3 stops and starts it) instead of a local directory.
+	S3 bool
 }
 
 // TestApp is a running portal on a loopback port.
@@ -55,9 +59,11 @@ type TestApp struct {
 	Notifier *notify.Notifier
 	Queue    *queue.Queue // not started: Notifier.Drain works it when a test reads the outbox
 	Hasher   *auth.Hasher
-	Store    storage.Store // the documents' object store (local unless Tune changed it)
+	Store    storage.Store // the documents' object store (local unless Options.S3 or Tune changed it)
+	// S3 is the S3 server the store talks to, with Options.S3 (else nil).
+	S3 *s3test.Server
 	// Jobs is built but not started: tests call its work (Cleanup,
-	// SendGrantEndNotices, Retention) when they mean to, after moving Clock.
+	// SendGrantEndNotices, Retention, Sweep) when they mean to, after moving Clock.
 	Jobs *jobs.Runner
 	// Metrics and MetricsURL exist when Configure sets MetricsAddr (such as
 	// "127.0.0.1:0"): the metrics listener runs as main runs it.
@@ -81,7 +87,15 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { database.Close() })
-	store, err := storage.NewLocal(t.TempDir())
+	var store storage.Store
+	var s3srv *s3test.Server
+	if o.S3 {
+		s3srv = s3test.Start(t)
+		store, err = storage.NewS3(ctx, storage.S3Config{Endpoint: s3srv.Addr, AccessKey: s3srv.AccessKey,
+			SecretKey: s3srv.SecretKey, Bucket: "portal"})
+	} else {
+		store, err = storage.NewLocal(t.TempDir())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +146,7 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		t.Fatal(err)
 	}
 	runner, err := jobs.New(jobs.Options{DB: database, Queue: q, Notifier: notifier, Audit: a.Audit,
-		Sessions: a.Sessions, Limiter: a.Limiter, Codes: a.Codes, Calls: a.Calls, Idempotency: a.Idempotency, Exports: a.Exports, Clock: clk, Log: log})
+		Sessions: a.Sessions, Limiter: a.Limiter, Codes: a.Codes, Calls: a.Calls, Idempotency: a.Idempotency, Exports: a.Exports, Objects: deps.Store, Clock: clk, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +160,7 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		_ = a.Shutdown(ctx)
 	})
 	return &TestApp{App: a, URL: url, DSN: o.DSN, DB: database, Clock: clk, Bundle: bundle, Config: cfg,
-		Notifier: notifier, Queue: q, Hasher: deps.Hasher, Jobs: runner, Store: deps.Store,
+		Notifier: notifier, Queue: q, Hasher: deps.Hasher, Jobs: runner, Store: deps.Store, S3: s3srv,
 		Metrics: deps.Metrics, MetricsURL: metricsURL}
 }
 

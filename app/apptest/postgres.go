@@ -10,6 +10,7 @@ package apptest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"sync"
@@ -33,6 +34,9 @@ var (
 //
 //	func TestMain(m *testing.M) { apptest.Main(m) }
 func Main(m *testing.M) {
+	if fuzzingOnly() {
+		os.Exit(m.Run())
+	}
 	code := func() int {
 		stop, err := startCluster()
 		if err != nil {
@@ -43,6 +47,16 @@ func Main(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
+}
+
+// fuzzingOnly reports whether this run only fuzzes: -fuzz with -run '^$'
+// (make fuzz, and the worker processes the fuzzer starts with the same
+// flags). Fuzz targets take no database, so no cluster is started: one
+// per worker would be slow, and left running when a worker is killed.
+func fuzzingOnly() bool {
+	flag.Parse()
+	fuzz, run := flag.Lookup("test.fuzz"), flag.Lookup("test.run")
+	return fuzz != nil && run != nil && fuzz.Value.String() != "" && run.Value.String() == "^$"
 }
 
 func startCluster() (func(), error) {

@@ -87,6 +87,29 @@ func NewStore(db *gorm.DB, objects storage.Store, clk clock.Clock) *Store {
 	return &Store{db: db, objects: objects, clock: clk}
 }
 
+// Prefix is what every file's and thumbnail's object key starts with.
+const Prefix = "attachments/"
+
+// Referenced reports which of keys an attachment's row names, as its file
+// or its thumbnail, for the storage sweeper (app/jobs): an object no row
+// names is an orphan (a message whose transaction rolled back).
+func (s *Store) Referenced(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var found []string
+	err := s.db.WithContext(ctx).Raw(`SELECT object_key FROM attachments WHERE object_key IN ?
+		UNION SELECT thumb_key FROM attachments WHERE thumb_key IN ?`, keys, keys).Scan(&found).Error
+	if err != nil {
+		return nil, fmt.Errorf("attachments: referenced: %w", err)
+	}
+	for _, k := range found {
+		out[k] = true
+	}
+	return out, nil
+}
+
 // Prepare checks one uploaded file as Save will keep it, spooled to a
 // temporary file: the caller closes it.
 func Prepare(ctx context.Context, r io.Reader, s uploads.Scanner) (*uploads.File, error) {
@@ -130,7 +153,9 @@ type Upload struct {
 
 // Save keeps the files of message messageID on thread threadID, in tx (the
 // message's own transaction). The objects are written first: if tx rolls
-// back they are left without rows, unreachable, which loses nothing.
+// back (storage down: storage.ErrUnavailable) they are left without rows,
+// unreachable, which loses nothing, and the storage sweep (app/jobs)
+// deletes them a day later.
 func (s *Store) Save(ctx context.Context, tx *gorm.DB, threadID, messageID int64, files []Upload) error {
 	for _, u := range files {
 		a := Attachment{MessageID: messageID, ThreadID: threadID, Name: uploads.SafeFileName(u.Name, "", u.File.Type),
@@ -163,7 +188,7 @@ func (s *Store) put(ctx context.Context, r io.Reader, size int64, contentType, n
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	key := "attachments/" + hex.EncodeToString(b)
+	key := Prefix + hex.EncodeToString(b)
 	if _, err := s.objects.Put(ctx, key, r, size, storage.Meta{ContentType: contentType, FileName: name}); err != nil {
 		return "", fmt.Errorf("attachments: store: %w", err)
 	}

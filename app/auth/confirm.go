@@ -42,6 +42,7 @@ type confirmState struct {
 	EnrolMobile  bool   `json:"enrol_mobile,omitempty"`
 	EmailChecked bool   `json:"enrol_email_checked,omitempty"` // re-enrolment: the emailed code passed
 	CallID       int64  `json:"call_id,omitempty"`             // the "Call Me" call being waited for
+	TextJob      int64  `json:"text_job,omitempty"`            // the queued text of the last "Send Code" (notify.Notifier.Failing)
 	Next         string `json:"next,omitempty"`                // where sign-in was asked for; relative only
 }
 
@@ -68,6 +69,10 @@ type ConfirmView struct {
 	App, Recovery bool
 	Passkey       bool // "Use a passkey" (Base/passkey)
 	PasskeyOnly   bool // STAFF_PASSKEYS: a member of staff with a passkey uses it, nothing else
+	// The code step's text (views/auth/_text_status.html): TextFailed, an
+	// attempt to send it failed, so Call Me and the other ways are offered;
+	// TextChecked, the person asked and it has not failed.
+	TextFailed, TextChecked bool
 }
 
 // phoneCheck is one place where a person proves they hold their phone:
@@ -244,11 +249,56 @@ func (pc *phoneCheck) send(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := pc.h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.SMS, To: number, Lang: web.Lang(c),
-		Template: "sms_code", Data: map[string]string{"Code": code}}); err != nil {
+	job, err := pc.h.Notifier.SendTracked(c.UserContext(), notify.Message{Channel: notify.SMS, To: number, Lang: web.Lang(c),
+		Template: "sms_code", Data: map[string]string{"Code": code}})
+	if err != nil {
+		return err
+	}
+	// The page asks after this text (textStatus): a provider that is down
+	// must not leave the person waiting for a code that is not coming.
+	st := confirmStateOf(web.CurrentSession(c))
+	st.TextJob = job
+	if err := pc.h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 		return err
 	}
 	return pc.page(c, ConfirmView{Step: "code", PhoneHint: MaskPhone(number), Mobile: true}, nil, fiber.StatusOK)
+}
+
+// textStatus is the code page's question "has my text gone?", asked every
+// few seconds (passive) and by its button without JavaScript. The text is
+// queued, so a provider that is down fails it after the page is shown:
+// once an attempt has failed, the page says so and offers Call Me and the
+// person's other ways (the text may still arrive on a retry, with the same
+// code). A poll with nothing to say gets 204.
+func (pc *phoneCheck) textStatus(c *fiber.Ctx) error {
+	p, err := pc.load(c)
+	if p == nil {
+		return err
+	}
+	failing := false
+	if job := confirmStateOf(web.CurrentSession(c)).TextJob; job != 0 {
+		if failing, err = pc.h.Notifier.Failing(c.UserContext(), job); err != nil {
+			return err
+		}
+	}
+	if !failing && c.Get("HX-Request") == "true" {
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	number, _, _, err := pc.number(c, p, false)
+	if err != nil {
+		return pc.refuse(c, nil, err)
+	}
+	v := ConfirmView{Base: pc.base, Step: "code", PhoneHint: MaskPhone(number), Mobile: true, TextFailed: failing, TextChecked: !failing}
+	if failing && p.PhoneSealed != "" {
+		m, err := pc.h.Factors.MethodsOf(c.UserContext(), p.ID)
+		if err != nil {
+			return err
+		}
+		v.App, v.Recovery, v.Passkey = m.App != nil, pc.recovery && m.RecoveryLeft > 0, len(m.Passkeys) > 0
+	}
+	v.Intro, v.Countries = pc.intro, pc.h.countries()
+	return pc.h.Render.Render(c, web.Page{Template: "auth/confirm", Fragment: "auth/_text_status", Title: pc.title,
+		Data: v, Form: web.NewForm(), Status: fiber.StatusOK})
 }
 
 // verify checks the texted code.

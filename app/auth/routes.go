@@ -62,6 +62,7 @@ func (h *Handler) mountMethods(r fiber.Router) {
 func mountPhoneCheck(r fiber.Router, pc *phoneCheck, name string) {
 	r.Get(pc.base, pc.show).Name(name)
 	r.Post(pc.base+"/send", pc.send).Name(name + ".send")
+	r.Post(pc.base+"/send/status", web.Repeatable, pc.textStatus).Name(name + ".send.status")
 	r.Post(pc.base+"/verify", pc.verify).Name(name + ".verify")
 	r.Post(pc.base+"/call", pc.call).Name(name + ".call")
 	r.Post(pc.base+"/call/continue", web.Repeatable, pc.callContinue).Name(name + ".call.continue")

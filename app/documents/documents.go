@@ -104,17 +104,12 @@ const Prefix = "documents/"
 // too), for the storage sweeper (app/jobs): an object no row names is an
 // orphan.
 func (s *Store) Referenced(ctx context.Context, keys []string) (map[string]bool, error) {
-	return referenced(s.db.WithContext(ctx), `SELECT object_key FROM documents WHERE object_key IN ?`, keys)
-}
-
-// referenced runs query (one IN ? of keys) and returns the keys it names.
-func referenced(tx *gorm.DB, query string, keys []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	if len(keys) == 0 {
 		return out, nil
 	}
 	var found []string
-	if err := tx.Raw(query, keys).Scan(&found).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw(`SELECT object_key FROM documents WHERE object_key IN ?`, keys).Scan(&found).Error; err != nil {
 		return nil, fmt.Errorf("documents: referenced: %w", err)
 	}
 	for _, k := range found {

@@ -88,6 +88,27 @@ func NewStore(db *gorm.DB, objects storage.Store, sealer *seal.Sealer, clk clock
 	return &Store{db: db, objects: objects, sealer: sealer, clock: clk}
 }
 
+// Prefix is what every export's object key starts with.
+const Prefix = "exports/"
+
+// Referenced reports which of keys an export's row names, for the storage
+// sweeper (app/jobs): an object no row names is an orphan (a build whose
+// row could not be marked ready).
+func (s *Store) Referenced(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var found []string
+	if err := s.db.WithContext(ctx).Raw(`SELECT object_key FROM data_exports WHERE object_key IN ?`, keys).Scan(&found).Error; err != nil {
+		return nil, fmt.Errorf("export: referenced: %w", err)
+	}
+	for _, k := range found {
+		out[k] = true
+	}
+	return out, nil
+}
+
 // keyPurpose binds an export's sealed key to its row.
 func keyPurpose(id int64) string { return fmt.Sprintf("export.key:%d", id) }
 
@@ -152,7 +173,7 @@ func (s *Store) store(ctx context.Context, e *Export, plain io.Reader, size int6
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(encrypt(pw, plain, key, e.ID)) }()
-	object := storage.NewKey("exports/")
+	object := storage.NewKey(Prefix)
 	// The encrypted file is the zip and 32 bytes a 64 KiB chunk, and more.
 	limit := size + (size/chunkSize+2)*32 + int64(len(magic))
 	if _, err := s.objects.Put(ctx, object, pr, limit, storage.Meta{ContentType: "application/octet-stream"}); err != nil {

@@ -80,6 +80,10 @@ func (h *Handler) confirm(c *fiber.Ctx) error {
 		return web.Redirect(c, h.pagePath(f, page)) // changed in another tab since Submit
 	}
 	doc, err := h.storeCopy(c, f, t, answers)
+	if errors.Is(err, storage.ErrUnavailable) {
+		// Storage is down: nothing submitted, the answers stay saved.
+		return &web.Error{Status: fiber.StatusServiceUnavailable, Key: "errors.storage.form", Title: "errors.storage.form_title"}
+	}
 	if err != nil {
 		return err
 	}
@@ -124,7 +128,7 @@ func (h *Handler) storeCopy(c *fiber.Ctx, f *Form, t Template, answers formdef.A
 	sum := sha256.Sum256(buf.Bytes())
 	title := t.Title.In(loc.Lang)
 	name := uploads.TitleFileName(title, uploads.PDF)
-	key := storage.NewKey("documents/")
+	key := storage.NewKey(documents.Prefix)
 	info, err := h.Objects.Put(c.UserContext(), key, &buf, uploads.Limit, storage.Meta{ContentType: uploads.PDF.ContentType, FileName: name})
 	if err != nil {
 		return nil, err

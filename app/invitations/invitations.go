@@ -26,6 +26,7 @@ import (
 	"math/big"
 	"strings"
 	"time"
+	"unicode"
 
 	"gorm.io/gorm"
 
@@ -160,8 +161,17 @@ func NewCode() (string, error) {
 // NormaliseCode reads a code as a person says it and a worker types it:
 // any case, with or without the hyphen or spaces, I and L for 1, O for 0.
 func NormaliseCode(typed string) string {
-	r := strings.NewReplacer("-", "", " ", "", "I", "1", "L", "1", "O", "0")
-	return r.Replace(strings.ToUpper(strings.TrimSpace(typed)))
+	// Every kind of space goes, not only " ": a code copied from an email
+	// can carry a no-break space or a tab, and a space left inside made
+	// the right code count as a wrong one (found by FuzzNormaliseCode).
+	typed = strings.Map(func(r rune) rune {
+		if r == '-' || unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, typed)
+	r := strings.NewReplacer("I", "1", "L", "1", "O", "0")
+	return r.Replace(strings.ToUpper(typed))
 }
 
 // Create records a new invitation of email (its emails in lang until the

@@ -1,6 +1,6 @@
 // Package jobs runs the portal's scheduled work: clean-up of expired rows,
-// notices that access to a record is ending, and the retention of unused
-// accounts. Each is a River periodic job on the maintenance queue of the
+// notices that access to a record is ending, the retention of unused
+// accounts, and the sweep of objects no row names. Each is a River periodic job on the maintenance queue of the
 // portal's one River client (app/queue).
 //
 // Invariants:
@@ -36,16 +36,19 @@ import (
 
 	"portal/app/access"
 	"portal/app/accounts"
+	"portal/app/attachments"
 	"portal/app/audit"
 	"portal/app/auth"
 	"portal/app/clock"
 	"portal/app/db"
+	"portal/app/documents"
 	"portal/app/export"
 	"portal/app/idempotency"
 	"portal/app/notify"
 	"portal/app/queue"
 	"portal/app/ratelimit"
 	"portal/app/web"
+	"portal/storage"
 )
 
 // Queue is the River queue the scheduled jobs go to.
@@ -56,6 +59,7 @@ const (
 	KindCleanup         = "jobs.cleanup"
 	KindGrantEndNotices = "jobs.grant_end_notices"
 	KindRetention       = "jobs.retention"
+	KindStorageSweep    = "jobs.storage_sweep"
 )
 
 // How often each runs.
@@ -63,6 +67,7 @@ const (
 	CleanupInterval         = time.Hour
 	GrantEndNoticesInterval = time.Hour
 	RetentionInterval       = 24 * time.Hour
+	StorageSweepInterval    = 24 * time.Hour
 )
 
 // workTimeout bounds one run of a job; a hung run is cancelled, its open
@@ -85,6 +90,7 @@ type Options struct {
 	Calls       *auth.Calls
 	Idempotency *idempotency.Store // its old keys go with the clean-up
 	Exports     *export.Store      // "Download my data" files past export.Keep go with it too
+	Objects     storage.Store      // the object store the sweep walks
 	Clock       clock.Clock        // default the wall clock
 	Log         *slog.Logger
 }
@@ -96,8 +102,8 @@ type Schedule struct {
 }
 
 // Runner holds the scheduled jobs and the River client that runs them.
-// Its Cleanup, SendGrantEndNotices and Retention methods are the jobs'
-// work; tests call them directly.
+// Its Cleanup, SendGrantEndNotices, Retention and Sweep methods are the
+// jobs' work; tests call them directly.
 type Runner struct {
 	access    *access.Store   // whose grants are owed an access-ending notice
 	people    *accounts.Store // whose accounts are unused (Retention)
@@ -110,6 +116,8 @@ type Runner struct {
 	calls     *auth.Calls
 	idem      *idempotency.Store
 	exports   *export.Store
+	objects   storage.Store
+	owners    []owner // who names the objects under each prefix (Sweep)
 	clock     clock.Clock
 	log       *slog.Logger
 	queue     *queue.Queue
@@ -124,8 +132,8 @@ type Runner struct {
 // o.Queue; nothing is scheduled until Start.
 func New(o Options) (*Runner, error) {
 	if o.DB == nil || o.Queue == nil || o.Notifier == nil || o.Audit == nil || o.Sessions == nil ||
-		o.Limiter == nil || o.Codes == nil || o.Calls == nil || o.Idempotency == nil || o.Exports == nil {
-		return nil, errors.New("jobs: Options need DB, Queue, Notifier, Audit, Sessions, Limiter, Codes, Calls, Idempotency and Exports")
+		o.Limiter == nil || o.Codes == nil || o.Calls == nil || o.Idempotency == nil || o.Exports == nil || o.Objects == nil {
+		return nil, errors.New("jobs: Options need DB, Queue, Notifier, Audit, Sessions, Limiter, Codes, Calls, Idempotency, Exports and Objects")
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -134,7 +142,12 @@ func New(o Options) (*Runner, error) {
 		o.Log = slog.Default()
 	}
 	r := &Runner{db: o.DB.Gorm, access: access.NewStore(o.DB.Gorm, o.Clock), people: accounts.NewStore(o.DB.Gorm), notifier: o.Notifier, audit: o.Audit, sessions: o.Sessions, limiter: o.Limiter,
-		codes: o.Codes, calls: o.Calls, idem: o.Idempotency, exports: o.Exports, clock: o.Clock, log: o.Log, queue: o.Queue}
+		codes: o.Codes, calls: o.Calls, idem: o.Idempotency, exports: o.Exports, objects: o.Objects, clock: o.Clock, log: o.Log, queue: o.Queue}
+	r.owners = []owner{
+		{documents.Prefix, documents.NewStore(o.DB.Gorm, o.Clock).Referenced},
+		{attachments.Prefix, attachments.NewStore(o.DB.Gorm, o.Objects, o.Clock).Referenced},
+		{export.Prefix, o.Exports.Referenced},
+	}
 
 	var adds []func(*river.Workers) error
 	for _, j := range []struct {
@@ -145,6 +158,7 @@ func New(o Options) (*Runner, error) {
 		{addWorker[cleanupArgs](r.cleanupRun), cleanupArgs{}, CleanupInterval},
 		{addWorker[grantEndNoticesArgs](r.noticesRun), grantEndNoticesArgs{}, GrantEndNoticesInterval},
 		{addWorker[retentionArgs](r.retentionRun), retentionArgs{}, RetentionInterval},
+		{addWorker[storageSweepArgs](r.sweepRun), storageSweepArgs{}, StorageSweepInterval},
 	} {
 		adds = append(adds, j.add)
 		args, interval := j.args, j.interval
@@ -212,6 +226,7 @@ type (
 	cleanupArgs         struct{}
 	grantEndNoticesArgs struct{}
 	retentionArgs       struct{}
+	storageSweepArgs    struct{}
 )
 
 // Kind names the clean-up job in river_job.
@@ -222,6 +237,12 @@ func (grantEndNoticesArgs) Kind() string { return KindGrantEndNotices }
 
 // Kind names the retention job in river_job.
 func (retentionArgs) Kind() string { return KindRetention }
+
+// Kind names the storage sweep in river_job.
+func (storageSweepArgs) Kind() string { return KindStorageSweep }
+
+// InsertOpts keeps the job on the maintenance queue.
+func (storageSweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
 // InsertOpts keeps the job on the maintenance queue.
 func (cleanupArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }

@@ -9,14 +9,15 @@ import (
 	"portal/app/notify"
 )
 
-// TestThePeriodicJobsAreCleanupNoticesAndRetention lists what New
-// registers on the client: exactly these three, at these intervals.
-func TestThePeriodicJobsAreCleanupNoticesAndRetention(t *testing.T) {
+// TestThePeriodicJobsAreCleanupNoticesRetentionAndSweep lists what New
+// registers on the client: exactly these four, at these intervals.
+func TestThePeriodicJobsAreCleanupNoticesRetentionAndSweep(t *testing.T) {
 	a := newApp(t)
 	want := []jobs.Schedule{
 		{Kind: jobs.KindCleanup, Interval: time.Hour},
 		{Kind: jobs.KindGrantEndNotices, Interval: time.Hour},
 		{Kind: jobs.KindRetention, Interval: 24 * time.Hour},
+		{Kind: jobs.KindStorageSweep, Interval: 24 * time.Hour},
 	}
 	if got := a.Jobs.Schedules(); !slices.Equal(got, want) {
 		t.Fatalf("periodic jobs = %+v, want %+v", got, want)
@@ -32,7 +33,7 @@ func TestThePeriodicJobsRunBesideTheNotifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Jobs.Stop)
-	want := []string{jobs.KindCleanup, jobs.KindGrantEndNotices, jobs.KindRetention}
+	want := []string{jobs.KindCleanup, jobs.KindGrantEndNotices, jobs.KindRetention, jobs.KindStorageSweep}
 	var done []string
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

@@ -19,17 +19,50 @@ const (
 	DeliveryFailed = "failed"
 )
 
-// recordDelivery writes one outcome: a channel, a status and the time,
-// never the recipient or the words. A failure to write it is logged, not
+// delivery is one outcome of one queued message, as notify_deliveries
+// keeps it: the job, the channel, the template's name (never the words),
+// how many attempts and, for a failure, a reason from Reasons. Never the
+// recipient.
+type delivery struct {
+	job      int64
+	channel  Channel
+	template string
+	attempts int
+	status   string
+	reason   string
+}
+
+func (d delivery) sent() delivery { d.status = DeliverySent; return d }
+
+func (d delivery) failed(reason string) delivery {
+	d.status, d.reason = DeliveryFailed, reason
+	return d
+}
+
+// recordDelivery writes one outcome. A failure to write it is logged, not
 // returned: the message has gone (or is given up on) either way, and an
-// error would make River send it again.
-func (n *Notifier) recordDelivery(ctx context.Context, ch Channel, status string) {
-	err := n.db.WithContext(context.WithoutCancel(ctx)).
-		Exec(`INSERT INTO notify_deliveries (channel, status, at) VALUES (?, ?, ?)`, string(ch), status, n.clock.Now()).Error
+// error would make River send it again. A job has at most one "sent" row
+// (notify_deliveries_job_sent_idx): a second is ignored.
+func (n *Notifier) recordDelivery(ctx context.Context, d delivery) {
+	err := n.db.WithContext(context.WithoutCancel(ctx)).Exec(`INSERT INTO notify_deliveries
+		(channel, status, at, job_id, template, reason, attempts) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		string(d.channel), d.status, n.clock.Now(), d.job, d.template, d.reason, d.attempts).Error
 	if err != nil {
-		n.log.Error("notify: delivery not recorded", slog.String("channel", string(ch)), slog.String("status", status),
+		n.log.Error("notify: delivery not recorded", slog.String("channel", string(d.channel)), slog.String("status", d.status),
 			slog.Any("error", err))
 	}
+}
+
+// sentBefore reports whether the provider took job's message already (its
+// "sent" row exists), so a retry must not send it again.
+func (n *Notifier) sentBefore(ctx context.Context, job int64) (bool, error) {
+	var sent bool
+	err := n.db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM notify_deliveries WHERE job_id = ? AND status = ?)`,
+		job, DeliverySent).Scan(&sent).Error
+	if err != nil {
+		return false, fmt.Errorf("notify: deliveries: %w", err)
+	}
+	return sent, nil
 }
 
 // DeleteDeliveriesBefore deletes the outcomes recorded before t (the

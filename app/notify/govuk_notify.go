@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -24,12 +25,15 @@ type GovUKNotifyConfig struct {
 	// ((body)): the words are ours, reviewed in locales/notify.*.toml, and
 	// Notify only carries them.
 	TemplateID string
+	// Timeout bounds each request; 0 is GatewayTimeout.
+	Timeout time.Duration
 }
 
 // GovUKNotify sends text messages through GOV.UK Notify's API. Notify makes
 // no phone calls; those go through Twilio.
 type GovUKNotify struct {
-	endpoint   string
+	endpoint   string // POST: send a text
+	lookup     string // GET: notifications by reference
 	serviceID  string
 	secret     []byte
 	templateID string
@@ -51,8 +55,9 @@ func NewGovUKNotify(cfg GovUKNotifyConfig) (*GovUKNotify, error) {
 	if cfg.TemplateID == "" {
 		return nil, errors.New("notify: NOTIFY_SMS_TEMPLATE_ID is required")
 	}
-	return &GovUKNotify{endpoint: strings.TrimRight(cfg.APIBase, "/") + "/v2/notifications/sms",
-		serviceID: serviceID, secret: []byte(secret), templateID: cfg.TemplateID, client: newGatewayClient()}, nil
+	base := strings.TrimRight(cfg.APIBase, "/") + "/v2/notifications"
+	return &GovUKNotify{endpoint: base + "/sms", lookup: base,
+		serviceID: serviceID, secret: []byte(secret), templateID: cfg.TemplateID, client: newGatewayClient(cfg.Timeout)}, nil
 }
 
 // notifyUUID is the length of each of the key's two UUIDs.
@@ -80,15 +85,27 @@ type notifySMS struct {
 	PhoneNumber     string            `json:"phone_number"`
 	TemplateID      string            `json:"template_id"`
 	Personalisation map[string]string `json:"personalisation"`
+	Reference       string            `json:"reference,omitempty"`
 }
 
-// Send sends a text message; other channels are refused.
+// Send sends a text message; other channels are refused. The message's
+// Reference goes with it; on a retry, Notify is first asked whether it
+// already holds a text with that reference (an earlier attempt that Notify
+// took but whose answer was lost), and then nothing is sent again.
 func (g *GovUKNotify) Send(ctx context.Context, r Rendered) error {
 	if r.Channel != SMS {
 		return fmt.Errorf("notify: the GOV.UK Notify provider sends texts, not %s", r.Channel)
 	}
+	if r.Retry && r.Reference != "" {
+		taken, err := g.holds(ctx, r.Reference)
+		if err != nil || taken {
+			// Security of delivery: when Notify cannot say, we do not send
+			// blind; the queue asks again later.
+			return err
+		}
+	}
 	body, err := json.Marshal(notifySMS{PhoneNumber: r.To, TemplateID: g.templateID,
-		Personalisation: map[string]string{"body": r.Body}})
+		Personalisation: map[string]string{"body": r.Body}, Reference: r.Reference})
 	if err != nil {
 		return fmt.Errorf("notify: GOV.UK Notify: encode: %w", err)
 	}
@@ -100,7 +117,36 @@ func (g *GovUKNotify) Send(ctx context.Context, r Rendered) error {
 	// Notify refuses a token whose iat is more than 30 seconds from its own
 	// clock, so this is the wall clock, never the app's movable one.
 	req.Header.Set("Authorization", "Bearer "+notifyJWT(g.serviceID, g.secret, time.Now()))
-	return callGateway(g.client, req, "GOV.UK Notify", notifyErrorCode)
+	return callGateway(g.client, req, "GOV.UK Notify", notifyErrorCode, nil)
+}
+
+// holds asks Notify whether it has a text with this reference
+// (GET /v2/notifications?reference=…&template_type=sms; Notify keeps them
+// for 7 days, far longer than a text is retried).
+func (g *GovUKNotify) holds(ctx context.Context, reference string) (bool, error) {
+	q := url.Values{"reference": {reference}, "template_type": {"sms"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.lookup+"?"+q.Encode(), nil)
+	if err != nil {
+		return false, fmt.Errorf("notify: GOV.UK Notify: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+notifyJWT(g.serviceID, g.secret, time.Now()))
+	var reply struct {
+		Notifications []struct {
+			Reference string `json:"reference"`
+		} `json:"notifications"`
+	}
+	err = callGateway(g.client, req, "GOV.UK Notify", notifyErrorCode, func(body []byte) error {
+		return json.Unmarshal(body, &reply)
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, n := range reply.Notifications {
+		if n.Reference == reference {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // notifyJWTHeader is the JOSE header Notify expects, base64url encoded.

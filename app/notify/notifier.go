@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"portal/app/clock"
@@ -124,23 +125,63 @@ func (n *Notifier) Render(m Message) (Rendered, error) { return n.render.render(
 // can join the transaction later without touching any caller.
 func (n *Notifier) Send(ctx context.Context, tx *gorm.DB, m Message) error {
 	_ = tx
+	_, err := n.SendTracked(ctx, m)
+	return err
+}
+
+// SendTracked is Send for a caller that will ask Failing about the message
+// (a sign-in code the person is waiting for): it returns the queued job's
+// id.
+func (n *Notifier) SendTracked(ctx context.Context, m Message) (int64, error) {
 	if _, err := n.Render(m); err != nil {
-		return err
+		return 0, err
 	}
 	payload, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("notify: encode: %w", err)
+		return 0, fmt.Errorf("notify: encode: %w", err)
 	}
 	// Security: the recipient and the code sit in river_job until cleaned
 	// up; sealed, a copy of the table reveals neither.
 	sealed, err := n.sealer.Seal(sealPurpose, payload)
 	if err != nil {
-		return fmt.Errorf("notify: seal: %w", err)
+		return 0, fmt.Errorf("notify: seal: %w", err)
 	}
-	if err := n.queue.Insert(ctx, sendArgs{Sealed: sealed}, insertOpts(m.Channel)); err != nil {
-		return fmt.Errorf("notify: queue: %w", err)
+	c, err := n.queue.Client()
+	if err != nil {
+		return 0, fmt.Errorf("notify: queue: %w", err)
 	}
-	return nil
+	res, err := c.Insert(ctx, sendArgs{Sealed: sealed}, insertOpts(m.Channel))
+	if err != nil {
+		return 0, fmt.Errorf("notify: queue: %w", err)
+	}
+	return res.Job.ID, nil
+}
+
+// Failing reports whether the message queued as job (SendTracked) has
+// failed at least one attempt and not gone since: it may still go on a
+// retry, but the person waiting for it should be offered another way. A
+// job the queue no longer holds (sent and cleaned up) is not failing.
+func (n *Notifier) Failing(ctx context.Context, job int64) (bool, error) {
+	c, err := n.queue.Client()
+	if err != nil {
+		return false, fmt.Errorf("notify: queue: %w", err)
+	}
+	row, err := c.JobGet(ctx, job)
+	switch {
+	case errors.Is(err, rivertype.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("notify: job %d: %w", job, err)
+	case row.Kind != (sendArgs{}).Kind():
+		return false, nil
+	}
+	switch row.State {
+	case rivertype.JobStateCompleted:
+		return false, nil
+	case rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
+		return true, nil
+	}
+	return len(row.Errors) > 0, nil
 }
 
 // Drain is for tests: it returns once every queued message has been
@@ -198,32 +239,56 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[sendArgs]) error {
 	if err := json.Unmarshal(plain, &m); err != nil {
 		return river.JobCancel(fmt.Errorf("notify: decode: %w", err))
 	}
+	d := delivery{job: job.ID, channel: m.Channel, template: m.Template, attempts: job.Attempt}
 	if m.Channel != Email && time.Since(job.CreatedAt) > PhoneMessageMaxAge {
 		// Security: a call ringing an hour later ("press # if you are signing
 		// in now") could be answered for someone else's sign-in attempt.
 		w.n.metrics.NotifyFailed(string(m.Channel), metrics.NotifyExpired)
-		w.n.recordDelivery(ctx, m.Channel, DeliveryFailed)
+		w.n.recordDelivery(ctx, d.failed(ReasonExpired))
 		return river.JobCancel(errors.New("notify: a text or call older than its code is not sent"))
 	}
 	r, err := w.n.Render(m)
 	if err != nil {
-		w.n.recordDelivery(ctx, m.Channel, DeliveryFailed)
+		w.n.recordDelivery(ctx, d.failed(ReasonInvalid))
 		return river.JobCancel(err)
 	}
 	if m.Discard {
 		return nil
 	}
-	err = w.n.provider.Send(ctx, r)
-	w.n.metrics.Notified(string(r.Channel), err)
-	if err != nil {
+	if job.Attempt > 1 {
+		// An earlier attempt may have been taken by the provider and the
+		// job not marked done (the worker stopped, River's update failed):
+		// our own record of it is checked before anything is sent again.
+		if sent, err := w.n.sentBefore(ctx, job.ID); err != nil || sent {
+			return err
+		}
+	}
+	r.Reference, r.Retry = reference(job), job.Attempt > 1
+	sendErr := w.n.provider.Send(ctx, r)
+	w.n.metrics.Notified(string(r.Channel), sendErr)
+	if sendErr != nil {
 		// Security: River stores and logs this text; providers tend to quote
 		// the recipient back.
-		msg := strings.ReplaceAll(err.Error(), r.To, "[recipient]")
-		if job.Attempt >= job.MaxAttempts { // River gives up on it now
-			w.n.recordDelivery(ctx, r.Channel, DeliveryFailed)
+		msg := strings.ReplaceAll(sendErr.Error(), r.To, "[recipient]")
+		err := fmt.Errorf("notify: %s not delivered (%s): %s", r.Channel, ReasonOf(sendErr), msg)
+		if IsPermanent(sendErr) {
+			// The provider will refuse it again (an invalid number, a mailbox
+			// that does not exist): retrying for days helps nobody.
+			w.n.recordDelivery(ctx, d.failed(ReasonOf(sendErr)))
+			return river.JobCancel(err)
 		}
-		return fmt.Errorf("notify: %s not delivered: %s", r.Channel, msg)
+		if job.Attempt >= job.MaxAttempts { // River gives up on it now
+			w.n.recordDelivery(ctx, d.failed(ReasonOf(sendErr)))
+		}
+		return err
 	}
-	w.n.recordDelivery(ctx, r.Channel, DeliverySent)
+	w.n.recordDelivery(ctx, d.sent())
 	return nil
+}
+
+// reference is the job's Rendered.Reference: its id and the moment it was
+// queued, so a database restored elsewhere, whose ids start again, never
+// names another message.
+func reference(job *river.Job[sendArgs]) string {
+	return fmt.Sprintf("portal-%d-%d", job.ID, job.CreatedAt.UnixMicro())
 }

@@ -14,6 +14,14 @@
 //     provider that is down loses nothing: River retries with backoff. The
 //     queued job holds the message sealed (AES-GCM), so the recipient and the
 //     code are not readable in river_job.
+//   - A retry never sends again what a provider took: each outcome is
+//     recorded against its job (notify_deliveries.job_id, one "sent" per
+//     job) and checked before a retry; every attempt carries the job's
+//     Reference (GOV.UK Notify's reference, looked up before a retry; an
+//     email's Message-ID). Twilio keeps no reference of ours, so only its
+//     answer lost after it took a message can give a duplicate (the same
+//     words). A refusal for good (HTTP 4xx but 408 and 429; SMTP 5xx for the
+//     recipient) is given up at once, not retried.
 //   - A provider's error names the gateway's status and error code, never the
 //     phone number, the address or the words sent: River stores and logs it.
 //   - A call's callback (POST /callbacks/voice) is believed only when its
@@ -86,6 +94,14 @@ type Rendered struct {
 	// Lang is the language the words are in ("en" or "cy"): a call's
 	// provider picks its voice, and the words it adds, by it.
 	Lang string
+	// Reference is the same for every attempt at one queued message (and
+	// unique to it), so a provider that keeps references can tell a retry
+	// from a new message: GOV.UK Notify's reference, an email's
+	// Message-ID. Empty when the message was not queued.
+	Reference string
+	// Retry is set when an earlier attempt may have reached the provider:
+	// a provider that can look up Reference checks before sending again.
+	Retry bool
 }
 
 // Data keys a template may use. Security: this list is the whole of what a

@@ -2,7 +2,10 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	netmail "net/mail"
+	"strings"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -24,9 +27,10 @@ type SMTPConfig struct {
 // connection per message: the queue sends a handful per minute, and a fresh
 // connection never carries a previous failure's state.
 type SMTP struct {
-	from string
-	opts []mail.Option
-	host string
+	from   string
+	domain string // of the From address: the right-hand side of Message-IDs
+	opts   []mail.Option
+	host   string
 }
 
 // NewSMTP checks cfg and returns the provider.
@@ -63,7 +67,13 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
 			mail.WithUsername(cfg.User), mail.WithPassword(cfg.Password))
 	}
-	return &SMTP{from: cfg.From, opts: opts, host: cfg.Host}, nil
+	domain := "localhost"
+	if addr, err := netmail.ParseAddress(cfg.From); err == nil {
+		if _, d, ok := strings.Cut(addr.Address, "@"); ok && d != "" {
+			domain = d
+		}
+	}
+	return &SMTP{from: cfg.From, domain: domain, opts: opts, host: cfg.Host}, nil
 }
 
 // Send delivers an email as plain text; other channels are refused.
@@ -80,7 +90,14 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) error {
 	}
 	m.Subject(r.Subject)
 	m.SetBodyString(mail.TypeTextPlain, r.Body)
-	m.SetMessageID()
+	if r.Reference != "" {
+		// The same Message-ID on every attempt at one queued message, so a
+		// receiving server that took an attempt whose answer we lost can
+		// drop the retry as a duplicate (RFC 5322 3.6.4).
+		m.SetMessageIDWithValue(r.Reference + "@" + s.domain)
+	} else {
+		m.SetMessageID()
+	}
 	m.SetDate()
 	// Tells mail servers and autoresponders this is a machine's message, so
 	// out-of-office replies do not come back to no-reply.
@@ -90,7 +107,24 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) error {
 		return fmt.Errorf("notify: smtp client: %w", err)
 	}
 	if err := c.DialAndSendWithContext(ctx, m); err != nil {
-		return fmt.Errorf("notify: smtp send: %w", err)
+		return smtpFailure(fmt.Errorf("notify: smtp send: %w", err))
 	}
 	return nil
+}
+
+// smtpFailure classifies a failed send. Only a permanent (5xx) refusal of
+// the recipient is given up at once: the address will be refused again.
+// Every other refusal (451 try later, 554 at the greeting or after the
+// data, a relay that refuses us for now) is retried with backoff for the
+// days River tries an email: a mail server misconfigured for an hour must
+// not lose the hour's emails.
+func smtpFailure(err error) error {
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		return err // no answer at all: ReasonOf finds the timeout or the network error
+	}
+	if se.Reason == mail.ErrSMTPRcptTo && !se.IsTemp() && se.ErrorCode() >= 500 {
+		return &ProviderError{Reason: ReasonRefused, Permanent: true, Err: err}
+	}
+	return &ProviderError{Reason: ReasonUnavailable, Err: err}
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"portal/app/i18n"
 )
@@ -26,6 +27,8 @@ type TwilioConfig struct {
 	// Bundle holds the words a call adds around its message (the reply when
 	// nobody presses a key).
 	Bundle *i18n.Bundle
+	// Timeout bounds each request; 0 is GatewayTimeout.
+	Timeout time.Duration
 }
 
 // Twilio sends text messages and makes phone calls through Twilio's REST
@@ -60,10 +63,16 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	account := strings.TrimRight(cfg.APIBase, "/") + "/2010-04-01/Accounts/" + url.PathEscape(cfg.AccountSID)
 	return &Twilio{messagesURL: account + "/Messages.json", callsURL: account + "/Calls.json",
 		sid: cfg.AccountSID, token: cfg.AuthToken, from: cfg.From,
-		portalBase: strings.TrimRight(cfg.PortalBase, "/"), bundle: cfg.Bundle, client: newGatewayClient()}, nil
+		portalBase: strings.TrimRight(cfg.PortalBase, "/"), bundle: cfg.Bundle, client: newGatewayClient(cfg.Timeout)}, nil
 }
 
 // Send sends a text message or makes a call; email is refused.
+//
+// Twilio has no idempotency key and cannot be asked for a reference of
+// ours, so a retry after Twilio took a message but its answer was lost (a
+// timeout at the wrong moment) sends it a second time: the same words, so
+// the same code or the same call's challenge, which works once. Every
+// other retry is covered by the worker's record of the jobs sent.
 func (t *Twilio) Send(ctx context.Context, r Rendered) error {
 	switch r.Channel {
 	case SMS:
@@ -87,7 +96,7 @@ func (t *Twilio) post(ctx context.Context, endpoint string, form url.Values) err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(t.sid, t.token)
-	return callGateway(t.client, req, "Twilio", twilioErrorCode)
+	return callGateway(t.client, req, "Twilio", twilioErrorCode, nil)
 }
 
 // twilioErrorCode reads the numeric code from Twilio's error reply,

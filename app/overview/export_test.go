@@ -17,5 +17,6 @@ func Queries(p Period) []Query {
 		{"waiting", waitingSQL, nil, []string{"threads_waiting_idx"}},
 		{"forms", formsSQL, []any{p.From, p.To, p.From, p.To}, []string{"forms_sent_idx", "forms_submitted_idx"}},
 		{"deliveries", deliveriesSQL, []any{p.From, p.To}, []string{"notify_deliveries_at_idx"}},
+		{"failures", failuresSQL, []any{p.From, p.To}, []string{"notify_deliveries_failed_idx"}},
 	}
 }

@@ -4,7 +4,10 @@
 //
 // Invariants:
 //   - Counts only: no query returns a person, a record, an address or any
-//     words; a team appears by its name, nothing else is named.
+//     words; a team appears by its name, nothing else is named. The one
+//     list, the latest messages given up on (Failures), has a channel, a
+//     template's name, a count of attempts and a reason word: notify keeps
+//     nothing more.
 //   - Postgres counts, Go never loads the rows: every query aggregates in
 //     SQL, by London day ((at AT TIME ZONE 'Europe/London')::date), and reads
 //     one index range bounded by the period, or an index of only the rows
@@ -262,4 +265,35 @@ func (s *Store) Deliveries(ctx context.Context, p Period) (paid, failed *Daily, 
 		}
 	}
 	return paid, failed, nil
+}
+
+// Failure is one message given up on, as the admins see it: when, how,
+// which template, how often it was tried and why it failed (a word of
+// notify.Reasons; empty for outcomes recorded before reasons were).
+// Security: no recipient and no words, which notify_deliveries never has.
+type Failure struct {
+	At       time.Time
+	Channel  string
+	Template string
+	Reason   string
+	Attempts int
+}
+
+// FailuresShown is how many of the period's latest failures are listed.
+const FailuresShown = 20
+
+// failuresSQL reads the newest failures of the period from the partial
+// index notify_deliveries_failed_idx, which holds only failures.
+var failuresSQL = `SELECT at, channel, template, reason, attempts FROM notify_deliveries
+	WHERE status = '` + notify.DeliveryFailed + `' AND at >= ? AND at < ? ORDER BY at DESC, id DESC LIMIT ` + fmt.Sprint(FailuresShown)
+
+// Failures lists the period's latest messages given up on, newest first,
+// so an admin can see what is failing and why (a provider down, numbers
+// refused) and act.
+func (s *Store) Failures(ctx context.Context, p Period) ([]Failure, error) {
+	var out []Failure
+	if err := s.db.WithContext(ctx).Raw(failuresSQL, p.From, p.To).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("overview: failures: %w", err)
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package staff
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -9,17 +10,27 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/i18n"
+	"portal/app/notify"
 	"portal/app/overview"
 	"portal/app/web"
 )
 
 // OverviewView is the service overview: the period and its charts.
-// Security: counts only (and team names); nobody is named.
+// Security: counts only (and team names), and the failed messages' channel,
+// template, attempts and reason; nobody is named.
 type OverviewView struct {
 	Days     int
 	Periods  []PeriodLink
 	From, To time.Time // the period's first and last day
 	Charts   []OverviewChart
+	// Failures are the period's latest messages given up on, in the page's
+	// words (overview.Failures): no recipient, no words of the message.
+	Failures []FailureRow
+}
+
+// FailureRow is one message given up on, as the admins read it.
+type FailureRow struct {
+	When, Channel, Template, Attempts, Reason string
 }
 
 // PeriodLink is one choice of period.
@@ -81,6 +92,10 @@ func (h *Handler) adminOverview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	failures, err := h.Overview.Failures(ctx, p)
+	if err != nil {
+		return err
+	}
 	if err := h.audit(c, "overview.viewed", 0, "period:"+strconv.Itoa(p.Days)); err != nil {
 		return err
 	}
@@ -93,7 +108,7 @@ func (h *Handler) adminOverview(c *fiber.Ctx) error {
 		w.daily("forms", "forms", "forms", forms, false),
 		w.daily("texts-calls", "paid", "channel", paid, false),
 		w.daily("failed", "failed", "channel", failed, true),
-	}}
+	}, Failures: w.failures(failures)}
 	for _, d := range overview.Periods {
 		v.Periods = append(v.Periods, PeriodLink{Days: d, Current: d == p.Days})
 	}
@@ -183,6 +198,22 @@ func (w overviewWords) waiting(teams []overview.TeamWaiting, now time.Time) Over
 	ch.Desc = w.t("waiting_desc", "Total", count(total), "Most", count(most))
 	ch.SVG = overview.Rows(labels, values, texts)
 	return ch
+}
+
+// failures puts the messages given up on into the page's words.
+func (w overviewWords) failures(fs []overview.Failure) []FailureRow {
+	view := web.ViewIn(w.loc)
+	out := make([]FailureRow, 0, len(fs))
+	for _, f := range fs {
+		reason := f.Reason
+		if !slices.Contains(notify.Reasons, reason) {
+			reason = "unrecorded"
+		}
+		out = append(out, FailureRow{When: view.DateTime(f.At), Channel: w.t("channel_" + f.Channel),
+			Template: f.Template, Attempts: count(int64(f.Attempts)),
+			Reason: w.loc.T("staff.admin.failures.reason_" + reason)})
+	}
+	return out
 }
 
 // age says how long something has waited: in days from a day on, else in

@@ -68,6 +68,12 @@ func (h *Handler) documentUpload(c *fiber.Ctx) error {
 		up.form.Add("recipients", "staff.document.error_recipients")
 		return h.documentPage(c, r, up.form, up.recipients, fiber.StatusUnprocessableEntity)
 	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		// Storage is down: nothing was sent; the page keeps the title, kind
+		// and recipients, and asks for the file again.
+		up.form.Add("file", "errors.storage.upload")
+		return h.documentPage(c, r, up.form, up.recipients, fiber.StatusServiceUnavailable)
+	}
 	if err != nil {
 		return err
 	}
@@ -183,12 +189,14 @@ func checkDocument(up *upload, holders []access.Holder) []access.Holder {
 var errRecipientsChanged = errors.New("staff: recipients changed")
 
 // storeDocument puts the file in storage, then its row, recipients and
-// audit event in one transaction; a failed transaction removes the file.
+// audit event in one transaction; a failed transaction removes the file
+// (or, storage failing too, the storage sweep does a day later). Storage
+// down is storage.ErrUnavailable, and no row.
 // The recipients are checked again after the upload to storage (seconds,
 // on S3): an access that ended meanwhile gets nothing.
 func (h *Handler) storeDocument(c *fiber.Ctx, r *records.Record, up *upload) (*documents.Document, error) {
 	f := up.file
-	key := storage.NewKey("documents/")
+	key := storage.NewKey(documents.Prefix)
 	name := uploads.SafeFileName(up.form.Values["file_name"], up.form.Values["title"], f.Type)
 	if _, err := h.Objects.Put(c.UserContext(), key, f, uploadLimit, storage.Meta{ContentType: f.Type.ContentType, FileName: name}); err != nil {
 		return nil, err

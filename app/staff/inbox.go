@@ -1,6 +1,7 @@
 package staff
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"portal/app/notify"
 	"portal/app/records"
 	"portal/app/web"
+	"portal/storage"
 )
 
 // inboxFilters are the inbox's views, in the order its links show them.
@@ -170,6 +172,11 @@ func (h *Handler) inboxReply(c *fiber.Ctx) error {
 	}
 	m := &messages.Message{AuthorID: actor(c).ID, FromStaff: true, Body: d.Body, Files: post.Files}
 	if err := h.Messages.Reply(c.UserContext(), &th.Thread, m); err != nil {
+		if errors.Is(err, storage.ErrUnavailable) {
+			// Storage is down: nothing was sent; the words stay in the form.
+			form.Add(messages.FilesField, "errors.storage.upload_message")
+			return h.threadPage(c, th, 0, form, fiber.StatusServiceUnavailable)
+		}
 		return err
 	}
 	if err := h.audit(c, "message.sent", th.RecordID, "thread:"+itoa(th.ID)); err != nil {

@@ -34,7 +34,7 @@ func picture(w, h int) *image.RGBA {
 	return img
 }
 
-func pngOf(t *testing.T) []byte {
+func pngOf(t testing.TB) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := png.Encode(&b, picture(24, 16)); err != nil {
@@ -43,7 +43,7 @@ func pngOf(t *testing.T) []byte {
 	return b.Bytes()
 }
 
-func jpegOf(t *testing.T) []byte {
+func jpegOf(t testing.TB) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, picture(32, 16), &jpeg.Options{Quality: 90}); err != nil {
@@ -182,7 +182,7 @@ func exifSegment(o binary.AppendByteOrder, orientation uint16) []byte {
 
 type part struct{ name, body string }
 
-func zipOf(t *testing.T, parts ...part) []byte {
+func zipOf(t testing.TB, parts ...part) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := zip.NewWriter(&b)
@@ -239,11 +239,11 @@ func wordParts(contentTypes string, extra ...part) []part {
 	return append(parts, extra...)
 }
 
-func docxOf(t *testing.T) []byte {
+func docxOf(t testing.TB) []byte {
 	return zipOf(t, wordParts(contentTypesXML(mainDocx, ""))...)
 }
 
-func xlsxOf(t *testing.T) []byte {
+func xlsxOf(t testing.TB) []byte {
 	return zipOf(t,
 		part{"[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`},

@@ -92,6 +92,11 @@ func cleanStem(name string, t Type) string {
 	if isDeviceName(name) {
 		// Security: Windows opens the device, not a file, for "CON.pdf".
 		name = "_" + name
+		// The "_" took a name of the longest length one rune over it, and
+		// cleaning the result again cut it (found by FuzzSafeFileName).
+		if utf8.RuneCountInString(name) > maxNameRunes {
+			name = trimName(string([]rune(name)[:maxNameRunes]))
+		}
 	}
 	return name
 }

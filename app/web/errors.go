@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/app/db"
+	"portal/storage"
 )
 
 // Error is an expected outcome a handler returns: a status and the message
@@ -15,6 +16,7 @@ import (
 type Error struct {
 	Status int
 	Key    string
+	Title  string // the page's title id; empty: the status's
 }
 
 func (e *Error) Error() string { return e.Key }
@@ -32,6 +34,13 @@ func BadRequest(key string) error { return &Error{Status: fiber.StatusBadRequest
 // TooManyRequests refuses a request over a rate limit.
 func TooManyRequests() error {
 	return &Error{Status: fiber.StatusTooManyRequests, Key: "errors.too_many.body"}
+}
+
+// StorageDown is the answer when object storage cannot be reached (a file
+// cannot be stored or opened just now): 503, and a page that says so. The
+// error handler gives it to any error wrapping storage.ErrUnavailable.
+func StorageDown() error {
+	return &Error{Status: fiber.StatusServiceUnavailable, Key: "errors.storage.body", Title: "errors.storage.title"}
 }
 
 // errorPages maps a status to the message ids of its page.
@@ -53,12 +62,18 @@ var errorPages = map[int]string{
 // the flash region.
 func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
-		status, key := fiber.StatusInternalServerError, ""
+		status, key, title := fiber.StatusInternalServerError, "", ""
 		var we *Error
 		var fe *fiber.Error
 		switch {
 		case errors.As(err, &we):
-			status, key = we.Status, we.Key
+			status, key, title = we.Status, we.Key, we.Title
+		case errors.Is(err, storage.ErrUnavailable):
+			// The file exists (its row says so): not a 404, and not a 500
+			// either, since it will open once storage is back.
+			log.Warn("storage unavailable", "request_id", RequestID(c), "route", c.Route().Path, "err", err)
+			we = StorageDown().(*Error)
+			status, key, title = we.Status, we.Key, we.Title
 		case errors.As(err, &fe):
 			status = fe.Code
 		case errors.Is(err, db.ErrNotFound):
@@ -76,6 +91,9 @@ func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if key == "" {
 			key = base + ".body"
 		}
+		if title == "" {
+			title = base + ".title"
+		}
 		if status == fiber.StatusServiceUnavailable {
 			// Busy (auth.ErrBusy): expected in a storm, and soon over.
 			if c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
@@ -90,7 +108,7 @@ func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 			c.Set("HX-Retarget", "#flash")
 			c.Set("HX-Reswap", "innerHTML")
 		}
-		page := Page{Template: "errors/error", Fragment: "errors/_message", Title: base + ".title",
+		page := Page{Template: "errors/error", Fragment: "errors/_message", Title: title,
 			Status: status, Data: ErrorData{Key: key, Status: status}, noOOB: true}
 		if rerr := r.Render(c, page); rerr != nil {
 			log.Error("error page failed", "request_id", RequestID(c), "err", rerr)

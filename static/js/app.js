@@ -174,8 +174,9 @@ document.addEventListener('htmx:beforeSwap', (event) => {
   passiveSwap = headers['X-Portal-Passive'] === '1'
   const xhr = detail.xhr
   if (!xhr || xhr.status < 400) return
-  if (xhr.status === 422 || (xhr.status === 413 && !xhr.getResponseHeader('HX-Retarget'))) {
-    // An invalid form (or an upload too large) comes back with its errors: show it.
+  if (xhr.status === 422 || ((xhr.status === 413 || xhr.status === 503) && !xhr.getResponseHeader('HX-Retarget'))) {
+    // An invalid form (or an upload too large, or one storage could not
+    // keep just now) comes back with its errors: show it.
     detail.shouldSwap = true
     detail.isError = false
   } else if (xhr.getResponseHeader('HX-Retarget')) {

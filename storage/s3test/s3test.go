@@ -1,5 +1,6 @@
 // Package s3test starts a real S3 server for tests: versitygw's posix
-// gateway, on loopback, with a directory of its own. It checks request
+// gateway, on loopback, with a directory of its own. A test may stop it
+// (an outage) and start it again on the same address and directory. It checks request
 // signatures, so a test against it proves what production will see. The
 // binary is found ($VERSITYGW, PATH, GOPATH/bin); only .ci/install (make
 // test) installs it, and a test without it fails at once saying how: a
@@ -35,20 +36,24 @@ type Server struct {
 	Dir       string // one subdirectory per bucket
 	AccessKey string
 	SecretKey string
-	// Stop ends the server before the test does (it also stops at cleanup).
-	Stop func()
+
+	t    testing.TB
+	bin  string
+	mu   sync.Mutex
+	stop func() // ends the running process; nil when stopped
 }
 
 // Start starts versitygw on a free loopback port with its own directory,
 // waits until it accepts connections and stops it at cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := versityGWBinary(t)
-	dir := t.TempDir()
+	s := &Server{Dir: t.TempDir(), AccessKey: AccessKey, SecretKey: SecretKey, t: t, bin: versityGWBinary(t)}
+	t.Cleanup(s.Stop)
 	// The free port is found before versitygw takes it, so another process
 	// may take it first: then versitygw exits at once, and a new port is tried.
 	for range 3 {
-		if s, inUse := start(t, bin, dir, freeAddr(t)); !inUse {
+		s.Addr = freeAddr(t)
+		if !s.run() {
 			return s
 		}
 	}
@@ -56,32 +61,59 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
-// start runs versitygw on addr; inUse says it exited because addr was taken.
-func start(t testing.TB, bin, dir, addr string) (s *Server, inUse bool) {
+// Stop ends the server, as an outage would: connections are refused until
+// Start. Its directory (every bucket and object) stays. Stopping a stopped
+// server does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
+}
+
+// Start starts a stopped server again on the same address and directory,
+// so clients made before the outage reach it with what it held; it returns
+// once the server accepts connections. Starting a running server does
+// nothing.
+func (s *Server) Start() {
+	s.t.Helper()
+	s.mu.Lock()
+	running := s.stop != nil
+	s.mu.Unlock()
+	if running {
+		return
+	}
+	if s.run() {
+		s.t.Fatalf("versitygw could not listen on %s again: the address was taken meanwhile", s.Addr)
+	}
+}
+
+// run starts versitygw on s.Addr; inUse says it exited because the address
+// was taken.
+func (s *Server) run() (inUse bool) {
+	t := s.t
 	t.Helper()
 
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "--access", AccessKey, "--secret", SecretKey,
-		"--port", addr, "--quiet", "posix", dir)
+	cmd := exec.Command(s.bin, "--access", AccessKey, "--secret", SecretKey,
+		"--port", s.Addr, "--quiet", "posix", s.Dir)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+		t.Fatalf("start %s: %v", s.bin, err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	var once sync.Once
 	stop := func() {
-		once.Do(func() {
-			cmd.Process.Kill()
-			<-exited
-		})
+		cmd.Process.Kill()
+		<-exited
 	}
-	t.Cleanup(stop)
 
 	// Poll for readiness, bounded.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
 		if err == nil {
 			c.Close()
 			break
@@ -89,17 +121,20 @@ func start(t testing.TB, bin, dir, addr string) (s *Server, inUse bool) {
 		select {
 		case <-exited:
 			if strings.Contains(out.String(), "address already in use") {
-				return nil, true
+				return true
 			}
 			t.Fatalf("versitygw exited before listening: %s", out.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			stop()
-			t.Fatalf("versitygw did not listen on %s within 30s: %s", addr, out.String())
+			t.Fatalf("versitygw did not listen on %s within 30s: %s", s.Addr, out.String())
 		}
 	}
-	return &Server{Addr: addr, Dir: dir, AccessKey: AccessKey, SecretKey: SecretKey, Stop: stop}, false
+	s.mu.Lock()
+	s.stop = stop
+	s.mu.Unlock()
+	return false
 }
 
 func freeAddr(t testing.TB) string {
