@@ -240,3 +240,29 @@ func TestAnUploadsTitleMustBeText(t *testing.T) {
 		t.Errorf("%d documents stored", n)
 	}
 }
+
+// TestAnUploadCutOffInsideItsFileIsTheSendersError: a body that ends in
+// the middle of the file (a dropped connection, a broken client) is a 400,
+// not a failure of the service, and keeps nothing.
+func TestAnUploadCutOffInsideItsFileIsTheSendersError(t *testing.T) {
+	w := newWorld(t, apptest.Options{})
+	w.worker.Get(staffRecord(w.ellie) + "/documents/new")
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("_csrf", w.worker.CSRF())
+	for _, f := range [][2]string{{"title", "Plan"}, {"kind", "plan"}, {"recipients", id(w.mum)}} {
+		mw.WriteField(f[0], f[1])
+	}
+	fw, _ := mw.CreateFormFile("file", "plan.pdf")
+	fw.Write(pdf(t, 20000))
+	cut := b.Bytes()[:b.Len()-10000] // no closing boundary: the body ends inside the file
+	res := w.worker.Do(http.MethodPost, staffRecord(w.ellie)+"/documents", bytes.NewReader(cut), mw.FormDataContentType())
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("a body cut off inside the file = %d, want 400", res.StatusCode)
+	}
+	var n int
+	w.a.DB.Gorm.Raw(`SELECT count(*) FROM documents`).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d documents kept", n)
+	}
+}

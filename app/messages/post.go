@@ -100,66 +100,30 @@ func ReadPost(c *fiber.Ctx, scanner uploads.Scanner) (*Post, error) {
 }
 
 // readFile checks one file part and spools it; an input left empty sends
-// a part without a name, which is no file.
+// a part without a name, which is no file. A body cut short or malformed
+// inside a file is the sender's, a 400 (it was a 500 until FuzzReadPost).
 func (p *Post) readFile(c *fiber.Ctx, part *multipart.Part, scanner uploads.Scanner) error {
-	err := p.spoolFile(c, &partReader{r: part}, part.FileName(), scanner)
-	var bad *badBody
-	if errors.As(err, &bad) {
-		// A body cut short or malformed inside a file is the sender's
-		// (a 400), not the server's: it was a 500 until FuzzReadPost.
-		return web.BadRequest("errors.bad_request.body")
-	}
-	return err
-}
-
-// badBody is an error reading the request's body, as partReader saw it.
-type badBody struct{ err error }
-
-func (b *badBody) Error() string { return "messages: reading the body: " + b.err.Error() }
-func (b *badBody) Unwrap() error { return b.err }
-
-// partReader reads a file part and keeps the first error the body gave,
-// which is not io.EOF, so that one is told apart from a refusal or a
-// failure of the scanner or the disk.
-type partReader struct {
-	r   io.Reader
-	err error
-}
-
-func (r *partReader) Read(b []byte) (int, error) {
-	n, err := r.r.Read(b)
-	if err != nil && err != io.EOF && r.err == nil {
-		r.err = err
-	}
-	return n, err
-}
-
-// drain reads and drops the rest of the part.
-func (r *partReader) drain() error {
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return &badBody{err}
-	}
-	return nil
+	return p.spoolFile(c, web.NewPartReader(part), part.FileName(), scanner)
 }
 
 // spoolFile checks the file part read by part, named name, and spools it.
-func (p *Post) spoolFile(c *fiber.Ctx, part *partReader, name string, scanner uploads.Scanner) error {
+func (p *Post) spoolFile(c *fiber.Ctx, part *web.PartReader, name string, scanner uploads.Scanner) error {
 	if name == "" {
-		return part.drain()
+		return part.Drain()
 	}
 	if len(p.Files) == attachments.MaxFiles {
 		if p.Form.Error(FilesField) == "" {
 			p.Form.AddArgs(FilesField, "messages.files.error_count", "Max", attachments.MaxFiles)
 		}
-		return part.drain()
+		return part.Drain()
 	}
 	f, err := attachments.Prepare(c.UserContext(), part, scanner)
 	switch {
 	case err == nil:
 		p.Files = append(p.Files, attachments.Upload{File: f, Name: name})
 		return nil
-	case part.err != nil:
-		return &badBody{part.err}
+	case part.BodyError() != nil:
+		return part.BodyError()
 	case errors.Is(err, uploads.ErrTooLarge):
 		p.Form.AddArgs(FilesField, "messages.files.error_too_large", "Name", name, "MB", attachments.MaxSize>>20)
 		p.Status = fiber.StatusRequestEntityTooLarge
@@ -176,7 +140,7 @@ func (p *Post) spoolFile(c *fiber.Ctx, part *partReader, name string, scanner up
 	}
 	// The rest of a refused file is not read: drain it, or the next part
 	// cannot be reached.
-	return part.drain()
+	return part.Drain()
 }
 
 // draftFrom reads what a New Message or Reply form holds.

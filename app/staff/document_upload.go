@@ -130,13 +130,17 @@ func (h *Handler) readUpload(c *fiber.Ctx) (*upload, error) {
 	}
 }
 
-// readFile checks the file part and spools it (uploads.Prepare).
+// readFile checks the file part and spools it (uploads.Prepare). A body
+// cut short or malformed inside the file is the sender's, a 400.
 func (h *Handler) readFile(c *fiber.Ctx, up *upload, part *multipart.Part) error {
 	up.form.Values["file_name"] = part.FileName()
-	f, err := uploads.Prepare(c.UserContext(), part, uploadLimit, "", h.Scanner)
+	r := web.NewPartReader(part)
+	f, err := uploads.Prepare(c.UserContext(), r, uploadLimit, "", h.Scanner)
 	switch {
 	case err == nil:
 		up.file = f
+	case r.BodyError() != nil:
+		return r.BodyError()
 	case errors.Is(err, uploads.ErrTooLarge):
 		up.form.AddArgs("file", "staff.document.error_too_large", "MB", uploadLimit>>20)
 		up.status = fiber.StatusRequestEntityTooLarge

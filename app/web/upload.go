@@ -163,3 +163,39 @@ func DrainBody(c *fiber.Ctx) {
 		_, _ = io.Copy(io.Discard, r)
 	}
 }
+
+// PartReader reads one part of an upload and keeps the first error the
+// body itself gave (not io.EOF), so that a body cut short or malformed,
+// the sender's doing (a 400), is told apart from a refusal of the file or
+// a failure of the scanner or the disk.
+type PartReader struct {
+	r   io.Reader
+	err error
+}
+
+// NewPartReader reads part.
+func NewPartReader(part io.Reader) *PartReader { return &PartReader{r: part} }
+
+func (r *PartReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// BodyError is the 400 for a body that failed while r read it, or nil.
+func (r *PartReader) BodyError() error {
+	if r.err == nil {
+		return nil
+	}
+	return BadRequest("errors.bad_request.body")
+}
+
+// Drain reads and drops the rest of the part; a body that fails is a 400.
+func (r *PartReader) Drain() error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return BadRequest("errors.bad_request.body")
+	}
+	return nil
+}
