@@ -20,9 +20,19 @@ import (
 // pressed. They go through the real handler in a Fiber app, in process.
 // Seeds are added below and kept in testdata/fuzz/<target>.
 
+// maxHead keeps a request's line and signature inside bareApp's read
+// buffer, with room for the other headers.
+const maxHead = 3 << 10
+
 // fuzzCallback posts body to the voice callback at path with signature.
 func fuzzCallback(t *testing.T, app *fiber.App, path, signature string, body []byte) (int, string) {
 	t.Helper()
+	if len(path)+len(signature) > maxHead {
+		// fasthttp refuses a head longer than its read buffer before any
+		// handler runs (bareApp's is 4 KiB, the portal's 16 KiB): no input
+		// for these targets.
+		t.Skip()
+	}
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Host = "evil.example"
