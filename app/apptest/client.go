@@ -78,6 +78,32 @@ func (c *Client) PostForm(path string, form url.Values) *Response {
 	return c.Do(http.MethodPost, path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
 }
 
+// TryPostForm posts form values, as PostForm does, from any goroutine (a
+// client typing while the test crashes a component): an error that
+// stopped the request is returned, not fatal, and the answer is its
+// status and headers (its body is read and dropped). The client's CSRF
+// token is not changed.
+func (c *Client) TryPostForm(path string, form url.Values) (int, http.Header, error) {
+	if form.Get("_csrf") == "" && c.csrf != "" {
+		form.Set("_csrf", c.csrf)
+	}
+	req, err := http.NewRequest(http.MethodPost, c.base.String()+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	_, err = io.Copy(io.Discard, res.Body)
+	return res.StatusCode, res.Header, err
+}
+
 // CSRF is the token of the last page fetched.
 func (c *Client) CSRF() string { return c.csrf }
 

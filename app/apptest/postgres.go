@@ -33,12 +33,21 @@ var (
 // the tests and stops the cluster.
 //
 //	func TestMain(m *testing.M) { apptest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { run(m, nil) }
+
+// MainDurable is Main for a package whose tests crash the cluster
+// (CrashPostgres): commits wait for the WAL to reach the kernel, as in
+// production, so a commit acknowledged before the crash survives it. (Main's
+// clusters commit asynchronously, which is faster and loses the last
+// commits in a crash.) Its tests must not run in parallel.
+func MainDurable(m *testing.M) { run(m, []string{"synchronous_commit=on"}) }
+
+func run(m *testing.M, settings []string) {
 	if fuzzingOnly() {
 		os.Exit(m.Run())
 	}
 	code := func() int {
-		stop, err := startCluster()
+		stop, err := startCluster(settings)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "apptest:", err)
 			return 1
@@ -59,7 +68,7 @@ func fuzzingOnly() bool {
 	return fuzz != nil && run != nil && fuzz.Value.String() != "" && run.Value.String() == "^$"
 }
 
-func startCluster() (func(), error) {
+func startCluster(settings []string) (func(), error) {
 	clusterMu.Lock()
 	defer clusterMu.Unlock()
 	// The temp dir (not t.TempDir) must be reachable by the postgres OS user
@@ -68,7 +77,7 @@ func startCluster() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &db.Embedded{Dir: dir + "/pg", Fast: true}
+	e := &db.Embedded{Dir: dir + "/pg", Fast: true, Settings: settings}
 	ctx := context.Background()
 	if _, err := e.Start(ctx); err != nil {
 		os.RemoveAll(dir)
@@ -114,3 +123,22 @@ func NewDB(t testing.TB) *db.DB {
 // AdminDSN is the superuser DSN of the package's cluster (for tests of the
 // database itself, such as the audit trail's triggers).
 func AdminDSN(dbname string) string { return cluster.DSN(dbname) }
+
+// CrashPostgres stops the package's cluster as a power cut would, for a
+// test of an outage; StartPostgres brings it back (after crash recovery).
+// Every test of the package shares the cluster: only a package started
+// with MainDurable, whose tests do not run in parallel, may call them.
+func CrashPostgres(t testing.TB) {
+	t.Helper()
+	if err := cluster.Crash(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// StartPostgres starts the package's cluster again after CrashPostgres.
+func StartPostgres(t testing.TB) {
+	t.Helper()
+	if _, err := cluster.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

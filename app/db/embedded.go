@@ -93,6 +93,15 @@ func (e *Embedded) Stop() error {
 	return e.run(ctx, "pg_ctl", "stop", "-D", e.Dir, "-m", "fast", "-w")
 }
 
+// Crash stops the server as a power cut would (pg_ctl stop -m immediate:
+// no checkpoint, connections dropped mid-statement; the next Start runs
+// crash recovery). Only tests of an outage use it.
+func (e *Embedded) Crash() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return e.run(ctx, "pg_ctl", "stop", "-D", e.Dir, "-m", "immediate", "-w")
+}
+
 // StopAnyway stops the server whoever started it (tests clean up with it).
 func (e *Embedded) StopAnyway() error {
 	e.started = true

@@ -29,17 +29,29 @@ func (h *Handler) Mount(r fiber.Router) {
 // healthz says the process is up.
 func (h *Handler) healthz(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }
 
-// readyz says whether the database and storage answer.
+// readyz says whether the database and storage answer. Each is asked at
+// once and given its own three seconds, so a part that hangs (storage
+// retrying) is never the reason another is called down.
 func (h *Handler) readyz(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
-	defer cancel()
-	checks, ready := fiber.Map{}, true
+	type result struct {
+		name string
+		err  error
+	}
+	results := make(chan result, len(h.deps))
 	for name, p := range h.deps {
-		if err := p.Ping(ctx); err != nil {
-			checks[name], ready = "unavailable", false
-			continue
+		go func() {
+			ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+			defer cancel()
+			results <- result{name, p.Ping(ctx)}
+		}()
+	}
+	checks, ready := fiber.Map{}, true
+	for range h.deps {
+		r := <-results
+		checks[r.name] = "ok"
+		if r.err != nil {
+			checks[r.name], ready = "unavailable", false
 		}
-		checks[name] = "ok"
 	}
 	status := "ready"
 	if !ready {

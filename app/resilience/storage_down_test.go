@@ -18,7 +18,7 @@ import (
 	"portal/app/uploads/uploadtest"
 )
 
-func TestMain(m *testing.M) { apptest.Main(m) }
+func TestMain(m *testing.M) { apptest.MainDurable(m) }
 
 // family is a record on an app whose object storage is a real S3 server,
 // with its worker and a holder, each signed in, and a message type.
@@ -69,25 +69,32 @@ func (f *family) sendMessage(subject, body string) *apptest.Response {
 		apptest.Part{Name: "files", FileName: "IMG_0042.jpg", Body: uploadtest.JPEGWithLocation(640, 480)})
 }
 
-// answeredForm sends mum a parent's contribution to a review, answers
-// every page and presses Submit: the form waits at the confirmation step,
-// whose path it returns.
-func (f *family) answeredForm(t *testing.T) string {
+// formFor sends mum a form of the template key; it returns its path.
+func (f *family) formFor(t *testing.T, key string) string {
 	t.Helper()
 	latest, err := f.a.Forms.Latest(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var path string
 	for _, tpl := range latest {
-		if tpl.Key == "review_contribution" {
+		if tpl.Key == key {
 			sent, err := f.a.Forms.Send(t.Context(), f.a.DB.Gorm, tpl.ID, f.ellie.ID, []int64{f.mum.ID}, nil, f.worker.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			path = f.record() + "/forms/" + itoa(sent[0].ID)
+			return f.record() + "/forms/" + itoa(sent[0].ID)
 		}
 	}
+	t.Fatalf("no template %q", key)
+	return ""
+}
+
+// answeredForm sends mum a parent's contribution to a review, answers
+// every page and presses Submit: the form waits at the confirmation step,
+// whose path it returns.
+func (f *family) answeredForm(t *testing.T) string {
+	t.Helper()
+	path := f.formFor(t, "review_contribution")
 	page := f.mumC.Get(path + "/pages/1")
 	for i, answers := range []url.Values{
 		{"your_name": {"Siân Example"}, "relationship": {"Mam"}, "attending": {"yes"}, "taking_part": {"in_person"}},

@@ -43,6 +43,13 @@ func StorageDown() error {
 	return &Error{Status: fiber.StatusServiceUnavailable, Key: "errors.storage.body", Title: "errors.storage.title"}
 }
 
+// DatabaseDown is the answer when the database cannot be reached: 503,
+// and words that say what was typed is kept on the page. The error handler
+// gives it to any error for which db.Unavailable is true.
+func DatabaseDown() error {
+	return &Error{Status: fiber.StatusServiceUnavailable, Key: "errors.database.body", Title: "errors.database.title"}
+}
+
 // errorPages maps a status to the message ids of its page.
 var errorPages = map[int]string{
 	fiber.StatusBadRequest:            "errors.bad_request",
@@ -57,29 +64,45 @@ var errorPages = map[int]string{
 	fiber.StatusServiceUnavailable:    "errors.busy",
 }
 
+// answer is the page for err: its status, and the message ids of its
+// words and title when err says them ("": the status's own). down names
+// the part that is down ("database", "storage") when that is the cause.
+func answer(err error) (e Error, down string) {
+	var we *Error
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &we):
+		return *we, ""
+	case errors.Is(err, storage.ErrUnavailable):
+		// The file exists (its row says so): not a 404, and not a 500
+		// either, since it will open once storage is back.
+		return *StorageDown().(*Error), "storage"
+	case db.Unavailable(err):
+		// Postgres is down or restarting: the page (or the form on it)
+		// stays, and its drafts are saved again by the script.
+		return *DatabaseDown().(*Error), "database"
+	case errors.As(err, &fe):
+		return Error{Status: fe.Code}, ""
+	case errors.Is(err, db.ErrNotFound):
+		// Security: a row that is not there and one that is not the
+		// actor's are the same missing page.
+		return Error{Status: fiber.StatusNotFound, Key: "errors.not_found.body"}, ""
+	}
+	return Error{Status: fiber.StatusInternalServerError}, ""
+}
+
 // ErrorHandler renders every error a handler returns: a translated page
 // with the request id and no internal detail, or, for HTMX, the message in
 // the flash region.
 func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
-		status, key, title := fiber.StatusInternalServerError, "", ""
-		var we *Error
-		var fe *fiber.Error
-		switch {
-		case errors.As(err, &we):
-			status, key, title = we.Status, we.Key, we.Title
-		case errors.Is(err, storage.ErrUnavailable):
-			// The file exists (its row says so): not a 404, and not a 500
-			// either, since it will open once storage is back.
-			log.Warn("storage unavailable", "request_id", RequestID(c), "route", c.Route().Path, "err", err)
-			we = StorageDown().(*Error)
-			status, key, title = we.Status, we.Key, we.Title
-		case errors.As(err, &fe):
-			status = fe.Code
-		case errors.Is(err, db.ErrNotFound):
-			// Security: a row that is not there and one that is not the
-			// actor's are the same missing page.
-			status, key = fiber.StatusNotFound, "errors.not_found.body"
+		e, down := answer(err)
+		status, key, title := e.Status, e.Key, e.Title
+		if down != "" {
+			log.Warn(down+" unavailable", "request_id", RequestID(c), "route", c.Route().Path, "err", err)
+		}
+		if down == "database" && c.Get("HX-Request") != "true" {
+			key = "errors.database.page" // a whole page: no form of theirs is on it
 		}
 		base, ok := errorPages[status]
 		if !ok {

@@ -75,11 +75,8 @@ func AccessLog(log *slog.Logger) fiber.Handler {
 		err := c.Next()
 		status := c.Response().StatusCode()
 		if err != nil {
-			if fe, ok := err.(*fiber.Error); ok {
-				status = fe.Code
-			} else if we, ok := err.(*Error); ok {
-				status = we.Status
-			}
+			e, _ := answer(err) // what the error handler will send
+			status = e.Status
 		}
 		log.Info("request", "request_id", RequestID(c), "method", c.Method(),
 			"route", c.Route().Path, "status", status, "ms", time.Since(start).Milliseconds())

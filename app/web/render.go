@@ -456,7 +456,9 @@ func (r *Renderer) view(c *fiber.Ctx, p Page) (*View, error) {
 	})
 	sess := CurrentSession(c)
 	v.Visitor = sess == nil
-	if sess != nil {
+	// An error page leaves the session's messages for the next page, and
+	// so reads and writes no database: its error may be that it is down.
+	if sess != nil && !p.noOOB {
 		var err error
 		if v.Flashes, err = r.Sessions.PopFlashes(c.UserContext(), sess); err != nil {
 			return nil, err

@@ -6,7 +6,7 @@
 // - marks passive requests (X-Portal-Passive: 1) so polling, live updates
 //   and saves made while signing out do not count as activity;
 // - saves drafts before signing out, and when a page is left just after
-//   typing;
+//   typing; tries a draft the service could not save again until it can;
 // - shows HTMX errors in the #flash region, and other scripts' messages;
 // - saves the drafts of a form that takes files as words only (the
 //   words-only htmx extension); shows an upload's progress and stops it;
@@ -192,13 +192,16 @@ document.addEventListener('htmx:sseBeforeMessage', () => { passiveSwap = true })
 
 // A live stream the server ended or refuses (access ended, signed out
 // elsewhere): the page asks whether it may still be shown, passively, and
-// if not reloads, so the record leaves the screen at once.
+// if not (sent to sign in, or refused) reloads, so the record leaves the
+// screen at once. A service that is having a problem (5xx) or out of
+// reach is no answer: the page stays, with what is typed on it, and the
+// stream reconnects by itself.
 let checkingPage = false
 document.addEventListener('htmx:sseError', () => {
   if (checkingPage) return
   checkingPage = true
   fetch(window.location.href, { method: 'HEAD', credentials: 'same-origin', redirect: 'manual', cache: 'no-store', headers: { 'X-Portal-Passive': '1' } })
-    .then((r) => { if (r.type === 'opaqueredirect' || !r.ok) window.location.reload() })
+    .then((r) => { if (r.type === 'opaqueredirect' || (r.status >= 400 && r.status < 500)) window.location.reload() })
     .catch(() => {})
     .finally(() => { checkingPage = false })
 })
@@ -386,6 +389,62 @@ document.addEventListener('htmx:beforeRequest', (event) => {
   const elt = event.detail.elt
   if (elt && elt.matches && elt.matches('form[data-autosave][data-submitting]')) event.preventDefault()
 })
+// A draft the service could not save (503: its database is down or
+// restarting; or no answer at all) is tried again, after the answer's
+// Retry-After and then twice as long each time, up to a minute, while the
+// page is open: what was typed during an outage is saved when the service
+// returns, and the page then says so. Until then the form's own buttons do
+// not send it away (its words would leave the screen for an error page):
+// the page says the work is kept here, and tries the save at once.
+const RETRY_MOST_S = 60
+const down = new Map() // form → {wait (seconds), timer}
+
+function saveFailed (form, xhr) {
+  const was = down.get(form)
+  const after = parseInt((xhr && xhr.getResponseHeader('Retry-After')) || '', 10)
+  const wait = was ? Math.min(was.wait * 2, RETRY_MOST_S) : Math.max(1, Math.min(isNaN(after) ? 5 : after, RETRY_MOST_S))
+  if (was) window.clearTimeout(was.timer)
+  const timer = window.setTimeout(() => {
+    if (form.isConnected && !form.hasAttribute('data-submitting')) window.htmx.trigger(form, 'portal:autosave')
+  }, wait * 1000)
+  down.set(form, { wait, timer })
+}
+
+document.addEventListener('htmx:afterRequest', (event) => {
+  const form = event.detail.elt
+  if (!form || !form.matches || !form.matches('form[data-autosave]') || signingOut()) return
+  // (A 503 is shown in #flash, so htmx counts it a success: the status
+  // says.)
+  const xhr = event.detail.xhr
+  if (!xhr || xhr.status === 0 || xhr.status === 503) {
+    saveFailed(form, xhr)
+  } else if (event.detail.successful && down.has(form)) {
+    window.clearTimeout(down.get(form).timer)
+    down.delete(form)
+    setFlash(document.getElementById('flash')?.getAttribute('data-saved') || '', 'info')
+  }
+})
+
+// (A form offline.js sends keeps its words on the device and sends them
+// when the service is back: it goes.)
+document.addEventListener('submit', (event) => {
+  const form = event.target
+  if (event.defaultPrevented || !down.has(form) || form.hasAttribute('data-offline')) return
+  event.preventDefault()
+  form.removeAttribute('data-submitting') // set by the listener above: it saves again
+  unsaved.add(form)
+  // The region takes the focus, not its message: the save tried at once
+  // may answer with the message again, in place of this one.
+  const flash = document.getElementById('flash')
+  if (flash) {
+    setFlash(flash.getAttribute('data-down') || '')
+    flash.setAttribute('tabindex', '-1')
+    flash.focus()
+  }
+  window.clearTimeout(down.get(form).timer)
+  window.htmx.trigger(form, 'portal:autosave')
+}, true)
+
 // Back to a page the browser kept: its forms save themselves again.
 window.addEventListener('pageshow', (event) => {
   if (event.persisted) document.querySelectorAll('form[data-submitting]').forEach((f) => f.removeAttribute('data-submitting'))

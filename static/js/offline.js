@@ -5,8 +5,9 @@
 // sent by this script instead of by the browser, so that a send that
 // cannot reach the service is kept rather than lost:
 // - offline (navigator.onLine false), or when the POST fails with a
-//   network error, its fields (URL-encoded, _csrf and _idem included) and
-//   the files chosen in it wait in IndexedDB, encrypted with AES-GCM under
+//   network error or a 503 (the service's database is down), its fields
+//   (URL-encoded, _csrf and _idem included) and the files chosen in it
+//   wait in IndexedDB, encrypted with AES-GCM under
 //   the session's device key: the fields with the files' names and types
 //   as one sealed text, each file's bytes sealed on its own beside it (an
 //   ArrayBuffer, bound to the entry and its place), all in one entry. The
@@ -334,6 +335,12 @@ async function send (form, submitter) {
     uploadEnded(form)
     return keep(form, entry)
   }
+  if (res.status === 503) {
+    // The service is having a problem (its database is down): kept, and
+    // sent again when it is back, as without signal.
+    uploadEnded(form)
+    return keep(form, entry, flashText('data-down'))
+  }
   if (!(await lead(res))) {
     uploadEnded(form)
     form.removeAttribute('data-submitting') // its drafts save again (app.js)
@@ -347,10 +354,11 @@ function uploadEnded (form) {
   form.dispatchEvent(new CustomEvent('portal:upload-end', { bubbles: true }))
 }
 
-// keep puts the form's fields and files in the queue and says so; without
+// keep puts the form's fields and files in the queue and says so (why, or
+// that there is no signal); without
 // a key or storage (or room for the files) it says that the service could
 // not be reached (the words and files are still in the form).
-async function keep (form, entry) {
+async function keep (form, entry, why) {
   const id = new URLSearchParams(entry.body).get('_idem')
   try {
     const sealed = await seal(id, entry)
@@ -361,7 +369,7 @@ async function keep (form, entry) {
     return
   }
   form.setAttribute('data-offline-queued', '')
-  say(form.getAttribute('data-offline') || flashText('data-queued'), 'info')
+  say(why || form.getAttribute('data-offline') || flashText('data-queued'), 'info')
   if (navigator.onLine) retryLater()
 }
 
