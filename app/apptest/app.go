@@ -45,6 +45,10 @@ type Options struct {
 	// S3 runs the app on a real S3 server (versitygw, started for the test:
 	// TestApp.S3 stops and starts it) instead of a local directory.
 	S3 bool
+	// Clock is where the test clock starts (Start when zero): time.Now()
+	// for an app that shares its database with a built binary, whose
+	// clock is the machine's.
+	Clock time.Time
 }
 
 // TestApp is a running portal on a loopback port.
@@ -124,6 +128,9 @@ func NewApp(t testing.TB, o Options) *TestApp {
 		o.Configure(&cfg)
 	}
 	clk := clock.NewFake(Start)
+	if !o.Clock.IsZero() {
+		clk = clock.NewFake(o.Clock)
+	}
 	var m *metrics.Metrics
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()

@@ -79,22 +79,29 @@ func (c *Client) PostForm(path string, form url.Values) *Response {
 }
 
 // TryPostForm posts form values, as PostForm does, from any goroutine (a
-// client typing while the test crashes a component): an error that
-// stopped the request is returned, not fatal, and the answer is its
-// status and headers (its body is read and dropped). The client's CSRF
-// token is not changed.
+// client typing while the test crashes a component): see TryDo.
 func (c *Client) TryPostForm(path string, form url.Values) (int, http.Header, error) {
 	if form.Get("_csrf") == "" && c.csrf != "" {
 		form.Set("_csrf", c.csrf)
 	}
-	req, err := http.NewRequest(http.MethodPost, c.base.String()+path, strings.NewReader(form.Encode()))
+	return c.TryDo(http.MethodPost, path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+}
+
+// TryDo sends a request, as Do does, from any goroutine: an error that
+// stopped the request (a machine killed under it) is returned, not fatal,
+// and the answer is its status and headers (its body is read and
+// dropped). The client's CSRF token is not changed.
+func (c *Client) TryDo(method, path string, body io.Reader, contentType string) (int, http.Header, error) {
+	req, err := http.NewRequest(method, c.base.String()+path, body)
 	if err != nil {
 		return 0, nil, err
 	}
 	for k, v := range c.Header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	res, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -102,6 +109,13 @@ func (c *Client) TryPostForm(path string, form url.Values) (int, http.Header, er
 	defer res.Body.Close()
 	_, err = io.Copy(io.Discard, res.Body)
 	return res.StatusCode, res.Header, err
+}
+
+// On is this client (its cookies, so its session) talking to another
+// address: the same browser sent to another machine of the service.
+func (c *Client) On(address string) *Client {
+	base, _ := url.Parse(address)
+	return &Client{t: c.t, base: base, Header: http.Header{}, http: c.http}
 }
 
 // CSRF is the token of the last page fetched.
@@ -169,8 +183,14 @@ type Part struct {
 // CSRF token first, then parts in order, with a Content-Length.
 func (c *Client) PostMultipart(path string, parts ...Part) *Response {
 	c.t.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
+	body, contentType := c.Multipart(parts...)
+	return c.Do(http.MethodPost, path, bytes.NewReader(body), contentType)
+}
+
+// Multipart is the body PostMultipart sends for parts, and its type.
+func (c *Client) Multipart(parts ...Part) (body []byte, contentType string) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
 	if c.csrf != "" {
 		_ = w.WriteField("_csrf", c.csrf)
 	}
@@ -191,7 +211,7 @@ func (c *Client) PostMultipart(path string, parts ...Part) *Response {
 	if err := w.Close(); err != nil {
 		c.t.Fatal(err)
 	}
-	return c.Do(http.MethodPost, path, bytes.NewReader(body.Bytes()), w.FormDataContentType())
+	return buf.Bytes(), w.FormDataContentType()
 }
 
 // Stream opens a live stream (server-sent events) at path with the

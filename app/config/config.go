@@ -87,6 +87,7 @@ type Config struct {
 	DemoPassword     string        `env:"DEMO_PASSWORD" secret:"true" doc:"password of the demo accounts; generated and printed when empty"`
 	LogLevel         string        `env:"LOG_LEVEL" default:"info" doc:"debug, info, warn or error"`
 	ShutdownTimeout  time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s" doc:"how long graceful stop waits"`
+	JobRescueAfter   time.Duration `env:"JOB_RESCUE_AFTER" default:"1h" doc:"how long a job may seem to run before another machine runs it again (its own stopped mid-job); each job's time limit is at most half of it"`
 }
 
 // PhoneRegions is PHONE_COUNTRIES as a list: "GB, ie" gives [GB IE].

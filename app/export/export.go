@@ -160,9 +160,14 @@ func (s *Store) Get(ctx context.Context, person, by, id int64) (*Export, error) 
 	return &e, nil
 }
 
+var errMadeElsewhere = errors.New("export: made by another run")
+
 // store encrypts the zip in plain (size bytes) under a new key and keeps
-// it, then marks the export ready until Keep from now.
-func (s *Store) store(ctx context.Context, e *Export, plain io.Reader, size int64) error {
+// it, then marks the export ready until Keep from now and runs then (its
+// audit event and email) in the same transaction: a machine stopped
+// part-way leaves all of it undone, and the job's next run makes it
+// again, or all of it done, and the next run finds the export ready.
+func (s *Store) store(ctx context.Context, e *Export, plain io.Reader, size int64, then func(tx *gorm.DB) error) error {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return err
@@ -182,10 +187,22 @@ func (s *Store) store(ctx context.Context, e *Export, plain io.Reader, size int6
 	}
 	now := s.clock.Now()
 	expires := now.Add(Keep)
-	err = s.db.WithContext(ctx).Model(e).Updates(map[string]any{"status": Ready, "object_key": object, "sealed_key": sealed,
-		"size": size, "ready_at": now, "expires_at": expires}).Error
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(e).Where("status = ?", Pending).Updates(map[string]any{"status": Ready, "object_key": object,
+			"sealed_key": sealed, "size": size, "ready_at": now, "expires_at": expires})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errMadeElsewhere // another run (a machine thought lost) made it
+		}
+		return then(tx)
+	})
 	if err != nil {
 		_ = s.objects.Delete(context.WithoutCancel(ctx), object)
+		if errors.Is(err, errMadeElsewhere) {
+			return nil
+		}
 		return fmt.Errorf("export: ready: %w", err)
 	}
 	e.Status, e.ObjectKey, e.SealedKey, e.Size, e.ReadyAt, e.ExpiresAt = Ready, &object, &sealed, &size, &now, &expires

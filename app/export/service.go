@@ -114,18 +114,17 @@ func (s *Service) make(ctx context.Context, id int64) error {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	if err := s.Store.store(ctx, &e, tmp, size); err != nil {
-		return err
-	}
-	if err := s.Audit.Write(ctx, nil, audit.Event{Action: "export.made", Target: "export:" + strconv.FormatInt(e.ID, 10)}); err != nil {
-		return err
-	}
-	return s.tell(ctx, &e)
+	return s.Store.store(ctx, &e, tmp, size, func(tx *gorm.DB) error {
+		if err := s.Audit.Write(ctx, tx, audit.Event{Action: "export.made", Target: "export:" + strconv.FormatInt(e.ID, 10)}); err != nil {
+			return err
+		}
+		return s.tell(ctx, tx, &e)
+	})
 }
 
 // tell emails whoever asked that the export is ready. Security: a link to
 // sign in and nothing else; the export is downloaded signed in.
-func (s *Service) tell(ctx context.Context, e *Export) error {
+func (s *Service) tell(ctx context.Context, tx *gorm.DB, e *Export) error {
 	to, err := s.People.Get(ctx, e.RequestedBy)
 	if err != nil {
 		return err
@@ -135,7 +134,7 @@ func (s *Service) tell(ctx context.Context, e *Export) error {
 	if e.ByAdmin() {
 		m.Template, m.Data[notify.DataLink] = "email_data_ready_admin", s.AdminLink(e.PersonID)
 	}
-	return s.Notifier.Send(ctx, nil, m)
+	return s.Notifier.Send(ctx, tx, m)
 }
 
 // jobArgs ask for export ExportID to be made.
@@ -156,7 +155,7 @@ type worker struct {
 }
 
 // Timeout bounds one try: a person with years of photos.
-func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return 30 * time.Minute }
+func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return w.s.Queue.Timeout(30 * time.Minute) }
 
 // Work makes the export; on the last try's failure it is marked failed,
 // and the page says to ask again.

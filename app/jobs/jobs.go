@@ -150,15 +150,16 @@ func New(o Options) (*Runner, error) {
 	}
 
 	var adds []func(*river.Workers) error
+	limit := o.Queue.Timeout(workTimeout)
 	for _, j := range []struct {
 		add      func(*river.Workers) error
 		args     river.JobArgs
 		interval time.Duration
 	}{
-		{addWorker[cleanupArgs](r.cleanupRun), cleanupArgs{}, CleanupInterval},
-		{addWorker[grantEndNoticesArgs](r.noticesRun), grantEndNoticesArgs{}, GrantEndNoticesInterval},
-		{addWorker[retentionArgs](r.retentionRun), retentionArgs{}, RetentionInterval},
-		{addWorker[storageSweepArgs](r.sweepRun), storageSweepArgs{}, StorageSweepInterval},
+		{addWorker[cleanupArgs](r.cleanupRun, limit), cleanupArgs{}, CleanupInterval},
+		{addWorker[grantEndNoticesArgs](r.noticesRun, limit), grantEndNoticesArgs{}, GrantEndNoticesInterval},
+		{addWorker[retentionArgs](r.retentionRun, limit), retentionArgs{}, RetentionInterval},
+		{addWorker[storageSweepArgs](r.sweepRun, limit), storageSweepArgs{}, StorageSweepInterval},
 	} {
 		adds = append(adds, j.add)
 		args, interval := j.args, j.interval
@@ -256,19 +257,20 @@ func (retentionArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Que
 // worker runs one kind of job: run does the work and logs what it did.
 type worker[A river.JobArgs] struct {
 	river.WorkerDefaults[A]
-	run func(context.Context) error
+	run   func(context.Context) error
+	limit time.Duration
 }
 
 // Timeout bounds one run.
-func (w *worker[A]) Timeout(*river.Job[A]) time.Duration { return workTimeout }
+func (w *worker[A]) Timeout(*river.Job[A]) time.Duration { return w.limit }
 
 // Work runs the job. An error makes River retry it (maxAttempts); every
 // step being idempotent, a retry redoes only what is left.
 func (w *worker[A]) Work(ctx context.Context, _ *river.Job[A]) error { return w.run(ctx) }
 
 // addWorker returns a registration of run as the worker for kind A.
-func addWorker[A river.JobArgs](run func(context.Context) error) func(*river.Workers) error {
-	return func(ws *river.Workers) error { return river.AddWorkerSafely[A](ws, &worker[A]{run: run}) }
+func addWorker[A river.JobArgs](run func(context.Context) error, limit time.Duration) func(*river.Workers) error {
+	return func(ws *river.Workers) error { return river.AddWorkerSafely[A](ws, &worker[A]{run: run, limit: limit}) }
 }
 
 // The runs log what the work did, in counts only.

@@ -102,6 +102,13 @@ func (q *Queue) clientLocked() (*river.Client[pgx.Tx], error) {
 		// A queued message is sealed, but there is no reason to keep it long.
 		CompletedJobRetentionPeriod: time.Hour,
 		TestOnly:                    q.o.Config.Env == config.Test,
+		// A job held by a machine that stopped (killed mid-job) stays
+		// "running" until the leader's rescuer, on any machine, finds it
+		// running longer than this and its own time limit, and runs it
+		// again. Every limit is kept below it (Timeout), so a job still
+		// running on a live machine is never run twice.
+		RescueStuckJobsAfter: q.o.Config.JobRescueAfter,
+		JobTimeout:           q.Timeout(river.JobTimeoutDefault),
 	}
 	if !q.o.Config.IsProduction() {
 		// In production River's defaults keep many machines from polling hard.
@@ -114,6 +121,16 @@ func (q *Queue) clientLocked() (*river.Client[pgx.Tx], error) {
 	}
 	q.client = c
 	return c, nil
+}
+
+// Timeout is a job's time limit: d, or half of JOB_RESCUE_AFTER when that
+// is shorter, so no job may still run when the rescuer takes it for lost.
+// Every worker's Timeout goes through it.
+func (q *Queue) Timeout(d time.Duration) time.Duration {
+	if rescue := q.o.Config.JobRescueAfter; rescue > 0 && rescue/2 < d {
+		return rescue / 2
+	}
+	return d
 }
 
 // Insert queues one job.

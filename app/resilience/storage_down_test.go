@@ -30,9 +30,12 @@ type family struct {
 	toWorker      *messages.Type
 }
 
-func newFamily(t *testing.T) *family {
+func newFamily(t *testing.T) *family { t.Helper(); return newFamilyOn(t, apptest.Options{S3: true}) }
+
+// newFamilyOn is newFamily on an app made with o.
+func newFamilyOn(t *testing.T, o apptest.Options) *family {
 	t.Helper()
-	a := apptest.NewApp(t, apptest.Options{S3: true})
+	a := apptest.NewApp(t, o)
 	team := a.NewTeam(t, "North Locality Team")
 	f := &family{a: a, ellie: a.NewRecord(t, team, "Ellie", "Smith")}
 	f.mum = a.NewPerson(t, "mum@example.net", accounts.RoleCitizen, "")
