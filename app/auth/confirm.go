@@ -43,6 +43,7 @@ type confirmState struct {
 	EmailChecked bool   `json:"enrol_email_checked,omitempty"` // re-enrolment: the emailed code passed
 	CallID       int64  `json:"call_id,omitempty"`             // the "Call Me" call being waited for
 	TextJob      int64  `json:"text_job,omitempty"`            // the queued text of the last "Send Code" (notify.Notifier.Failing)
+	CallJob      int64  `json:"call_job,omitempty"`            // the queued call of the last "Call Me", likewise
 	Next         string `json:"next,omitempty"`                // where sign-in was asked for; relative only
 }
 
@@ -73,6 +74,10 @@ type ConfirmView struct {
 	// attempt to send it failed, so Call Me and the other ways are offered;
 	// TextChecked, the person asked and it has not failed.
 	TextFailed, TextChecked bool
+	// The call step's (views/auth/_call_status.html): an attempt to make
+	// the call failed, so a text (to a mobile) and the other ways are
+	// offered.
+	CallFailed bool
 }
 
 // phoneCheck is one place where a person proves they hold their phone:
@@ -289,12 +294,10 @@ func (pc *phoneCheck) textStatus(c *fiber.Ctx) error {
 		return pc.refuse(c, nil, err)
 	}
 	v := ConfirmView{Base: pc.base, Step: "code", PhoneHint: MaskPhone(number), Mobile: true, TextFailed: failing, TextChecked: !failing}
-	if failing && p.PhoneSealed != "" {
-		m, err := pc.h.Factors.MethodsOf(c.UserContext(), p.ID)
-		if err != nil {
+	if failing {
+		if err := pc.otherWays(c, p, &v); err != nil {
 			return err
 		}
-		v.App, v.Recovery, v.Passkey = m.App != nil, pc.recovery && m.RecoveryLeft > 0, len(m.Passkeys) > 0
 	}
 	v.Intro, v.Countries = pc.intro, pc.h.countries()
 	return pc.h.Render.Render(c, web.Page{Template: "auth/confirm", Fragment: "auth/_text_status", Title: pc.title,
@@ -348,13 +351,15 @@ func (pc *phoneCheck) call(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st := confirmStateOf(web.CurrentSession(c))
-	st.CallID = call.ID
-	if err := pc.h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
+	job, err := pc.h.Notifier.SendTracked(c.UserContext(), notify.Message{Channel: notify.Voice, To: number, Lang: web.Lang(c),
+		Template: pc.voice, AnswerToken: call.Token})
+	if err != nil {
 		return err
 	}
-	if err := pc.h.Notifier.Send(c.UserContext(), nil, notify.Message{Channel: notify.Voice, To: number, Lang: web.Lang(c),
-		Template: pc.voice, AnswerToken: call.Token}); err != nil {
+	// The page asks after this call (callContinue), as after a text.
+	st := confirmStateOf(web.CurrentSession(c))
+	st.CallID, st.CallJob = call.ID, job
+	if err := pc.h.Sessions.SetData(c.UserContext(), web.CurrentSession(c), st); err != nil {
 		return err
 	}
 	return pc.page(c, ConfirmView{Step: "call", PhoneHint: MaskPhone(number)}, nil, fiber.StatusOK)
@@ -363,16 +368,25 @@ func (pc *phoneCheck) call(c *fiber.Ctx) error {
 // callContinue is the waiting page's "Continue", and its poll: the page
 // asks every few seconds, marked passive, so waiting is not activity. An
 // unanswered call leaves the poll with nothing to do (204); the button
-// without JavaScript gets the page again with a message.
+// without JavaScript gets the page again with a message. A call that
+// could not be made (its provider down) is said, to both, with a text
+// (to a mobile) and the person's other ways offered (callFailed).
 func (pc *phoneCheck) callContinue(c *fiber.Ctx) error {
 	p, err := pc.load(c)
 	if p == nil {
 		return err
 	}
 	polling := c.Get("HX-Request") == "true"
-	number, _, _, err := pc.number(c, p, false)
+	number, mobile, _, err := pc.number(c, p, false)
 	if err == nil {
 		err = pc.h.Calls.Use(c.UserContext(), confirmStateOf(web.CurrentSession(c)).CallID, p.ID, pc.purpose, number)
+	}
+	if errors.Is(err, ErrCallNotAnswered) {
+		if failing, ferr := pc.h.Notifier.Failing(c.UserContext(), confirmStateOf(web.CurrentSession(c)).CallJob); ferr != nil {
+			return ferr
+		} else if failing {
+			return pc.callFailed(c, p, number, mobile)
+		}
 	}
 	switch {
 	case errors.Is(err, ErrCallNotAnswered) && polling:
@@ -390,6 +404,33 @@ func (pc *phoneCheck) callContinue(c *fiber.Ctx) error {
 		return pc.refuse(c, nil, err)
 	}
 	return pc.pass(c, p, number, viaCall)
+}
+
+// callFailed is the call step once an attempt to call failed: the
+// fragment for the poll, the page for the button.
+func (pc *phoneCheck) callFailed(c *fiber.Ctx, p *accounts.Person, number string, mobile bool) error {
+	v := ConfirmView{Base: pc.base, Step: "call", PhoneHint: MaskPhone(number), CallFailed: true}
+	if err := pc.otherWays(c, p, &v); err != nil {
+		return err
+	}
+	v.Mobile = mobile
+	v.Intro, v.Countries = pc.intro, pc.h.countries()
+	return pc.h.Render.Render(c, web.Page{Template: "auth/confirm", Fragment: "auth/_call_status", Title: pc.title,
+		Data: v, Form: web.NewForm(), Status: fiber.StatusOK})
+}
+
+// otherWays fills in the ways besides the phone that p has, offered when
+// a text or a call could not be made.
+func (pc *phoneCheck) otherWays(c *fiber.Ctx, p *accounts.Person, v *ConfirmView) error {
+	if p.PhoneSealed == "" {
+		return nil
+	}
+	m, err := pc.h.Factors.MethodsOf(c.UserContext(), p.ID)
+	if err != nil {
+		return err
+	}
+	v.App, v.Recovery, v.Passkey = m.App != nil, pc.recovery && m.RecoveryLeft > 0, len(m.Passkeys) > 0
+	return nil
 }
 
 // pass ends a passed check: a number being added is saved and a second

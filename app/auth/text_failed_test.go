@@ -15,11 +15,12 @@ import (
 )
 
 // downForTexts is Twilio on loopback with its texts failing (500) while
-// calls go through: a provider half down.
+// calls go through: a provider half down. With callsDown it is the other
+// half: calls fail and texts go.
 type downForTexts struct {
-	mu           sync.Mutex
-	texts, calls int
-	textsUp      bool
+	mu                 sync.Mutex
+	texts, calls       int
+	textsUp, callsDown bool
 }
 
 func (d *downForTexts) configure(t *testing.T) func(*config.Config) {
@@ -28,6 +29,10 @@ func (d *downForTexts) configure(t *testing.T) func(*config.Config) {
 		defer d.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		switch {
+		case strings.HasSuffix(r.URL.Path, "/Calls.json") && d.callsDown:
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"code": 20500, "status": 500}`))
+			return
 		case strings.HasSuffix(r.URL.Path, "/Calls.json"):
 			d.calls++
 		case d.textsUp:
@@ -151,5 +156,56 @@ func TestATextThatCouldNotBeSentPointsToTheOtherWays(t *testing.T) {
 	}
 	if page := c.Get("/sign-in/confirm"); page.Doc.Find(`form[action="/sign-in/confirm/app"]`).Length() != 1 {
 		t.Fatal("the other ways do not offer the authenticator app")
+	}
+}
+
+// TestACallThatCouldNotBeMadeSaysSoAndOffersAText: "Call Me" is queued
+// too; after a failed attempt the waiting page's poll (and its Continue
+// without JavaScript) says "We could not call you just now" and offers a
+// text to the mobile, which goes.
+func TestACallThatCouldNotBeMadeSaysSoAndOffersAText(t *testing.T) {
+	down := &downForTexts{textsUp: true, callsDown: true}
+	a := apptest.NewApp(t, apptest.Options{Configure: down.configure(t)})
+	p := a.NewPerson(t, "carer@example.net", accounts.RoleCitizen, "")
+	a.GivePhone(t, p, "+447911123456", true)
+	c := a.Client(t)
+	a.PasswordStep(t, c, p)
+	page := c.PostForm("/sign-in/confirm/call", nil)
+	if page.StatusCode != http.StatusOK ||
+		page.Doc.Find(`#call-status form[action="/sign-in/confirm/call/continue"][hx-trigger][data-passive]`).Length() != 1 {
+		t.Fatalf("the call page = %d, without its passive question", page.StatusCode)
+	}
+	poll := func() *apptest.Response {
+		c.Header.Set("HX-Request", "true")
+		defer c.Header.Del("HX-Request")
+		return c.PostForm("/sign-in/confirm/call/continue", nil)
+	}
+	if res := poll(); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("a poll before any attempt = %d, want 204", res.StatusCode)
+	}
+	if err := a.Notifier.Drain(context.Background()); err == nil {
+		t.Fatal("the call went through a provider that is down")
+	}
+	failed := a.T("auth.call_status.failed")
+	res := poll()
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Text("#call-status"), failed) ||
+		res.Doc.Find(`#call-status form[action="/sign-in/confirm/send"] button`).Length() != 1 ||
+		res.Doc.Find(`#call-status form[hx-trigger]`).Length() != 0 || strings.Contains(res.Body, "<html") {
+		t.Fatalf("the poll after a failed attempt = %d %q, want the message, a text and no more polling", res.StatusCode, res.Body)
+	}
+	whole := c.PostForm("/sign-in/confirm/call/continue", nil)
+	if whole.StatusCode != http.StatusOK || !strings.Contains(whole.Text("main"), failed) {
+		t.Fatalf("Continue after a failed attempt = %d %q", whole.StatusCode, whole.Text("main"))
+	}
+
+	text := c.PostForm("/sign-in/confirm/send", url.Values{"resend": {"1"}})
+	if text.StatusCode != http.StatusOK || text.Doc.Find(`form[action="/sign-in/confirm/verify"]`).Length() != 1 {
+		t.Fatalf("a text after the failed call = %d", text.StatusCode)
+	}
+	_ = a.Notifier.Drain(context.Background()) // the call still waits for its retry
+	down.mu.Lock()
+	defer down.mu.Unlock()
+	if down.texts != 1 {
+		t.Fatalf("%d texts sent, want 1", down.texts)
 	}
 }
