@@ -10,13 +10,14 @@ import (
 	"syscall"
 	"testing"
 
+	"portal/app/apptest"
 	"portal/app/db"
 )
 
 // TestMetricsAreServedOnMetricsAddrOnly: with METRICS_ADDR the binary
 // serves /metrics on that address, not on PORT, and stops it with the app.
 func TestMetricsAreServedOnMetricsAddrOnly(t *testing.T) {
-	bin := buildBinary(t)
+	bin := apptest.BuildPortal(t)
 	base, err := os.MkdirTemp("", "portal-metrics-")
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +30,7 @@ func TestMetricsAreServedOnMetricsAddrOnly(t *testing.T) {
 		}
 		os.RemoveAll(base)
 	})
-	port, metricsPort := freePort(t), freePort(t)
+	port, metricsPort := apptest.FreePort(t), apptest.FreePort(t)
 	t.Setenv("METRICS_ADDR", "127.0.0.1:"+metricsPort)
 	cmd, out := start(t, bin, dataDir, port)
 

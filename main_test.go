@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,25 +22,6 @@ import (
 )
 
 // These tests run the real binary the README's run command runs.
-
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "portal")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-}
 
 // output is what a running binary has printed so far. It is read while
 // the binary writes, so every use holds the lock.
@@ -95,7 +74,7 @@ func start(t *testing.T, bin, dataDir, port string) (*exec.Cmd, *output) {
 }
 
 func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
-	bin := buildBinary(t)
+	bin := apptest.BuildPortal(t)
 	base, err := os.MkdirTemp("", "portal-run-")
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +89,7 @@ func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
 		}
 		os.RemoveAll(base)
 	})
-	port := freePort(t)
+	port := apptest.FreePort(t)
 
 	first, out1 := start(t, bin, dataDir, port)
 	get := func(path string) (int, string) {
@@ -185,7 +164,7 @@ func TestRunsOnEmbeddedDefaultsAndSurvivesKill9(t *testing.T) {
 }
 
 func TestProductionWithoutSecretsRefusesToStart(t *testing.T) {
-	bin := buildBinary(t)
+	bin := apptest.BuildPortal(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "APP_ENV=production", "DATA_DIR="+t.TempDir(), "DATABASE_URL=", "SESSION_KEY=", "ENCRYPTION_KEYS=", "BASE_URL=")
 	out, err := cmd.CombinedOutput()
@@ -200,7 +179,7 @@ func TestProductionWithoutSecretsRefusesToStart(t *testing.T) {
 }
 
 func TestCreateAdminOnAnEmptyDatabase(t *testing.T) {
-	bin := buildBinary(t)
+	bin := apptest.BuildPortal(t)
 	base, err := os.MkdirTemp("", "portal-admin-")
 	if err != nil {
 		t.Fatal(err)

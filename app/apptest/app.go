@@ -2,11 +2,13 @@ package apptest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -282,4 +284,29 @@ func Bundle(t testing.TB) *i18n.Bundle {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// BuildPortal builds the portal's binary as the Dockerfile does, for a
+// test that runs it (its commands, a second machine to kill).
+func BuildPortal(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "portal")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = RepoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// FreePort is a loopback TCP port free a moment ago, for a process the
+// test starts (which listens on it itself).
+func FreePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 }

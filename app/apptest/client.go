@@ -92,9 +92,20 @@ func (c *Client) TryPostForm(path string, form url.Values) (int, http.Header, er
 // and the answer is its status and headers (its body is read and
 // dropped). The client's CSRF token is not changed.
 func (c *Client) TryDo(method, path string, body io.Reader, contentType string) (int, http.Header, error) {
-	req, err := http.NewRequest(method, c.base.String()+path, body)
+	res, err := c.send(method, path, body, contentType)
 	if err != nil {
 		return 0, nil, err
+	}
+	defer res.Body.Close()
+	_, err = io.Copy(io.Discard, res.Body)
+	return res.StatusCode, res.Header, err
+}
+
+// send makes a request with the client's header and cookies.
+func (c *Client) send(method, path string, body io.Reader, contentType string) (*http.Response, error) {
+	req, err := http.NewRequest(method, c.base.String()+path, body)
+	if err != nil {
+		return nil, err
 	}
 	for k, v := range c.Header {
 		req.Header[k] = v
@@ -102,13 +113,7 @@ func (c *Client) TryDo(method, path string, body io.Reader, contentType string) 
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	_, err = io.Copy(io.Discard, res.Body)
-	return res.StatusCode, res.Header, err
+	return c.http.Do(req)
 }
 
 // On is this client (its cookies, so its session) talking to another
@@ -124,17 +129,7 @@ func (c *Client) CSRF() string { return c.csrf }
 // Do sends any request.
 func (c *Client) Do(method, path string, body io.Reader, contentType string) *Response {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.base.String()+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	for k, v := range c.Header {
-		req.Header[k] = v
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := c.http.Do(req)
+	res, err := c.send(method, path, body, contentType)
 	if err != nil {
 		c.t.Fatal(err)
 	}

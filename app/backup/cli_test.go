@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,18 +22,6 @@ import (
 	"portal/app/seal"
 	"portal/storage"
 )
-
-// portalBinary builds the portal as the README's build does.
-func portalBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "portal")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = apptest.RepoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // portal is the built binary with an environment: the embedded defaults
 // under dataDir, and fixed secrets (as a deployment's would be).
@@ -61,12 +48,7 @@ func (p portal) run(t *testing.T, args ...string) (string, error) {
 // has seeded its demo data by then), and stops it as SIGTERM does.
 func (p portal) serveOnce(t *testing.T) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := apptest.FreePort(t)
 	cmd := exec.Command(p.bin)
 	cmd.Env = append(p.env, "PORT="+port)
 	pr, pw := io.Pipe()
@@ -124,7 +106,7 @@ func connect(t *testing.T, dataDir string) *db.DB {
 // demo data it seeds is backed up, restored into a new DATA_DIR (refused a
 // second time, then forced), and the restored copy's keys rotated.
 func TestTheBinaryBacksUpRestoresAndRotates(t *testing.T) {
-	bin := portalBinary(t)
+	bin := apptest.BuildPortal(t)
 	// Not t.TempDir: the postgres OS user runs the clusters when the tests
 	// run as root, and must reach them.
 	base, err := os.MkdirTemp("", "portal-backup-")

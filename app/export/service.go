@@ -155,7 +155,9 @@ type worker struct {
 }
 
 // Timeout bounds one try: a person with years of photos.
-func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return w.s.Queue.Timeout(30 * time.Minute) }
+func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration {
+	return w.s.Queue.Timeout(30 * time.Minute)
+}
 
 // Work makes the export; on the last try's failure it is marked failed,
 // and the page says to ask again.

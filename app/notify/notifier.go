@@ -225,7 +225,9 @@ type sendWorker struct {
 }
 
 // Timeout bounds one delivery attempt; a hung provider is retried.
-func (w *sendWorker) Timeout(*river.Job[sendArgs]) time.Duration { return w.n.queue.Timeout(time.Minute) }
+func (w *sendWorker) Timeout(*river.Job[sendArgs]) time.Duration {
+	return w.n.queue.Timeout(time.Minute)
+}
 
 // Work delivers one message. An error makes River retry with backoff; a
 // message that can never be delivered (it cannot be opened or rendered)

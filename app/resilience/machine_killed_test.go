@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -34,29 +33,12 @@ type machine struct {
 	killed bool
 }
 
-// buildPortal builds the portal's binary, as the Dockerfile does.
-func buildPortal(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "portal")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = apptest.RepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startMachine runs the portal's binary bin beside a, on a's database
 // and keys and the object store in objects (DATA_DIR/objects), and waits
 // until it is ready. It is killed when the test ends, if not before.
 func startMachine(t *testing.T, bin string, a *apptest.TestApp, dataDir string) *machine {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := apptest.FreePort(t)
 	m := &machine{URL: "http://127.0.0.1:" + port, out: &apptest.Output{}}
 	m.cmd = exec.Command(bin)
 	m.cmd.Env = append(os.Environ(), "APP_ENV=development", "PORT="+port, "DATA_DIR="+dataDir,
@@ -150,7 +132,7 @@ func objectsUnder(t *testing.T, store storage.Store, prefix string) []string {
 // the storage sweep deletes a day later; and the dead machine's job is
 // taken up again by the other's River (its rescuer, JOB_RESCUE_AFTER).
 func TestAMachineKilled(t *testing.T) {
-	bin, dataDir := buildPortal(t), t.TempDir()
+	bin, dataDir := apptest.BuildPortal(t), t.TempDir()
 	store, err := storage.NewLocal(filepath.Join(dataDir, "objects"))
 	if err != nil {
 		t.Fatal(err)

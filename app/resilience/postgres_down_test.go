@@ -278,4 +278,3 @@ func TestPostgresDown(t *testing.T) {
 		waitFor(t, "an email for the new message", func() bool { return f.count(t, "outbox_messages") > before })
 	})
 }
-
