@@ -329,7 +329,9 @@ function finalSave (form) {
       if (event.detail.elt !== form || !mine) return
       form.removeEventListener('htmx:configRequest', onConfig)
       form.removeEventListener('htmx:afterRequest', onAfter)
-      resolve(!!event.detail.successful)
+      // An error shown in #flash counts as a success to htmx: the status says.
+      const xhr = event.detail.xhr
+      resolve(!!event.detail.successful && !!xhr && xhr.status < 400)
     }
     form.addEventListener('htmx:configRequest', onConfig)
     form.addEventListener('htmx:afterRequest', onAfter)
