@@ -283,7 +283,7 @@ func (a *App) useMiddleware(d Deps, assets *web.Assets) {
 	mountStatic(a.App, d.Static, assets)
 	a.Use(web.Locale(d.Config.IsProduction()), a.Sessions.Middleware(a.Routes), web.Revalidate())
 	a.Use(web.TextOnly(), web.UploadsSignedIn(), web.CSRF(a.Routes))
-	a.Use(web.RateLimit(a.Limiter, *d.UnsafeLimit), a.Idempotency.Middleware(a.Routes))
+	a.Use(web.RateLimit(a.Limiter, *d.UnsafeLimit), a.Idempotency.Middleware(a.Routes), web.Begin)
 }
 
 // unsafeRequests limits every POST, PUT, PATCH and DELETE per client IP;

@@ -133,6 +133,9 @@ func CrashPostgres(t testing.TB) {
 	if err := cluster.Crash(); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails before StartPostgres leaves the cluster to the
+	// package's other tests running (Start does nothing if it runs).
+	t.Cleanup(func() { _, _ = cluster.Start(context.Background()) })
 }
 
 // StartPostgres starts the package's cluster again after CrashPostgres.

@@ -384,7 +384,7 @@ func (pc *phoneCheck) callContinue(c *fiber.Ctx) error {
 	if errors.Is(err, ErrCallNotAnswered) {
 		if failing, ferr := pc.h.Notifier.Failing(c.UserContext(), confirmStateOf(web.CurrentSession(c)).CallJob); ferr != nil {
 			return ferr
-		} else if failing {
+		} else if failing && !(polling && c.FormValue("shown") == "failed") {
 			return pc.callFailed(c, p, number, mobile)
 		}
 	}

@@ -175,23 +175,30 @@ func TestACallThatCouldNotBeMadeSaysSoAndOffersAText(t *testing.T) {
 		page.Doc.Find(`#call-status form[action="/sign-in/confirm/call/continue"][hx-trigger][data-passive]`).Length() != 1 {
 		t.Fatalf("the call page = %d, without its passive question", page.StatusCode)
 	}
-	poll := func() *apptest.Response {
+	poll := func(form url.Values) *apptest.Response {
 		c.Header.Set("HX-Request", "true")
 		defer c.Header.Del("HX-Request")
-		return c.PostForm("/sign-in/confirm/call/continue", nil)
+		return c.PostForm("/sign-in/confirm/call/continue", form)
 	}
-	if res := poll(); res.StatusCode != http.StatusNoContent {
+	if res := poll(nil); res.StatusCode != http.StatusNoContent {
 		t.Fatalf("a poll before any attempt = %d, want 204", res.StatusCode)
 	}
 	if err := a.Notifier.Drain(context.Background()); err == nil {
 		t.Fatal("the call went through a provider that is down")
 	}
 	failed := a.T("auth.call_status.failed")
-	res := poll()
+	res := poll(nil)
 	if res.StatusCode != http.StatusOK || !strings.Contains(res.Text("#call-status"), failed) ||
-		res.Doc.Find(`#call-status form[action="/sign-in/confirm/send"] button`).Length() != 1 ||
-		res.Doc.Find(`#call-status form[hx-trigger]`).Length() != 0 || strings.Contains(res.Body, "<html") {
-		t.Fatalf("the poll after a failed attempt = %d %q, want the message, a text and no more polling", res.StatusCode, res.Body)
+		res.Doc.Find(`#call-status form[action="/sign-in/confirm/send"] button`).Length() != 1 || strings.Contains(res.Body, "<html") {
+		t.Fatalf("the poll after a failed attempt = %d %q, want the message and a text", res.StatusCode, res.Body)
+	}
+	// The page still waits for a call a retry may make, without saying
+	// the failure again at every poll.
+	if res.Doc.Find(`#call-status form[hx-trigger] input[name="shown"][value="failed"]`).Length() != 1 {
+		t.Fatal("the failure stops the page waiting for the call")
+	}
+	if again := poll(url.Values{"shown": {"failed"}}); again.StatusCode != http.StatusNoContent {
+		t.Fatalf("a poll of a page showing the failure = %d, want 204", again.StatusCode)
 	}
 	whole := c.PostForm("/sign-in/confirm/call/continue", nil)
 	if whole.StatusCode != http.StatusOK || !strings.Contains(whole.Text("main"), failed) {

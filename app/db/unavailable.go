@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"io"
@@ -26,7 +27,9 @@ var ErrUnavailable = errors.New("db: database unavailable")
 // authorisation check that fails for this reason has already failed: the
 // handler returned its error, and nothing was shown.
 func Unavailable(err error) bool {
-	if err == nil {
+	// A request given up (its client gone, its time up) is not an outage,
+	// whatever pgx wrapped it in.
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	if errors.Is(err, ErrUnavailable) || errors.Is(err, driver.ErrBadConn) ||

@@ -16,6 +16,9 @@ import (
 // statement's own errors, a missing row and a cancelled request are not.
 func TestUnavailableTellsAnOutageFromAMistake(t *testing.T) {
 	_, connectErr := pgconn.Connect(context.Background(), "host=/nonexistent-portal-socket-dir user=postgres connect_timeout=1")
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, cancelledErr := pgconn.Connect(cancelled, "host=/nonexistent-portal-socket-dir user=postgres")
 	for _, c := range []struct {
 		name string
 		err  error
@@ -30,6 +33,7 @@ func TestUnavailableTellsAnOutageFromAMistake(t *testing.T) {
 		{"a syntax error", &pgconn.PgError{Code: "42601"}, false},
 		{"a missing row", db.ErrNotFound, false},
 		{"a request cancelled", context.Canceled, false},
+		{"a request cancelled, as pgx says it", cancelledErr, false},
 		{"anything else", errors.New("render: no template"), false},
 		{"no error", nil, false},
 	} {

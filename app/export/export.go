@@ -164,9 +164,13 @@ var errMadeElsewhere = errors.New("export: made by another run")
 
 // store encrypts the zip in plain (size bytes) under a new key and keeps
 // it, then marks the export ready until Keep from now and runs then (its
-// audit event and email) in the same transaction: a machine stopped
-// part-way leaves all of it undone, and the job's next run makes it
-// again, or all of it done, and the next run finds the export ready.
+// audit event, then its email) in the same transaction: a machine stopped
+// part-way leaves the export pending without its event, and the job's
+// next run makes it again; once committed, the next run finds it ready
+// and does nothing. The email is queued last, on its own connection
+// (notify.Send), so a run cut off between it and the commit has sent it,
+// and the run that makes the export again sends it once more: an email
+// twice, never none.
 func (s *Store) store(ctx context.Context, e *Export, plain io.Reader, size int64, then func(tx *gorm.DB) error) error {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {

@@ -82,6 +82,7 @@ func (h *Handler) confirm(c *fiber.Ctx) error {
 	doc, err := h.storeCopy(c, f, t, answers)
 	if errors.Is(err, storage.ErrUnavailable) {
 		// Storage is down: nothing submitted, the answers stay saved.
+		web.RetrySafe(c)
 		return &web.Error{Status: fiber.StatusServiceUnavailable, Key: "errors.storage.form", Title: "errors.storage.form_title"}
 	}
 	if err != nil {

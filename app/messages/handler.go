@@ -288,6 +288,7 @@ func (h *Handler) send(c *fiber.Ctx) error {
 			// Storage is down: no thread, no message; the words stay (and
 			// are the draft), the files are asked for again.
 			form.Add(FilesField, "errors.storage.upload_message")
+			web.RetrySafe(c)
 			return h.newPageErrors(c, d, form, errs, fiber.StatusServiceUnavailable)
 		}
 		return err
@@ -516,6 +517,7 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 			return err
 		}
 		form.Add(FilesField, "errors.storage.upload_message")
+		web.RetrySafe(c)
 		return h.threadPage(c, th, 0, d, form, fiber.StatusServiceUnavailable)
 	}
 	if err := h.afterSend(c, th, th.ID); err != nil {
@@ -564,6 +566,7 @@ func (h *Handler) replyWithForm(c *fiber.Ctx, th *Thread, tpl *formdef.Template,
 	if err := h.Store.Reply(c.UserContext(), th, m); err != nil {
 		if errors.Is(err, storage.ErrUnavailable) {
 			form.Add(FilesField, "errors.storage.upload_message")
+			web.RetrySafe(c)
 			return h.threadPageErrors(c, th, 0, d, form, errs, fiber.StatusServiceUnavailable)
 		}
 		return err

@@ -118,8 +118,19 @@ func newLiveThread(t *testing.T, a *apptest.TestApp) *liveThread {
 		t.Fatal(err)
 	}
 	w.th = &messages.Thread{RecordID: ellie.ID, HolderID: w.mum.ID, TypeID: ty.ID, TeamID: team.ID, Subject: "For Jo Bloggs", StartedBy: w.mum.ID}
+	// The hub has handed on the thread's first notification before any
+	// stream of the test opens: on a busy machine it could otherwise reach
+	// a stream late and look like a read the test did not ask for. (The
+	// thread's is sent just before mum's "unread", in one commit.)
+	started := a.Hub.Subscribe(live.Event{Topic: "unread", ID: w.mum.ID})
+	defer started.Close()
 	if err := w.store.Start(context.Background(), w.th, &messages.Message{AuthorID: w.mum.ID, Body: "Hello"}); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-started.Events():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hub did not hand on the new thread's notification")
 	}
 	w.path = "/records/" + strconv.FormatInt(ellie.ID, 10) + "/messages/" + strconv.FormatInt(w.th.ID, 10) + "/stream"
 	return w

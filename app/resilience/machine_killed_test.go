@@ -138,7 +138,7 @@ func TestAMachineKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFamilyOn(t, apptest.Options{Clock: time.Now(), Tune: func(d *app.Deps) { d.Store = store },
-		Configure: func(c *config.Config) { c.JobRescueAfter = 4 * time.Second }})
+		Configure: func(c *config.Config) { c.JobRescueAfter = 10 * time.Second }})
 	a := f.a
 
 	t.Run("mid-upload: the message is sent from the other machine, once", func(t *testing.T) {

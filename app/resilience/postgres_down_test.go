@@ -24,15 +24,17 @@ type writer struct {
 	path string
 	form func(n int) url.Values
 
-	mu     sync.Mutex
-	acked  []int       // tries answered 2xx or 303, in order
-	failed map[int]int // try → its status (0: no answer)
-	stop   chan struct{}
-	done   chan struct{}
+	mu       sync.Mutex
+	acked    []int       // tries answered 2xx or 303, in order
+	failed   map[int]int // try → its status (0: no answer)
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
-func startWriter(c *apptest.Client, path string, form func(n int) url.Values) *writer {
+func startWriter(t *testing.T, c *apptest.Client, path string, form func(n int) url.Values) *writer {
 	w := &writer{c: c, path: path, form: form, failed: map[int]int{}, stop: make(chan struct{}), done: make(chan struct{})}
+	t.Cleanup(w.halt)
 	go func() {
 		defer close(w.done)
 		for n := 1; ; n++ {
@@ -62,8 +64,9 @@ func (w *writer) counts() (acked, failed int) {
 	return len(w.acked), len(w.failed)
 }
 
+// halt stops the writer and waits for its last try; again, it does nothing.
 func (w *writer) halt() {
-	close(w.stop)
+	w.stopOnce.Do(func() { close(w.stop) })
 	<-w.done
 }
 
@@ -150,10 +153,10 @@ func TestPostgresDown(t *testing.T) {
 	a.SignIn(t, replying, f.worker)
 	typing.Get(f.record() + "/messages/new")
 	replying.Get("/staff/inbox/" + id)
-	drafts := startWriter(typing, f.record()+"/messages/draft", func(n int) url.Values {
+	drafts := startWriter(t, typing, f.record()+"/messages/draft", func(n int) url.Values {
 		return url.Values{"type": {itoa(f.toWorker.ID)}, "subject": {"Draft"}, "body": {fmt.Sprintf("draft %d", n)}}
 	})
-	replies := startWriter(replying, "/staff/inbox/"+id+"/reply", func(n int) url.Values {
+	replies := startWriter(t, replying, "/staff/inbox/"+id+"/reply", func(n int) url.Values {
 		return url.Values{"body": {fmt.Sprintf("Reply number %d.", n)}}
 	})
 	waitFor(t, "acknowledged saves and replies", func() bool {
@@ -188,6 +191,11 @@ func TestPostgresDown(t *testing.T) {
 		if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("HX-Retarget") != "#flash" ||
 			!strings.Contains(res.Text("body"), a.T("errors.database.body")) {
 			t.Errorf("= %d %q %q", res.StatusCode, res.Header.Get("HX-Retarget"), res.Text("body"))
+		}
+		// Refused before its handler began: nothing done, so a page may
+		// send it again as it was (offline.js does).
+		if res.Header.Get("X-Portal-Retry") != "safe" {
+			t.Errorf("X-Portal-Retry = %q", res.Header.Get("X-Portal-Retry"))
 		}
 	})
 	t.Run("signing in is a 503, not a way in", func(t *testing.T) {

@@ -248,8 +248,9 @@ func TestStorageDown(t *testing.T) {
 
 	t.Run("a message with a photo keeps the words, and nothing is sent", func(t *testing.T) {
 		res := f.sendMessage("For Jo again", "Her arm is better today.")
-		if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(res.Text("#files-error"), a.T("errors.storage.upload_message")) {
-			t.Fatalf("= %d, files error %q", res.StatusCode, res.Text("#files-error"))
+		if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(res.Text("#files-error"), a.T("errors.storage.upload_message")) ||
+			res.Header.Get("X-Portal-Retry") != "safe" {
+			t.Fatalf("= %d, files error %q, X-Portal-Retry %q", res.StatusCode, res.Text("#files-error"), res.Header.Get("X-Portal-Retry"))
 		}
 		if res.Text("textarea#body") != "Her arm is better today." || res.Doc.Find(`input#subject[value="For Jo again"]`).Length() != 1 {
 			t.Errorf("the words are lost: %q", res.Text("textarea#body"))

@@ -50,6 +50,29 @@ func DatabaseDown() error {
 	return &Error{Status: fiber.StatusServiceUnavailable, Key: "errors.database.body", Title: "errors.database.title"}
 }
 
+// retryHeader says, on a 503, that nothing of the request was done, so a
+// page may send it again as it was: offline.js keeps such a send on the
+// device and sends it again when the service answers. Without it a 503
+// may follow a commit (the database lost after the handler's transaction),
+// and sending again could do the same thing twice.
+const retryHeader = "X-Portal-Retry"
+
+// RetrySafe marks the answer as one of nothing done (see retryHeader). A
+// handler calls it when it refuses before writing anything (storage down:
+// objects are stored before their rows).
+func RetrySafe(c *fiber.Ctx) { c.Set(retryHeader, "safe") }
+
+// Begin marks where a request's handler begins: every middleware before
+// it only reads, or writes what a retry may write again (the session's
+// activity, a rate limit's count, an idempotency claim released on
+// failure). An outage before it is answered RetrySafe.
+func Begin(c *fiber.Ctx) error {
+	c.Locals(begunKey, true)
+	return c.Next()
+}
+
+const begunKey = "web.begun"
+
 // errorPages maps a status to the message ids of its page.
 var errorPages = map[int]string{
 	fiber.StatusBadRequest:            "errors.bad_request",
@@ -100,6 +123,9 @@ func (r *Renderer) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		status, key, title := e.Status, e.Key, e.Title
 		if down != "" {
 			log.Warn(down+" unavailable", "request_id", RequestID(c), "route", c.Route().Path, "err", err)
+		}
+		if down != "" && c.Locals(begunKey) == nil {
+			RetrySafe(c)
 		}
 		if down == "database" && c.Get("HX-Request") != "true" {
 			key = "errors.database.page" // a whole page: no form of theirs is on it

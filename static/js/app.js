@@ -382,7 +382,9 @@ document.addEventListener('submit', (event) => {
   if (form.classList.contains('htmx-request')) {
     event.preventDefault()
     const submitter = event.submitter
-    form.addEventListener('htmx:afterRequest', () => form.requestSubmit(submitter), { once: true })
+    // After the document's own listeners have read that save's answer
+    // (a save the service could not make holds the button back, below).
+    form.addEventListener('htmx:afterRequest', () => window.setTimeout(() => form.requestSubmit(submitter), 0), { once: true })
     return
   }
   form.setAttribute('data-submitting', '')
@@ -399,7 +401,7 @@ document.addEventListener('htmx:beforeRequest', (event) => {
 // not send it away (its words would leave the screen for an error page):
 // the page says the work is kept here, and tries the save at once.
 const RETRY_MOST_S = 60
-const down = new Map() // form → {wait (seconds), timer}
+const down = new WeakMap() // form → {wait (seconds), timer}
 
 function saveFailed (form, xhr) {
   const was = down.get(form)
@@ -420,10 +422,12 @@ document.addEventListener('htmx:afterRequest', (event) => {
   const xhr = event.detail.xhr
   if (!xhr || xhr.status === 0 || xhr.status === 503) {
     saveFailed(form, xhr)
-  } else if (event.detail.successful && down.has(form)) {
+  } else if (down.has(form)) {
+    // The service answers again: no more tries. Saved only if no error
+    // came (a refusal, 4xx, is shown in #flash and said there).
     window.clearTimeout(down.get(form).timer)
     down.delete(form)
-    setFlash(document.getElementById('flash')?.getAttribute('data-saved') || '', 'info')
+    if (xhr.status < 400) setFlash(document.getElementById('flash')?.getAttribute('data-saved') || '', 'info')
   }
 })
 

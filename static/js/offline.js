@@ -5,7 +5,8 @@
 // sent by this script instead of by the browser, so that a send that
 // cannot reach the service is kept rather than lost:
 // - offline (navigator.onLine false), or when the POST fails with a
-//   network error or a 503 (the service's database is down), its fields
+//   network error or a 503 that says nothing was done (X-Portal-Retry:
+//   safe: the service's database or file store is down), its fields
 //   (URL-encoded, _csrf and _idem included) and the files chosen in it
 //   wait in IndexedDB, encrypted with AES-GCM under
 //   the session's device key: the fields with the files' names and types
@@ -335,9 +336,11 @@ async function send (form, submitter) {
     uploadEnded(form)
     return keep(form, entry)
   }
-  if (res.status === 503) {
-    // The service is having a problem (its database is down): kept, and
-    // sent again when it is back, as without signal.
+  if (res.status === 503 && res.headers.get('X-Portal-Retry') === 'safe') {
+    // The service is having a problem (its database or file store is
+    // down) and says nothing was done: kept, and sent again when it is
+    // back, as without signal. (A 503 without that word may follow a
+    // commit: the words stay on the page, as for any 5xx.)
     uploadEnded(form)
     return keep(form, entry, flashText('data-down'))
   }
