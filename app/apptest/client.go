@@ -214,32 +214,44 @@ func (c *Client) Multipart(parts ...Part) (body []byte, contentType string) {
 // server ends the stream; the request ends with the test.
 func (c *Client) Stream(path string, header http.Header) <-chan string {
 	c.t.Helper()
+	lines, err := c.TryStream(path, header)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return lines
+}
+
+// TryStream is Stream from any goroutine (a page reconnecting its stream,
+// as a browser's EventSource does): a stream that cannot be opened is an
+// error, not fatal.
+func (c *Client) TryStream(path string, header http.Header) (<-chan string, error) {
 	ctx := context.Background()
 	if tc, ok := c.t.(interface{ Context() context.Context }); ok {
 		ctx = tc.Context()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.String()+path, nil)
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, err
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, err
 	}
-	c.t.Cleanup(func() { res.Body.Close() })
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
-		c.t.Fatalf("the stream %s = %d %q", path, res.StatusCode, res.Header.Get("Content-Type"))
+		res.Body.Close()
+		return nil, fmt.Errorf("the stream %s = %d %q", path, res.StatusCode, res.Header.Get("Content-Type"))
 	}
 	lines := make(chan string, 100)
 	go func() {
 		defer close(lines)
+		defer res.Body.Close()
 		sc := bufio.NewScanner(res.Body)
 		for sc.Scan() {
 			lines <- sc.Text()
 		}
 	}()
-	return lines
+	return lines, nil
 }

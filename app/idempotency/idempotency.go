@@ -101,6 +101,7 @@ func (s *Store) Middleware(routes *web.Routes) fiber.Handler {
 			c.Set(fiber.HeaderRetryAfter, "2")
 			return &web.Error{Status: fiber.StatusConflict, Key: "errors.conflict.body"}
 		}
+		web.SetRequestKey(c, h)
 		err = c.Next()
 		if status := c.Response().StatusCode(); err != nil || status >= 400 {
 			return errors.Join(err, s.release(context.WithoutCancel(c.UserContext()), h))

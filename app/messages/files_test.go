@@ -272,3 +272,55 @@ func TestADraftIsWordsOnly(t *testing.T) {
 		t.Errorf("the draft is %q", got)
 	}
 }
+
+// TestASendWhoseAnswerWasLostMakesOneMessage: the database went away after
+// a send's commit, so its answer was an error and its idempotency key was
+// released (here: the key's row deleted). The same send again, as the
+// person presses Send once the service is back, finds its message by the
+// key it keeps (messages.request_key) and leads to it: one message, for a
+// new thread, a holder's reply and a worker's reply alike.
+func TestASendWhoseAnswerWasLostMakesOneMessage(t *testing.T) {
+	w := newWorld(t)
+	lost := func(c *apptest.Client, path string, parts ...apptest.Part) (first, again *apptest.Response) {
+		t.Helper()
+		key, _ := c.Get(path).Doc.Find(`input[name="_idem"]`).Last().Attr("value")
+		if key == "" {
+			t.Fatalf("%s has no idempotency key", path)
+		}
+		parts = append([]apptest.Part{{Name: "_idem", Value: key}}, parts...)
+		return c.PostMultipart(path, parts...), func() *apptest.Response {
+			w.a.DB.Gorm.Exec(`DELETE FROM idempotency_keys`) // released, as after a failure
+			return c.PostMultipart(path, parts...)
+		}()
+	}
+
+	newPath := rec(w.ellie) + "/messages/new"
+	first, again := lost(w.mumC, newPath, apptest.Part{Name: "type", Value: strconv.FormatInt(w.toWorker.ID, 10)},
+		apptest.Part{Name: "subject", Value: "For Jo"}, apptest.Part{Name: "body", Value: "Once only"},
+		apptest.Part{Name: "action", Value: "send"})
+	if first.StatusCode != http.StatusSeeOther || again.StatusCode != http.StatusSeeOther ||
+		again.Header.Get("Location") != first.Header.Get("Location") {
+		t.Fatalf("a new message sent again = %d %q, then %d %q", first.StatusCode, first.Header.Get("Location"),
+			again.StatusCode, again.Header.Get("Location"))
+	}
+	if n, th := w.count(t, "messages"), w.count(t, "threads"); n != 1 || th != 1 {
+		t.Fatalf("%d messages in %d threads, want one", n, th)
+	}
+
+	thread := first.Header.Get("Location")
+	first, again = lost(w.mumC, thread, apptest.Part{Name: "body", Value: "A reply, once"})
+	if first.StatusCode != http.StatusSeeOther || again.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a reply sent again = %d then %d", first.StatusCode, again.StatusCode)
+	}
+	staff := w.a.Client(t)
+	w.a.SignIn(t, staff, w.worker)
+	staffThread := "/staff/inbox/" + thread[strings.LastIndex(thread, "/")+1:]
+	staff.Get(staffThread)
+	first, again = lost(staff, staffThread+"/reply", apptest.Part{Name: "body", Value: "The council's reply, once"})
+	if first.StatusCode != http.StatusSeeOther || again.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a worker's reply sent again = %d then %d", first.StatusCode, again.StatusCode)
+	}
+	if n := w.count(t, "messages"); n != 3 {
+		t.Errorf("%d messages, want 3: each sent once", n)
+	}
+}

@@ -283,7 +283,11 @@ func (h *Handler) send(c *fiber.Ctx) error {
 		return h.newPageErrors(c, d, form, errs, fiber.StatusTooManyRequests)
 	}
 	th := &Thread{RecordID: held.ID, HolderID: person(c), TypeID: t.ID, TeamID: t.TeamID, Subject: d.Subject, StartedBy: person(c)}
+	m.RequestKey = requestKey(c)
 	if err := h.Store.Start(c.UserContext(), th, m); err != nil {
+		if thread, ok := SentBefore(err); ok {
+			return h.sentAlready(c, held.ID, thread, 0)
+		}
 		if errors.Is(err, storage.ErrUnavailable) {
 			// Storage is down: no thread, no message; the words stay (and
 			// are the draft), the files are asked for again.
@@ -317,6 +321,33 @@ func (h *Handler) afterSend(c *fiber.Ctx, th *Thread, draftThread int64) error {
 		}
 	}
 	return h.Sessions.AddFlash(c, "success", "messages.sent")
+}
+
+// sentAlready answers a send whose request made its message before (its
+// first answer lost after the commit, its idempotency key released): as
+// the first answer would, the draft goes and the page leads to the
+// thread. Nothing is sent, audited or emailed again.
+func (h *Handler) sentAlready(c *fiber.Ctx, record, thread, draftThread int64) error {
+	if err := h.Store.DeleteDraft(c.UserContext(), person(c), record, draftThread); err != nil {
+		return err
+	}
+	if err := h.Sessions.AddFlash(c, "success", "messages.sent"); err != nil {
+		return err
+	}
+	path := h.Render.Path("messages.thread", record, thread)
+	if draftThread != 0 {
+		path += "#latest"
+	}
+	return web.Redirect(c, path)
+}
+
+// requestKey is the request's idempotency key hash for a new message's
+// RequestKey, nil without one.
+func requestKey(c *fiber.Ctx) *string {
+	if key := web.RequestKey(c); key != "" {
+		return &key
+	}
+	return nil
 }
 
 // tellTeam emails each member of the thread's team that a message came.
@@ -509,7 +540,10 @@ func (h *Handler) reply(c *fiber.Ctx) error {
 		}
 		return h.threadPage(c, th, 0, d, form, status)
 	}
-	if err := h.Store.Reply(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body, Files: post.Files}); err != nil {
+	if err := h.Store.Reply(c.UserContext(), th, &Message{AuthorID: person(c), Body: d.Body, Files: post.Files, RequestKey: requestKey(c)}); err != nil {
+		if _, ok := SentBefore(err); ok {
+			return h.sentAlready(c, th.RecordID, th.ID, th.ID)
+		}
 		if !errors.Is(err, storage.ErrUnavailable) {
 			return err
 		}
@@ -563,7 +597,11 @@ func (h *Handler) replyWithForm(c *fiber.Ctx, th *Thread, tpl *formdef.Template,
 		}
 		return h.threadPageErrors(c, th, 0, d, form, errs, fiber.StatusTooManyRequests)
 	}
+	m.RequestKey = requestKey(c)
 	if err := h.Store.Reply(c.UserContext(), th, m); err != nil {
+		if _, ok := SentBefore(err); ok {
+			return h.sentAlready(c, th.RecordID, th.ID, th.ID)
+		}
 		if errors.Is(err, storage.ErrUnavailable) {
 			form.Add(FilesField, "errors.storage.upload_message")
 			web.RetrySafe(c)

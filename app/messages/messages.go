@@ -104,6 +104,9 @@ type Message struct {
 	Body       string `gorm:"-"`
 	SealedBody string `gorm:"column:body"`
 	FormKey    *string
+	// RequestKey is the request's idempotency key hash (web.RequestKey),
+	// nil without one: unique, so one send makes one message.
+	RequestKey *string
 	CreatedAt  time.Time
 	// Files are the files it carries: given to Start or Reply (kept in the
 	// message's transaction), and read with Files.
@@ -192,7 +195,7 @@ func bodyPurpose(thread int64) string    { return fmt.Sprintf("message.body:%d",
 // caller has checked that th.HolderID holds th.RecordID and chosen the
 // type's team.
 func (s *Store) Start(ctx context.Context, th *Thread, first *Message) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.sentOnce(ctx, first, s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := s.clock.Now()
 		th.CreatedAt, th.LastMessageAt = now, now
 		th.HolderUnread, th.TeamUnread = first.FromStaff, !first.FromStaff
@@ -209,7 +212,7 @@ func (s *Store) Start(ctx context.Context, th *Thread, first *Message) error {
 		}
 		first.ThreadID = th.ID
 		return s.add(ctx, tx, th, first)
-	})
+	}))
 }
 
 // add writes m to th in tx and flags th unread for the other side.
@@ -220,6 +223,9 @@ func (s *Store) add(ctx context.Context, tx *gorm.DB, th *Thread, m *Message) er
 	}
 	m.SealedBody, m.CreatedAt = sealed, s.clock.Now()
 	if err := tx.Create(m).Error; err != nil {
+		if m.RequestKey != nil && errors.Is(err, gorm.ErrDuplicatedKey) {
+			return errDuplicate
+		}
 		return fmt.Errorf("messages: add: %w", err)
 	}
 	if len(m.Files) > 0 {
@@ -249,7 +255,45 @@ func (s *Store) add(ctx context.Context, tx *gorm.DB, th *Thread, m *Message) er
 // Reply adds m to thread th (found by the caller for the actor).
 func (s *Store) Reply(ctx context.Context, th *Thread, m *Message) error {
 	m.ThreadID = th.ID
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.add(ctx, tx, th, m) })
+	return s.sentOnce(ctx, m, s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.add(ctx, tx, th, m) }))
+}
+
+// ErrAlreadySent is Start's or Reply's answer for a message whose request
+// (its RequestKey) made it before: nothing was written this time (a
+// Start's new thread was rolled back with it). SentBefore says where the
+// first went.
+var ErrAlreadySent = errors.New("messages: already sent")
+
+// errDuplicate is add's: the transaction is aborted, so the first
+// message is looked up after it (sentOnce).
+var errDuplicate = errors.New("messages: request key taken")
+
+type sentBefore struct{ thread int64 }
+
+func (e *sentBefore) Error() string   { return ErrAlreadySent.Error() }
+func (e *sentBefore) Is(t error) bool { return t == ErrAlreadySent }
+
+// SentBefore is the thread of the message an ErrAlreadySent names.
+func SentBefore(err error) (thread int64, ok bool) {
+	var e *sentBefore
+	if errors.As(err, &e) {
+		return e.thread, true
+	}
+	return 0, false
+}
+
+// sentOnce turns a transaction's errDuplicate into ErrAlreadySent with
+// the first message's thread.
+func (s *Store) sentOnce(ctx context.Context, m *Message, err error) error {
+	if !errors.Is(err, errDuplicate) {
+		return err
+	}
+	var thread int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT thread_id FROM messages WHERE request_key = ?`, *m.RequestKey).
+		Row().Scan(&thread); err != nil {
+		return fmt.Errorf("messages: sent before: %w", err)
+	}
+	return &sentBefore{thread: thread}
 }
 
 func (s *Store) open(threads []Thread) error {

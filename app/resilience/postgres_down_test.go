@@ -139,13 +139,30 @@ func TestPostgresDown(t *testing.T) {
 	mumPages := pages(f.mumC, "/", f.record(), f.record()+"/messages", thread)
 	workerPages := pages(f.workerC, "/staff", f.staffRecord(), "/staff/inbox", "/staff/inbox/"+id)
 	// The thread's page holds its live stream open throughout, reading it
-	// as it comes.
+	// as it comes, and opens it again when it ends (a stream whose event
+	// could not be read during the outage ends), from the last event it
+	// had, as the browser's EventSource does.
 	stream := &apptest.Output{}
-	go func(lines <-chan string) {
-		for l := range lines {
-			fmt.Fprintln(stream, l)
+	go func() {
+		last := ""
+		for t.Context().Err() == nil {
+			header := http.Header{}
+			if last != "" {
+				header.Set("Last-Event-ID", last)
+			}
+			lines, err := f.mumC.TryStream(thread+"/stream", header)
+			if err != nil {
+				time.Sleep(200 * time.Millisecond) // EventSource's retry, not a wait for an expiry
+				continue
+			}
+			for l := range lines {
+				fmt.Fprintln(stream, l)
+				if id, ok := strings.CutPrefix(l, "id: "); ok {
+					last = id
+				}
+			}
 		}
-	}(f.mumC.Stream(thread+"/stream", nil))
+	}()
 
 	// Two more sessions, one each, type and send from goroutines.
 	typing, replying := a.Client(t), a.Client(t)

@@ -171,7 +171,14 @@ func (h *Handler) inboxReply(c *fiber.Ctx) error {
 		return h.threadPage(c, th, 0, form, post.Failed())
 	}
 	m := &messages.Message{AuthorID: actor(c).ID, FromStaff: true, Body: d.Body, Files: post.Files}
+	if key := web.RequestKey(c); key != "" {
+		m.RequestKey = &key
+	}
 	if err := h.Messages.Reply(c.UserContext(), &th.Thread, m); err != nil {
+		if errors.Is(err, messages.ErrAlreadySent) {
+			// Made by this request before, its answer lost: answered as then.
+			return web.Redirect(c, h.Render.Path("staff.inbox.thread", th.ID))
+		}
 		if errors.Is(err, storage.ErrUnavailable) {
 			// Storage is down: nothing was sent; the words stay in the form.
 			form.Add(messages.FilesField, "errors.storage.upload_message")

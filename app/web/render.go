@@ -113,6 +113,21 @@ func (v *View) CSRF() string {
 	return v.csrf()
 }
 
+// RequestKey is the hash of the request's idempotency key, which
+// app/idempotency sets (SetRequestKey) on a request it lets through; ""
+// without one. A store keeps it with what the request makes, under a
+// unique index, so that the same request never makes it twice, even after
+// its answer was lost and its key released.
+func RequestKey(c *fiber.Ctx) string {
+	key, _ := c.Locals(requestKeyLocal).(string)
+	return key
+}
+
+// SetRequestKey is app/idempotency's.
+func SetRequestKey(c *fiber.Ctx, hash string) { c.Locals(requestKeyLocal, hash) }
+
+const requestKeyLocal = "web.request_key"
+
 // IdempotencyField is the form field of the key that makes sending a form
 // again do its work once (app/idempotency).
 const IdempotencyField = "_idem"
