@@ -72,6 +72,11 @@ func (h *Handler) confirmShow(c *fiber.Ctx) error {
 // confirm submits the form: its PDF goes to storage and Items to view, the
 // form is marked submitted, in one transaction; the holder gets a receipt.
 func (h *Handler) confirm(c *fiber.Ctx) error {
+	if f, _, err := h.holderForm(c); err == nil && f.SubmittedAt != nil {
+		// Confirmed before, its answer lost (the database gone after the
+		// commit, or the signal), and sent again: answered as then.
+		return h.confirmed(c)
+	}
 	f, t, answers, err := h.unsubmitted(c)
 	if err != nil {
 		return err
@@ -103,10 +108,15 @@ func (h *Handler) confirm(c *fiber.Ctx) error {
 		Lang: person.Locale, Template: "email_form_received", Data: map[string]string{"Link": h.Render.Path("auth.sign_in")}}); err != nil {
 		return err
 	}
+	return h.confirmed(c)
+}
+
+// confirmed is Confirm's answer: Items to view, saying the form was sent.
+func (h *Handler) confirmed(c *fiber.Ctx) error {
 	if err := h.Sessions.AddFlash(c, "success", "forms.submitted"); err != nil {
 		return err
 	}
-	return web.Redirect(c, h.Render.Path("documents.list", f.RecordID))
+	return web.Redirect(c, h.Render.Path("documents.list", access.Holding(c).ID))
 }
 
 // storeCopy makes the submitted form's PDF, in the holder's language, and

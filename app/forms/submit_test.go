@@ -96,12 +96,24 @@ func TestASubmittedContributionMovesToItemsToViewAsAPDF(t *testing.T) {
 	for name, res := range map[string]*apptest.Response{
 		"its page":           w.mumC.Get(path + "/pages/1"),
 		"a save":             w.mumC.PostForm(path+"/pages/1", url.Values{"action": {"save"}, "revision": {"99"}, "your_name": {"Changed"}}),
-		"Confirm again":      w.mumC.PostForm(path+"/confirm", nil),
 		"Check your answers": w.mumC.Get(path + "/check"),
 	} {
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("%s after submitting = %d, want 404", name, res.StatusCode)
 		}
+	}
+	// Confirm again (its first answer lost, say) changes nothing either: it
+	// is answered as the first was.
+	var copies int
+	a.DB.Gorm.Raw(`SELECT count(*) FROM documents`).Scan(&copies)
+	if res := w.mumC.PostForm(path+"/confirm", nil); res.StatusCode != http.StatusSeeOther ||
+		res.Header.Get("Location") != "/records/"+strconv.FormatInt(w.ellie.ID, 10)+"/documents" {
+		t.Errorf("Confirm again after submitting = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	var after int
+	a.DB.Gorm.Raw(`SELECT count(*) FROM documents`).Scan(&after)
+	if after != copies {
+		t.Errorf("Confirm again made %d more copies", after-copies)
 	}
 	worker := a.Client(t)
 	a.SignIn(t, worker, w.worker)

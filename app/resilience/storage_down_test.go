@@ -321,3 +321,30 @@ func TestStorageDown(t *testing.T) {
 		}
 	})
 }
+
+// TestAConfirmSentAgainAfterItsAnswerWasLost: a form's Confirm went
+// through but its answer never came (the database went away after the
+// commit, or the signal did), and its idempotency key was released; sent
+// again, it is answered as the first was (Items to view, "sent"), not with
+// the 404 of a form already submitted, and the form is submitted once.
+func TestAConfirmSentAgainAfterItsAnswerWasLost(t *testing.T) {
+	f := newFamily(t)
+	confirm := f.answeredForm(t)
+	key, _ := f.mumC.Get(confirm).Doc.Find(`form[action$="/confirm"] input[name="_idem"]`).Attr("value")
+	if key == "" {
+		t.Fatal("Confirm has no idempotency key")
+	}
+	first := f.mumC.PostForm(confirm, url.Values{"_idem": {key}})
+	f.a.DB.Gorm.Exec(`DELETE FROM idempotency_keys`) // released, as after a failure
+	again := f.mumC.PostForm(confirm, url.Values{"_idem": {key}})
+	if first.StatusCode != http.StatusSeeOther || again.StatusCode != http.StatusSeeOther ||
+		again.Header.Get("Location") != first.Header.Get("Location") {
+		t.Fatalf("Confirm = %d %q, again %d %q", first.StatusCode, first.Header.Get("Location"), again.StatusCode, again.Header.Get("Location"))
+	}
+	if n := f.count(t, "documents"); n != 1 {
+		t.Errorf("%d copies of the form, want 1", n)
+	}
+	if page := f.mumC.Get(again.Header.Get("Location")); !strings.Contains(page.Text("#flash"), f.a.T("forms.submitted")) {
+		t.Errorf("the page after Confirm again says %q", page.Text("#flash"))
+	}
+}
