@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -55,18 +54,8 @@ func start(t *testing.T, bin, dataDir, port string) (*exec.Cmd, *output) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		res, err := http.Get("http://127.0.0.1:" + port + "/readyz")
-		if err == nil {
-			var body struct{ Status string }
-			_ = json.NewDecoder(res.Body).Decode(&body)
-			res.Body.Close()
-			if body.Status == "ready" {
-				return cmd, out
-			}
-		}
-		time.Sleep(200 * time.Millisecond) // polling for start-up, not an expiry
+	if apptest.WaitReady("http://127.0.0.1:"+port, time.Minute) {
+		return cmd, out
 	}
 	_ = cmd.Process.Kill()
 	t.Fatalf("the portal did not become ready:\n%s", out)

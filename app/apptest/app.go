@@ -2,10 +2,12 @@ package apptest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -309,4 +311,23 @@ func FreePort(t testing.TB) string {
 	}
 	defer ln.Close()
 	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// WaitReady asks base's /readyz until it answers ready, for at most
+// within (a started binary's start-up, not a wait for time to pass), and
+// reports whether it did.
+func WaitReady(base string, within time.Duration) bool {
+	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			continue
+		}
+		var body struct{ Status string }
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if body.Status == "ready" {
+			return true
+		}
+	}
+	return false
 }

@@ -57,6 +57,7 @@ func Unavailable(err error) bool {
 	if errors.As(err, &op) {
 		return true
 	}
-	// pgx's own words for a connection that closed under a statement.
-	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
+	// A connection pgx had closed under the request, or a statement
+	// refused before it was sent.
+	return errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err)
 }

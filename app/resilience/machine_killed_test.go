@@ -3,7 +3,6 @@ package resilience_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,19 +55,10 @@ func startMachine(t *testing.T, bin string, a *apptest.TestApp, dataDir string) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.kill(); pw.Close() })
-	for end := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) { // polling for start-up
-		if res, err := http.Get(m.URL + "/readyz"); err == nil {
-			var body struct{ Status string }
-			_ = json.NewDecoder(res.Body).Decode(&body)
-			res.Body.Close()
-			if body.Status == "ready" {
-				return m
-			}
-		}
-		if time.Now().After(end) {
-			t.Fatalf("the second machine did not become ready:\n%s", m.out)
-		}
+	if !apptest.WaitReady(m.URL, time.Minute) {
+		t.Fatalf("the second machine did not become ready:\n%s", m.out)
 	}
+	return m
 }
 
 // kill stops the machine as a power cut would (SIGKILL) and waits for it.

@@ -73,13 +73,7 @@ func (w *writer) halt() {
 // waitFor waits (at most a minute) until ok says the writers got there.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within a minute", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForWithin(t, time.Minute, what, ok)
 }
 
 // pages are the same-site pages linked from the pages at starts, with
